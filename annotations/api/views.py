@@ -1,0 +1,173 @@
+"""API views: each handles one operation in a few lines, delegating to selectors and services."""
+from __future__ import annotations
+
+from django.db.models import Count
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import ingest, jobs, selectors, services
+from annotations.errors import NotFound
+from annotations.models import Membership
+
+from . import serializers as s
+
+ANY_ROLE = Membership.Role.values
+EDITORS = [Membership.Role.OWNER, Membership.Role.ANNOTATOR, Membership.Role.REVIEWER]
+UPLOADERS = [Membership.Role.OWNER, Membership.Role.ANNOTATOR]
+OWNERS = [Membership.Role.OWNER]
+
+
+class Pages(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class ProjectListApi(APIView):
+    @extend_schema(responses=s.ProjectOut(many=True))
+    def get(self, request: Request) -> Response:
+        projects = selectors.project_list(user=request.user).annotate(image_count=Count("images", distinct=True))
+        return Response(s.ProjectOut(projects.prefetch_related("label_classes"), many=True).data)
+
+    @extend_schema(request=s.ProjectIn, responses={201: s.ProjectOut})
+    def post(self, request: Request) -> Response:
+        data = s.ProjectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = services.project_create(owner=request.user, **data.validated_data)
+        return Response(s.ProjectOut(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(APIView):
+    @extend_schema(responses=s.ProjectOut)
+    def get(self, request: Request, project_id: int) -> Response:
+        return Response(s.ProjectOut(selectors.project_get(user=request.user, project_id=project_id)).data)
+
+
+class LabelClassListApi(APIView):
+    @extend_schema(responses=s.LabelClassOut(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        return Response(s.LabelClassOut(selectors.label_class_list(project=project), many=True).data)
+
+    @extend_schema(request=s.LabelClassIn, responses={201: s.LabelClassOut})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        services.require_role(project=project, user=request.user, roles=OWNERS)
+        data = s.LabelClassIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        label_class = services.label_class_create(project=project, **data.validated_data)
+        return Response(s.LabelClassOut(label_class).data, status=status.HTTP_201_CREATED)
+
+
+class ImageListApi(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(responses=s.ImageOut(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        selectors.project_get(user=request.user, project_id=project_id)
+        images = selectors.image_list(
+            user=request.user, project_id=project_id, status=request.query_params.get("status"),
+            order=request.query_params.get("ordering", "id"),
+        )
+        paginator = Pages()
+        page = paginator.paginate_queryset(images, request, view=self)
+        return paginator.get_paginated_response(s.ImageOut(page, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": s.ImageUploadIn}, responses={201: s.ImportResultOut})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        services.require_role(project=project, user=request.user, roles=UPLOADERS)
+        files = request.FILES.getlist("files")
+        archive = request.FILES.get("archive")
+        result = ingest.images_import(
+            project=project, user=request.user, files=[(f.name, f) for f in files] if files else None, zip_file=archive,
+        )
+        out = {
+            "created": s.ImageOut(result.created, many=True).data,
+            "duplicates": result.duplicates,
+            "thumbnail_job": result.thumbnail_job.pk if result.thumbnail_job else None,
+        }
+        return Response(out, status=status.HTTP_201_CREATED)
+
+
+class ImageDetailApi(APIView):
+    @extend_schema(responses=s.ImageDetailOut)
+    def get(self, request: Request, image_id: int) -> Response:
+        image = selectors.image_get(user=request.user, image_id=image_id)
+        image.prev_id, image.next_id = selectors.image_neighbours(image=image)
+        return Response(s.ImageDetailOut(image).data)
+
+    @extend_schema(request=s.ImagePatchIn, responses=s.ImageOut)
+    def patch(self, request: Request, image_id: int) -> Response:
+        image = selectors.image_get(user=request.user, image_id=image_id)
+        services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        data = s.ImagePatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        image = services.image_status_set(image=image, **data.validated_data)
+        return Response(s.ImageOut(image).data)
+
+
+def _document(image) -> dict:
+    return s.DocumentOut({
+        "image": image.pk, "version": image.annotation_version, "width": image.width, "height": image.height,
+        "annotations": selectors.annotation_list(image=image),
+    }).data
+
+
+class AnnotationDocumentApi(APIView):
+    @extend_schema(responses=s.DocumentOut)
+    def get(self, request: Request, image_id: int) -> Response:
+        return Response(_document(selectors.image_get(user=request.user, image_id=image_id)))
+
+    @extend_schema(request=s.DocumentIn, responses={200: s.DocumentOut})
+    def put(self, request: Request, image_id: int) -> Response:
+        image = selectors.image_get(user=request.user, image_id=image_id)
+        services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        data = s.DocumentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        image = services.annotation_document_save(image=image, user=request.user, **data.validated_data)
+        return Response(_document(image))
+
+
+class JobListApi(APIView):
+    @extend_schema(responses=s.JobOut(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        selectors.project_get(user=request.user, project_id=project_id)
+        paginator = Pages()
+        page = paginator.paginate_queryset(selectors.job_list(user=request.user, project_id=project_id), request, view=self)
+        return paginator.get_paginated_response(s.JobOut(page, many=True).data)
+
+
+class JobDetailApi(APIView):
+    @extend_schema(responses=s.JobOut)
+    def get(self, request: Request, job_id: int) -> Response:
+        return Response(s.JobOut(selectors.job_get(user=request.user, job_id=job_id)).data)
+
+
+class JobCancelApi(APIView):
+    @extend_schema(request=None, responses=s.JobOut)
+    def post(self, request: Request, job_id: int) -> Response:
+        job = selectors.job_get(user=request.user, job_id=job_id)
+        services.require_role(project=job.project, user=request.user, roles=UPLOADERS)
+        return Response(s.JobOut(jobs.job_cancel(job=job)).data)
+
+
+class JobDownloadApi(APIView):
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, job_id: int) -> FileResponse:
+        job = selectors.job_get(user=request.user, job_id=job_id)
+        if not job.result_file:
+            raise NotFound(f"job {job_id} has no file to download")
+        return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1])
+
+
+class ModelVersionListApi(APIView):
+    @extend_schema(responses=s.ModelVersionOut(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        return Response(s.ModelVersionOut(selectors.model_version_list(project=project), many=True).data)

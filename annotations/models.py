@@ -1,0 +1,230 @@
+"""Database rows of the domain. Rules live in services.py; these stay declarative.
+
+Masks are stored once, as COCO compressed RLE (`rle_counts` with the image's size), for human
+and model annotations alike. Invariants that the database can hold are constraints here.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        ANNOTATOR = "annotator"
+        REVIEWER = "reviewer"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")]
+
+
+class LabelClass(models.Model):
+    class Kind(models.TextChoices):
+        SEMANTIC = "semantic"
+        INSTANCE = "instance"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_classes")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=7, default="#ff0000")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INSTANCE)
+    hotkey = models.CharField(max_length=1, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="unique_class_name_per_project"),
+            models.CheckConstraint(condition=Q(kind__in=["semantic", "instance"]), name="label_class_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Image(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new"
+        IN_PROGRESS = "in_progress"
+        DONE = "done"
+        REVIEWED = "reviewed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(max_length=255)  # content-addressed: images/<sha[:2]>/<sha>.<ext>
+    thumbnail = models.FileField(max_length=255, blank=True)
+    file_name = models.CharField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Version of the annotation document; a save must name the version it read.
+    annotation_version = models.PositiveIntegerField(default=0)
+    # Set by pre-labeling: higher = the model was less sure (used to pick what to label next).
+    uncertainty = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "sha256"], name="unique_image_content_per_project"),
+            models.CheckConstraint(condition=Q(width__gt=0) & Q(height__gt=0), name="image_has_size"),
+        ]
+        indexes = [models.Index(fields=["project", "status"])]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ModelVersion(models.Model):
+    """A trained network the workers can run: architecture, class mapping, checkpoint, metrics."""
+
+    class Architecture(models.TextChoices):
+        UNET = "unet"
+        SEGNET = "segnet"
+        FCN = "fcn"
+        MASKRCNN = "maskrcnn"
+
+    class Source(models.TextChoices):
+        TRAINED = "trained"
+        UPLOADED = "uploaded"
+        TORCHVISION = "torchvision"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
+    name = models.CharField(max_length=100)
+    architecture = models.CharField(max_length=16, choices=Architecture.choices)
+    # Output index -> label class id; index 0 is background (null).
+    class_mapping = models.JSONField(default=list)
+    builder_kwargs = models.JSONField(default=dict)
+    normalization = models.JSONField(default=dict)  # {"mean": [...], "std": [...]}
+    size_policy = models.JSONField(default=dict)  # {"mode": "resize"|"pad", "size": int, "multiple": int}
+    checkpoint = models.FileField(max_length=255, blank=True)
+    metrics = models.JSONField(default=dict)
+    training = models.JSONField(default=dict)  # images, split, recipe, parent
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.TRAINED)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="unique_model_name_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.architecture})"
+
+
+class Annotation(models.Model):
+    class Source(models.TextChoices):
+        HUMAN = "human"
+        MODEL = "model"
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations")
+    label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="annotations")
+    rle_counts = models.TextField()  # COCO compressed RLE counts; size is the image's (height, width)
+    bbox_x = models.PositiveIntegerField(default=0)
+    bbox_y = models.PositiveIntegerField(default=0)
+    bbox_w = models.PositiveIntegerField(default=0)
+    bbox_h = models.PositiveIntegerField(default=0)
+    area = models.PositiveIntegerField(default=0)
+    z_order = models.IntegerField(default=0)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.HUMAN)
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="annotations")
+    score = models.FloatField(null=True, blank=True)
+    # A model's proposal until a person accepts or edits it.
+    is_proposal = models.BooleanField(default=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["z_order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source="human", is_proposal=False) | Q(source="model", model_version__isnull=False) | Q(source="model", is_proposal=False),
+                name="proposal_comes_from_model",
+            ),
+        ]
+        indexes = [models.Index(fields=["image", "model_version", "is_proposal"])]
+
+    @property
+    def bbox(self) -> list[int]:
+        return [self.bbox_x, self.bbox_y, self.bbox_w, self.bbox_h]
+
+    @property
+    def rle(self) -> dict:
+        return {"size": [self.image.height, self.image.width], "counts": self.rle_counts}
+
+
+class DocumentRevision(models.Model):
+    """Every saved annotation document, so nothing a person saved is ever lost."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    annotations = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["image", "version"]
+        constraints = [models.UniqueConstraint(fields=["image", "version"], name="one_revision_per_version")]
+
+
+class Job(models.Model):
+    class Kind(models.TextChoices):
+        THUMBNAILS = "thumbnails"
+        IMPORT_IMAGES = "import_images"
+        EXPORT = "export"
+        IMPORT_DATASET = "import_dataset"
+        PRELABEL = "prelabel"
+        TRAIN = "train"
+        EVALUATE = "evaluate"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    params = models.JSONField(default=dict)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    result = models.JSONField(default=dict)
+    result_file = models.FileField(max_length=255, blank=True)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(done__lte=models.F("total")) | Q(total=0), name="job_progress_bounded")]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED}

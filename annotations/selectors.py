@@ -1,0 +1,73 @@
+"""Reads: every query a view or task needs, scoped to the projects a user belongs to."""
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from .errors import NotFound
+from .models import Annotation, Image, Job, LabelClass, Membership, ModelVersion, Project
+
+
+def project_list(*, user: AbstractBaseUser) -> QuerySet[Project]:
+    return Project.objects.filter(memberships__user=user).distinct()
+
+
+def project_get(*, user: AbstractBaseUser, project_id: int) -> Project:
+    project = project_list(user=user).filter(pk=project_id).first()
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    return project
+
+
+def membership_role(*, user: AbstractBaseUser, project: Project) -> str | None:
+    membership = Membership.objects.filter(user=user, project=project).first()
+    return membership.role if membership else None
+
+
+def label_class_list(*, project: Project) -> QuerySet[LabelClass]:
+    return project.label_classes.all()
+
+
+def image_list(*, user: AbstractBaseUser, project_id: int, status: str | None = None, order: str = "id") -> QuerySet[Image]:
+    images = Image.objects.filter(project__memberships__user=user, project_id=project_id)
+    if status:
+        images = images.filter(status__in=status.split(","))
+    if order == "uncertainty":
+        images = images.order_by("-uncertainty", "id")
+    return images
+
+
+def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
+    image = Image.objects.filter(project__memberships__user=user, pk=image_id).select_related("project").first()
+    if image is None:
+        raise NotFound(f"image {image_id} not found")
+    return image
+
+
+def image_neighbours(*, image: Image) -> tuple[int | None, int | None]:
+    siblings = Image.objects.filter(project_id=image.project_id)
+    prev_id = siblings.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first()
+    next_id = siblings.filter(pk__gt=image.pk).order_by("pk").values_list("pk", flat=True).first()
+    return prev_id, next_id
+
+
+def annotation_list(*, image: Image) -> QuerySet[Annotation]:
+    return image.annotations.select_related("model_version", "author", "image").order_by("z_order", "id")
+
+
+def job_list(*, user: AbstractBaseUser, project_id: int | None = None) -> QuerySet[Job]:
+    jobs = Job.objects.filter(project__memberships__user=user)
+    if project_id is not None:
+        jobs = jobs.filter(project_id=project_id)
+    return jobs.distinct()
+
+
+def job_get(*, user: AbstractBaseUser, job_id: int) -> Job:
+    job = job_list(user=user).filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+def model_version_list(*, project: Project) -> QuerySet[ModelVersion]:
+    return project.model_versions.all()

@@ -1,0 +1,251 @@
+"""Writes: every change to projects, classes and annotation documents goes through here.
+
+Each service is keyword-only, validates, runs in one transaction and returns what it made.
+Image ingest lives in ingest.py and job bookkeeping in jobs.py; they follow the same rules.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+
+from . import masks
+from .errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from .models import Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
+
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@transaction.atomic
+def project_create(*, name: str, owner: AbstractBaseUser, description: str = "") -> Project:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("a project needs a name")
+    project = Project.objects.create(name=name, description=description, created_by=owner)
+    Membership.objects.create(project=project, user=owner, role=Membership.Role.OWNER)
+    return project
+
+
+@transaction.atomic
+def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise ValidationFailed(f"unknown role {role!r}; use one of {', '.join(Membership.Role.values)}")
+    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    return membership
+
+
+def require_role(*, project: Project, user: AbstractBaseUser, roles: Iterable[str]) -> None:
+    if not Membership.objects.filter(project=project, user=user, role__in=list(roles)).exists():
+        raise PermissionDenied(f"this needs the role {' or '.join(roles)} in project {project.name!r}")
+
+
+@transaction.atomic
+def label_class_create(
+    *, project: Project, name: str, kind: str = LabelClass.Kind.INSTANCE, color: str = "#ff0000",
+    hotkey: str = "", order: int | None = None,
+) -> LabelClass:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("a label class needs a name")
+    if kind not in LabelClass.Kind.values:
+        raise ValidationFailed(f"unknown class kind {kind!r}; use semantic or instance")
+    if not _COLOR.match(color):
+        raise ValidationFailed(f"colour must look like #rrggbb, got {color!r}")
+    if project.label_classes.filter(name=name).exists():
+        raise ValidationFailed(f"project {project.name!r} already has a class named {name!r}")
+    if order is None:
+        order = project.label_classes.count()
+    return LabelClass.objects.create(project=project, name=name, kind=kind, color=color.lower(), hotkey=hotkey, order=order)
+
+
+@transaction.atomic
+def image_status_set(*, image: Image, status: str) -> Image:
+    if status not in Image.Status.values:
+        raise ValidationFailed(f"unknown status {status!r}; use one of {', '.join(Image.Status.values)}")
+    image.status = status
+    image.save(update_fields=["status", "updated_at"])
+    return image
+
+
+@dataclass(frozen=True)
+class _Item:
+    id: int | None
+    label_class: LabelClass
+    rle: dict
+    z_order: int
+    is_proposal: bool
+
+
+def _parse_items(*, image: Image, items: Sequence[dict[str, Any]]) -> list[_Item]:
+    classes = {c.id: c for c in image.project.label_classes.all()}
+    existing_ids = set(image.annotations.values_list("id", flat=True))
+    parsed: list[_Item] = []
+    seen_ids: set[int] = set()
+    semantic_seen: set[int] = set()
+    for index, item in enumerate(items):
+        where = f"annotation {index}"
+        if not isinstance(item, dict):
+            raise ValidationFailed(f"{where}: must be an object", index=index)
+        class_id = item.get("label_class")
+        if class_id not in classes:
+            raise ValidationFailed(f"{where}: label class {class_id!r} is not a class of project {image.project.name!r}", index=index)
+        label_class = classes[class_id]
+        try:
+            masks.validate(item.get("mask"), height=image.height, width=image.width)
+        except masks.MaskError as exc:
+            raise ValidationFailed(f"{where}: {exc}", index=index) from exc
+        ann_id = item.get("id")
+        if ann_id is not None:
+            if ann_id not in existing_ids:
+                raise ValidationFailed(f"{where}: annotation id {ann_id!r} does not belong to image {image.pk}", index=index)
+            if ann_id in seen_ids:
+                raise ValidationFailed(f"{where}: annotation id {ann_id} appears twice", index=index)
+            seen_ids.add(ann_id)
+        if label_class.kind == LabelClass.Kind.SEMANTIC:
+            if label_class.id in semantic_seen:
+                raise ValidationFailed(f"{where}: semantic class {label_class.name!r} may have one mask per image; merge them", index=index)
+            semantic_seen.add(label_class.id)
+        z_order = item.get("z_order", index)
+        if not isinstance(z_order, int) or isinstance(z_order, bool):
+            raise ValidationFailed(f"{where}: z_order must be an integer", index=index)
+        rle = dict(item["mask"])
+        if isinstance(rle["counts"], list):  # uncompressed RLE in: store compressed
+            rle = masks.encode(masks.decode(rle))
+        parsed.append(_Item(ann_id, label_class, rle, z_order, bool(item.get("is_proposal", False))))
+    return parsed
+
+
+def _geometry(rle: dict) -> dict[str, int]:
+    x, y, w, h = masks.bbox(rle)
+    return {"bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h, "area": masks.area(rle)}
+
+
+def _revision_payload(image: Image) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": a.id, "label_class": a.label_class_id, "counts": a.rle_counts, "z_order": a.z_order,
+            "source": a.source, "model_version": a.model_version_id, "score": a.score,
+            "is_proposal": a.is_proposal, "author": a.author_id,
+        }
+        for a in image.annotations.order_by("z_order", "id")
+    ]
+
+
+def _bump_version(*, image: Image, expected: int | None) -> int:
+    images = Image.objects.filter(pk=image.pk)
+    if expected is not None:
+        images = images.filter(annotation_version=expected)
+    if images.update(annotation_version=F("annotation_version") + 1) == 0:
+        current = Image.objects.filter(pk=image.pk).values_list("annotation_version", flat=True).first()
+        raise StaleVersion(
+            f"image {image.pk} was saved by someone else (you read version {expected}, it is now {current})",
+            current_version=current,
+        )
+    image.refresh_from_db(fields=["annotation_version", "status"])
+    return image.annotation_version
+
+
+@transaction.atomic
+def annotation_document_save(
+    *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]],
+) -> Image:
+    """Replace an image's annotations with `annotations`, if `version` is still the current one.
+
+    Existing annotations are named by id and keep their provenance; a proposal sent back with a
+    changed mask or class, or with is_proposal false, becomes accepted (authored by `user`).
+    Omitted annotations are deleted. A stale version raises StaleVersion and changes nothing.
+    """
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValidationFailed("the document's version must be an integer (the version you read)")
+    if not isinstance(annotations, (list, tuple)):
+        raise ValidationFailed("annotations must be a list")
+    items = _parse_items(image=image, items=annotations)
+    _bump_version(image=image, expected=version)
+
+    existing = {a.id: a for a in image.annotations.all()}
+    kept: set[int] = set()
+    new_rows: list[Annotation] = []
+    for item in items:
+        geometry = _geometry(item.rle)
+        if item.id is None:
+            new_rows.append(Annotation(
+                image=image, label_class=item.label_class, rle_counts=item.rle["counts"], z_order=item.z_order,
+                source=Annotation.Source.HUMAN, author=user, is_proposal=False, **geometry,
+            ))
+            continue
+        row = existing[item.id]
+        kept.add(row.id)
+        changed = row.rle_counts != item.rle["counts"] or row.label_class_id != item.label_class.id
+        if not changed and row.z_order == item.z_order and row.is_proposal == item.is_proposal:
+            continue
+        if row.is_proposal and (changed or not item.is_proposal):
+            row.is_proposal = False  # accepted or edited by a person
+            row.author = user
+        elif changed:
+            row.author = user
+        row.label_class = item.label_class
+        row.rle_counts = item.rle["counts"]
+        row.z_order = item.z_order
+        for field, value in geometry.items():
+            setattr(row, field, value)
+        row.save()
+    image.annotations.exclude(pk__in=kept).filter(pk__in=list(existing)).delete()
+    Annotation.objects.bulk_create(new_rows)
+    if image.status == Image.Status.NEW:
+        image.status = Image.Status.IN_PROGRESS
+        image.save(update_fields=["status", "updated_at"])
+    DocumentRevision.objects.create(image=image, version=image.annotation_version, author=user, annotations=_revision_payload(image))
+    return image
+
+
+@dataclass(frozen=True)
+class Proposal:
+    label_class_id: int
+    rle: dict
+    score: float | None
+
+
+@transaction.atomic
+def proposals_replace(*, image: Image, model_version: ModelVersion, proposals: Sequence[Proposal]) -> int:
+    """Write a model version's proposals for one image; idempotent.
+
+    Replaces only this version's proposals that nobody touched; human annotations and accepted
+    proposals stay. A semantic class that a person already annotated gets no proposal.
+    Returns the number of proposals written.
+    """
+    if model_version.project_id != image.project_id:
+        raise ValidationFailed(f"model version {model_version.name!r} belongs to another project")
+    classes = {c.id: c for c in image.project.label_classes.all()}
+    image.annotations.filter(model_version=model_version, is_proposal=True).delete()
+    taken_semantic = set(
+        image.annotations.filter(label_class__kind=LabelClass.Kind.SEMANTIC).values_list("label_class_id", flat=True)
+    )
+    top = image.annotations.order_by("-z_order").values_list("z_order", flat=True).first() or 0
+    rows = []
+    for offset, proposal in enumerate(proposals, start=1):
+        label_class = classes.get(proposal.label_class_id)
+        if label_class is None:
+            raise NotFound(f"label class {proposal.label_class_id} is not in project {image.project.name!r}")
+        masks.validate(proposal.rle, height=image.height, width=image.width)
+        if label_class.kind == LabelClass.Kind.SEMANTIC and label_class.id in taken_semantic:
+            continue
+        rows.append(Annotation(
+            image=image, label_class=label_class, rle_counts=proposal.rle["counts"], z_order=top + offset,
+            source=Annotation.Source.MODEL, model_version=model_version, score=proposal.score, is_proposal=True,
+            **_geometry(proposal.rle),
+        ))
+    Annotation.objects.bulk_create(rows)
+    _bump_version(image=image, expected=None)
+    DocumentRevision.objects.create(image=image, version=image.annotation_version, author=None, annotations=_revision_payload(image))
+    return len(rows)
+
+
+def annotation_get_for_image(*, image: Image, annotation_id: int) -> Annotation:
+    annotation = image.annotations.filter(pk=annotation_id).first()
+    if annotation is None:
+        raise NotFound(f"annotation {annotation_id} not found on image {image.pk}")
+    return annotation

@@ -1,0 +1,71 @@
+"""Server-rendered pages: project list, a project's images, the editor shell, and media for members."""
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import selectors
+from .errors import NotFound
+from .models import Image
+
+
+@login_required
+@require_GET
+def project_list_page(request: HttpRequest) -> HttpResponse:
+    projects = selectors.project_list(user=request.user).annotate(
+        image_count=Count("images", distinct=True),
+        done_count=Count("images", filter=Q(images__status__in=["done", "reviewed"]), distinct=True),
+    )
+    return render(request, "annotations/project_list.html", {"projects": projects})
+
+
+@login_required
+@require_GET
+def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    try:
+        project = selectors.project_get(user=request.user, project_id=project_id)
+    except NotFound:
+        raise Http404("project not found") from None
+    status = request.GET.get("status") or None
+    images = selectors.image_list(user=request.user, project_id=project.pk, status=status, order=request.GET.get("ordering", "id"))
+    page = Paginator(images, 60).get_page(request.GET.get("page"))
+    return render(request, "annotations/project.html", {
+        "project": project, "page": page, "status": status, "statuses": Image.Status.choices,
+        "label_classes": project.label_classes.all(), "jobs": project.jobs.all()[:10],
+    })
+
+
+@login_required
+@require_GET
+def editor_page(request: HttpRequest, project_id: int, image_id: int) -> HttpResponse:
+    try:
+        image = selectors.image_get(user=request.user, image_id=image_id)
+    except NotFound:
+        raise Http404("image not found") from None
+    if image.project_id != project_id:
+        raise Http404("image not in this project")
+    return render(request, "annotations/editor.html", {"project": image.project, "image": image})
+
+
+@login_required
+@require_GET
+def media_file(request: HttpRequest, path: str) -> FileResponse:
+    """Image files and thumbnails, only for members of a project that holds them."""
+    member_images = Image.objects.filter(project__memberships__user=request.user)
+    if path.startswith("images/"):
+        image = member_images.filter(file=path).first()
+        field = "file"
+    elif path.startswith("thumbnails/"):
+        image = member_images.filter(thumbnail=path).first()
+        field = "thumbnail"
+    else:
+        image = None
+    if image is None:
+        raise Http404("no such file")
+    response = FileResponse(getattr(image, field).open("rb"))
+    response["Cache-Control"] = "private, max-age=31536000, immutable"  # content-addressed
+    return response

@@ -1,0 +1,17 @@
+"""Top-level routes: pages, the API under /api/, auth, admin, and member-only media."""
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from annotations import views
+
+urlpatterns = [
+    path("", views.project_list_page, name="projects"),
+    path("projects/<int:project_id>/", views.project_page, name="project"),
+    path("projects/<int:project_id>/images/<int:image_id>/edit/", views.editor_page, name="editor"),
+    path("media/<path:path>", views.media_file, name="media"),
+    path("api/", include("annotations.api.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="annotations/login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]

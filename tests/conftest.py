@@ -1,0 +1,107 @@
+"""Shared cast and fixtures: an owner, a teammate and an outsider; a project; image factories.
+
+Tests run Celery eagerly unless they use the real `worker` fixture (tests/integration).
+"""
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+from rest_framework.test import APIClient
+
+from annotations import ingest, services
+from annotations.models import Image, LabelClass, Membership, Project
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def png_bytes(width: int = 64, height: int = 48, *, seed: int = 0, mode: str = "RGB", fmt: str = "PNG", **save) -> bytes:
+    rng = np.random.default_rng(seed)
+    channels = {"RGB": 3, "L": 1, "RGBA": 4}[mode]
+    array = rng.integers(0, 255, size=(height, width, channels), dtype=np.uint8)
+    image = PILImage.fromarray(array[..., 0] if channels == 1 else array, mode=mode)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user(username="olivia", password="owner-pass-123")
+
+
+@pytest.fixture
+def teammate(django_user_model):
+    return django_user_model.objects.create_user(username="tom", password="teammate-pass-123")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    return django_user_model.objects.create_user(username="oscar", password="outsider-pass-123")
+
+
+@pytest.fixture
+def project(owner, teammate) -> Project:
+    project = services.project_create(name="Streets", owner=owner)
+    services.membership_set(project=project, user=teammate, role=Membership.Role.ANNOTATOR)
+    return project
+
+
+@pytest.fixture
+def car(project) -> LabelClass:
+    return services.label_class_create(project=project, name="car", kind="instance", color="#ff0000", hotkey="1")
+
+
+@pytest.fixture
+def road(project) -> LabelClass:
+    return services.label_class_create(project=project, name="road", kind="semantic", color="#808080", hotkey="2")
+
+
+@pytest.fixture
+def make_image(project) -> Callable[..., Image]:
+    counter = iter(range(10_000))
+
+    def make(width: int = 64, height: int = 48, *, target: Project | None = None, name: str | None = None) -> Image:
+        seed = next(counter)
+        result = ingest.images_import(
+            project=target or project, user=None, files=[(name or f"img{seed}.png", io.BytesIO(png_bytes(width, height, seed=seed)))],
+            make_thumbnails=False,
+        )
+        return result.created[0]
+
+    return make
+
+
+@pytest.fixture
+def image(make_image) -> Image:
+    return make_image()
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def owner_api(owner) -> APIClient:
+    return client_for(owner)
+
+
+@pytest.fixture
+def teammate_api(teammate) -> APIClient:
+    return client_for(teammate)
+
+
+@pytest.fixture
+def outsider_api(outsider) -> APIClient:
+    return client_for(outsider)
