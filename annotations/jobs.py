@@ -29,7 +29,15 @@ def _enqueue(job_id: int, task: str) -> None:
 
         app.tasks[task].apply(args=[job_id])
         return
-    result = app.send_task(task, args=[job_id])
+    try:
+        result = app.send_task(task, args=[job_id], retry_policy={"max_retries": 2, "interval_start": 0.2})
+    except Exception as exc:  # broker down: the job must say so instead of waiting forever
+        log.exception("could not queue job %s", job_id)
+        Job.objects.filter(pk=job_id).update(
+            status=Job.Status.FAILED, finished_at=timezone.now(),
+            message=f"could not reach the task queue at {settings.CELERY_BROKER_URL}: {exc}",
+        )
+        return
     Job.objects.filter(pk=job_id).update(celery_task_id=result.id)
 
 

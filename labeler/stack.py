@@ -50,9 +50,6 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     username, password = _ensure_admin(var_dir)
-    from annotations.demo import demo_project_ensure
-
-    demo_project_ensure(owner_username=username)
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
@@ -65,6 +62,10 @@ def main() -> int:
             processes.append(("redis", start_redis(port=redis_url.port or 6379, directory=var_dir / "redis")))
         except RuntimeError as exc:
             print(f"redis: {exc}; trying to use the one already on {settings.REDIS_URL}", file=sys.stderr)
+    # After Redis is up: the demo's thumbnail job is queued as soon as its images are stored.
+    from annotations.demo import demo_project_ensure
+
+    demo_project_ensure(owner_username=username)
     python = sys.executable
     env = dict(os.environ)
     processes.append(("worker-default", subprocess.Popen(
