@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "annotations",
+    "workers",
 ]
 
 MIDDLEWARE = [
@@ -88,7 +89,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file (not :memory:) so a Celery worker started by integration tests sees the test data.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LABELER_TEST_DB", str(VAR_DIR / "test.sqlite3"))}
+    # One file per test run, so concurrent runs on one machine never share a database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LABELER_TEST_DB", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
@@ -143,7 +145,10 @@ SPECTACULAR_SETTINGS = {
 # Celery: JSON only, late acks so a task whose worker dies is redelivered (tasks are idempotent).
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
 CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = None
+# Results are kept only for tasks that a request waits on (the box-to-mask assist).
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True

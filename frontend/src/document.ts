@@ -1,0 +1,288 @@
+/**
+ * The editor's state store for one image: label classes, annotations (each a Mask), selection,
+ * and the saved version. Every mutation goes through `applyChange`, which is what history
+ * replays, so undo/redo and rendering invalidation can never drift apart.
+ */
+import type { AnnotationDocumentDto, AnnotationDto, AnnotationInputDto, ClassKind, LabelClassDto } from "./api";
+import { Emitter } from "./emitter";
+import { type Rect, EMPTY_RECT } from "./geometry";
+import { Mask } from "./mask";
+
+export interface LabelClass {
+  id: number;
+  name: string;
+  color: string;
+  kind: ClassKind;
+  hotkey: string;
+  order: number;
+}
+
+export interface Provenance {
+  source: "human" | "model";
+  modelVersion: number | null;
+  modelVersionName: string | null;
+  score: number | null;
+  author: string | null;
+}
+
+export interface AnnotationItem extends Provenance {
+  /** Local identity, stable across saves and undo. */
+  readonly key: number;
+  /** Server id, null until the first save returns it. */
+  id: number | null;
+  labelClass: number;
+  mask: Mask;
+  zOrder: number;
+  isProposal: boolean;
+  visible: boolean;
+  /** RLE the server holds for this mask; null once the pixels changed. */
+  savedCounts: string | null;
+  /** Bumped on every change of this item; lets a save tell what changed while it was in flight. */
+  rev: number;
+}
+
+export type Change =
+  | { kind: "pixels"; key: number; rect: Rect; before: Uint8Array; after: Uint8Array }
+  | { kind: "add"; item: AnnotationItem }
+  | { kind: "remove"; item: AnnotationItem }
+  | { kind: "proposal"; key: number; before: boolean; after: boolean };
+
+export interface DocumentEvents {
+  /** Pixels of one annotation changed in `rect` (EMPTY_RECT: everything about it). */
+  pixels: { key: number; rect: Rect };
+  /** Annotations added, removed, reordered, or their properties changed. */
+  structure: null;
+  selection: number | null;
+}
+
+export class EditorDocument {
+  readonly events = new Emitter<DocumentEvents>();
+  readonly classes: LabelClass[];
+  private readonly classById = new Map<number, LabelClass>();
+  private readonly items = new Map<number, AnnotationItem>();
+  private nextKey = 1;
+  version: number;
+  /** Increases with every applied change; save compares it with `savedRevision`. */
+  revision = 0;
+  savedRevision = 0;
+  selectedKey: number | null = null;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    classes: LabelClassDto[],
+    doc: AnnotationDocumentDto,
+  ) {
+    this.classes = [...classes].sort((a, b) => a.order - b.order || a.id - b.id);
+    for (const c of this.classes) this.classById.set(c.id, c);
+    this.version = doc.version;
+    this.loadAnnotations(doc);
+  }
+
+  /** Replaces all annotations with the server's document (initial load, "reload theirs"). */
+  loadAnnotations(doc: AnnotationDocumentDto): void {
+    this.items.clear();
+    this.version = doc.version;
+    for (const a of doc.annotations) {
+      const item = this.itemFromDto(a);
+      this.items.set(item.key, item);
+    }
+    this.selectedKey = null;
+    this.revision++;
+    this.savedRevision = this.revision;
+    this.events.emit("structure", null);
+    this.events.emit("selection", null);
+  }
+
+  private itemFromDto(a: AnnotationDto): AnnotationItem {
+    const [h, w] = a.mask.size;
+    if (h !== this.height || w !== this.width) {
+      throw new Error(`annotation ${a.id} has a ${h}x${w} mask on a ${this.height}x${this.width} image`);
+    }
+    return {
+      key: this.nextKey++,
+      id: a.id,
+      labelClass: a.label_class,
+      mask: Mask.fromRle(a.mask),
+      zOrder: a.z_order,
+      isProposal: a.is_proposal,
+      visible: true,
+      savedCounts: a.mask.counts,
+      rev: 0,
+      source: a.source,
+      modelVersion: a.model_version,
+      modelVersionName: a.model_version_name,
+      score: a.score,
+      author: a.author,
+    };
+  }
+
+  get dirty(): boolean {
+    return this.revision !== this.savedRevision;
+  }
+
+  labelClass(id: number): LabelClass | undefined {
+    return this.classById.get(id);
+  }
+
+  get(key: number): AnnotationItem | undefined {
+    return this.items.get(key);
+  }
+
+  /** Annotations in drawing order: semantic layers under instances, then by z-order. */
+  list(): AnnotationItem[] {
+    const rank = (i: AnnotationItem): number => (this.classById.get(i.labelClass)?.kind === "semantic" ? 0 : 1);
+    return [...this.items.values()].sort((a, b) => rank(a) - rank(b) || a.zOrder - b.zOrder || a.key - b.key);
+  }
+
+  get selected(): AnnotationItem | null {
+    return this.selectedKey === null ? null : (this.items.get(this.selectedKey) ?? null);
+  }
+
+  select(key: number | null): void {
+    if (key !== null && !this.items.has(key)) key = null;
+    if (key === this.selectedKey) return;
+    this.selectedKey = key;
+    this.events.emit("selection", key);
+  }
+
+  semanticLayer(classId: number): AnnotationItem | null {
+    for (const item of this.items.values()) if (item.labelClass === classId) return item;
+    return null;
+  }
+
+  /** A new, empty annotation (not yet in the document: add it through an "add" change). */
+  createItem(labelClass: number): AnnotationItem {
+    let z = 0;
+    for (const i of this.items.values()) z = Math.max(z, i.zOrder + 1);
+    return {
+      key: this.nextKey++,
+      id: null,
+      labelClass,
+      mask: new Mask(this.width, this.height),
+      zOrder: z,
+      isProposal: false,
+      visible: true,
+      savedCounts: null,
+      rev: 0,
+      source: "human",
+      modelVersion: null,
+      modelVersionName: null,
+      score: null,
+      author: null,
+    };
+  }
+
+  /** Applies a change forwards (redo / first application) or backwards (undo). */
+  applyChange(change: Change, direction: "forward" | "backward"): void {
+    const fwd = direction === "forward";
+    this.revision++;
+    switch (change.kind) {
+      case "pixels": {
+        const item = this.items.get(change.key);
+        if (!item) throw new Error(`no annotation ${change.key} for a pixel change`);
+        item.mask.write(change.rect, fwd ? change.after : change.before);
+        item.savedCounts = null;
+        item.rev++;
+        this.events.emit("pixels", { key: item.key, rect: change.rect });
+        break;
+      }
+      case "add":
+      case "remove": {
+        const adding = (change.kind === "add") === fwd;
+        if (adding) {
+          this.items.set(change.item.key, change.item);
+        } else {
+          this.items.delete(change.item.key);
+          if (this.selectedKey === change.item.key) this.select(null);
+        }
+        change.item.rev++;
+        this.events.emit("pixels", { key: change.item.key, rect: EMPTY_RECT });
+        this.events.emit("structure", null);
+        break;
+      }
+      case "proposal": {
+        const item = this.items.get(change.key);
+        if (!item) throw new Error(`no annotation ${change.key} to accept`);
+        item.isProposal = fwd ? change.after : change.before;
+        item.rev++;
+        this.events.emit("pixels", { key: item.key, rect: EMPTY_RECT });
+        this.events.emit("structure", null);
+        break;
+      }
+    }
+  }
+
+  /** Marks pixels painted live by a tool (the history entry is recorded when the gesture ends). */
+  touched(item: AnnotationItem, rect: Rect): void {
+    this.revision++;
+    item.savedCounts = null;
+    item.rev++;
+    item.mask.rev++;
+    this.events.emit("pixels", { key: item.key, rect });
+  }
+
+  setVisible(key: number, visible: boolean): void {
+    const item = this.items.get(key);
+    if (!item || item.visible === visible) return;
+    item.visible = visible;
+    this.events.emit("pixels", { key, rect: EMPTY_RECT });
+    this.events.emit("structure", null);
+  }
+
+  /** What a save sends: every non-empty annotation, with the version this document was read at. */
+  payload(): { body: { version: number; annotations: AnnotationInputDto[] }; sent: Array<{ item: AnnotationItem; rev: number; counts: string }> } {
+    const sent: Array<{ item: AnnotationItem; rev: number; counts: string }> = [];
+    const annotations: AnnotationInputDto[] = [];
+    this.list().forEach((item, index) => {
+      const counts = item.savedCounts ?? item.mask.toRle().counts;
+      // An annotation erased to nothing is a deletion, not an empty mask.
+      if (item.savedCounts === null && item.mask.isBlank()) return;
+      const input: AnnotationInputDto = {
+        label_class: item.labelClass,
+        mask: { size: [this.height, this.width], counts },
+        z_order: index,
+        is_proposal: item.isProposal,
+      };
+      if (item.id !== null) input.id = item.id;
+      annotations.push(input);
+      sent.push({ item, rev: item.rev, counts });
+    });
+    return { body: { version: this.version, annotations }, sent };
+  }
+
+  /** Takes the server's answer to a save: new ids, provenance, the new version. */
+  acceptSaved(
+    response: AnnotationDocumentDto,
+    sent: Array<{ item: AnnotationItem; rev: number; counts: string }>,
+    revisionAtSend: number,
+  ): void {
+    this.version = response.version;
+    const byId = new Map<number, AnnotationDto>();
+    const byZ = new Map<number, AnnotationDto>();
+    for (const a of response.annotations) {
+      byId.set(a.id, a);
+      byZ.set(a.z_order, a);
+    }
+    sent.forEach(({ item, rev, counts }, index) => {
+      const dto = (item.id !== null ? byId.get(item.id) : undefined) ?? byZ.get(index);
+      if (!dto) return;
+      item.id = dto.id;
+      item.zOrder = dto.z_order;
+      item.source = dto.source;
+      item.modelVersion = dto.model_version;
+      item.modelVersionName = dto.model_version_name;
+      item.score = dto.score;
+      item.author = dto.author;
+      if (item.rev === rev) {
+        item.isProposal = dto.is_proposal;
+        item.savedCounts = counts;
+      }
+    });
+    // Items left out (erased to nothing) no longer exist on the server.
+    const sentKeys = new Set(sent.map((s) => s.item.key));
+    for (const item of this.items.values()) if (!sentKeys.has(item.key)) item.id = null;
+    if (this.revision === revisionAtSend) this.savedRevision = this.revision;
+    this.events.emit("structure", null);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Entry point: mounts the editor on `#editor` (data-project-id, data-image-id, data-api-root,
+ * optional data-edit-url-template with "{id}") and exposes a small read-only handle on
+ * `window.labelerEditor` for browser tests and the benchmark.
+ */
+import "./styles.css";
+import { HttpApi } from "./api";
+import { Editor } from "./editor";
+import { decodeToBitmap } from "./rle";
+
+export interface EditorHandle {
+  ready: Promise<void>;
+  editor: Editor;
+  /** Client (viewport) coordinates of an image point, for driving the mouse in tests. */
+  imageToClient(x: number, y: number): { x: number; y: number };
+  /** Current mask of an annotation as a full-image RLE (tests compare it with the server's). */
+  maskRle(key: number): { size: [number, number]; counts: string } | null;
+  decodeToBitmap: typeof decodeToBitmap;
+}
+
+declare global {
+  interface Window {
+    labelerEditor?: EditorHandle;
+  }
+}
+
+function mount(): void {
+  const root = document.getElementById("editor");
+  if (!root) return;
+  // The editor fills the window below the site's top bar.
+  const bar = document.querySelector(".topbar");
+  root.style.setProperty("--lbl-top", `${bar ? Math.round(bar.getBoundingClientRect().bottom) : 0}px`);
+  const projectId = Number(root.dataset.projectId);
+  const imageId = Number(root.dataset.imageId);
+  const apiRoot = root.dataset.apiRoot ?? "/api/";
+  const template = root.dataset.editUrlTemplate ?? `/projects/${projectId}/images/{id}/edit/`;
+  const editor = new Editor(root, new HttpApi(apiRoot), {
+    projectId,
+    imageId,
+    editUrl: (id) => template.replace("{id}", String(id)),
+  });
+  const ready = editor.open().then(
+    () => {
+      root.dataset.ready = "true";
+      performance.mark("editor:ready");
+    },
+    (err: unknown) => {
+      root.dataset.ready = "error";
+      root.append(Object.assign(document.createElement("p"), { className: "lbl-fatal", textContent: `The editor could not open this image: ${err instanceof Error ? err.message : String(err)}` }));
+      throw err;
+    },
+  );
+  window.labelerEditor = {
+    ready,
+    editor,
+    imageToClient(x, y) {
+      const stage = root.querySelector(".lbl-stage");
+      const r = stage ? stage.getBoundingClientRect() : new DOMRect();
+      const s = editor.view.toScreen(x, y);
+      return { x: r.left + s.x, y: r.top + s.y };
+    },
+    maskRle(key) {
+      const item = editor.doc.get(key);
+      return item ? item.mask.toRle() : null;
+    },
+    decodeToBitmap,
+  };
+}
+
+mount();

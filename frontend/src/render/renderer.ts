@@ -1,0 +1,381 @@
+/**
+ * Draws the editor in three stacked canvases so each kind of change repaints only its layer:
+ *  - image: the photo (downscaled copies for low zoom), redrawn on zoom/pan only;
+ *  - masks: one cached tinted canvas per annotation, composited; while stroking only the
+ *    dirty rectangle is re-tinted and re-composited;
+ *  - ui: cursors, the polygon being drawn, the selection frame (cheap, redrawn on pointer moves).
+ * All drawing happens in one requestAnimationFrame callback; events only mark things dirty.
+ */
+import type { AnnotationItem, EditorDocument } from "../document";
+import { type Rect, EMPTY_RECT, inflate, intersect, isEmpty, union } from "../geometry";
+import type { Viewport } from "../viewport";
+import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./tint";
+
+type Surface = HTMLCanvasElement;
+
+interface TintCache {
+  canvas: Surface;
+  region: Rect;
+  styleKey: string;
+  /** Level: one canvas pixel per f x f image pixels (1 = full resolution). */
+  f: number;
+}
+
+export interface RenderOptions {
+  opacity: number; // 0..1
+  outlineOnly: boolean;
+}
+
+export type UiPainter = (ctx: CanvasRenderingContext2D, view: Viewport) => void;
+
+export class Renderer {
+  readonly imageCanvas: HTMLCanvasElement;
+  readonly maskCanvas: HTMLCanvasElement;
+  readonly uiCanvas: HTMLCanvasElement;
+  options: RenderOptions = { opacity: 0.5, outlineOnly: false };
+  /** Work time of recent frames (ms), for the benchmark and the debug handle. */
+  readonly frameTimes: number[] = [];
+  private image: CanvasImageSource | null = null;
+  private readonly levels: Array<{ scale: number; source: ImageBitmap }> = [];
+  private readonly tints = new Map<number, TintCache>();
+  private pendingTint = new Map<number, Rect>(); // EMPTY_RECT = whole annotation
+  private maskDirty: Rect = EMPTY_RECT;
+  private maskFull = true;
+  private imageDirty = true;
+  private uiDirty = true;
+  private frameRequested = false;
+  private dpr = 1;
+  private readonly outline: number;
+  private readonly period: number;
+  uiPainter: UiPainter = () => {};
+  /** While a tool gesture runs the selection frame is not recomputed (it would scan the mask). */
+  gestureActive = false;
+
+  constructor(
+    private readonly host: HTMLElement,
+    private readonly doc: EditorDocument,
+    private readonly view: Viewport,
+  ) {
+    const make = (cls: string): HTMLCanvasElement => {
+      const c = document.createElement("canvas");
+      c.className = `lbl-layer ${cls}`;
+      host.appendChild(c);
+      return c;
+    };
+    this.imageCanvas = make("lbl-layer-image");
+    this.maskCanvas = make("lbl-layer-masks");
+    this.uiCanvas = make("lbl-layer-ui");
+    const longSide = Math.max(doc.width, doc.height);
+    // Outline and hatch sizes in image pixels, chosen so they stay visible at fit-to-window.
+    this.outline = Math.max(1, Math.round(longSide / 1500));
+    this.period = Math.max(6, Math.round(longSide / 250));
+    doc.events.on("pixels", ({ key, rect }) => this.invalidateAnnotation(key, rect));
+    doc.events.on("structure", () => this.invalidateMasks());
+    doc.events.on("selection", () => this.invalidateUi());
+  }
+
+  setImage(image: CanvasImageSource): void {
+    this.image = image;
+    this.imageDirty = true;
+    this.request();
+  }
+
+  /** Downscaled copies make panning a zoomed-out 12 MP photo cheap; built after first paint. */
+  async buildLevels(image: HTMLImageElement): Promise<void> {
+    if (typeof createImageBitmap !== "function") return;
+    for (const scale of [0.5, 0.25]) {
+      const w = Math.round(image.naturalWidth * scale);
+      const h = Math.round(image.naturalHeight * scale);
+      if (w < 256 || h < 256) break;
+      const source = await createImageBitmap(image, { resizeWidth: w, resizeHeight: h, resizeQuality: "medium" });
+      this.levels.push({ scale, source });
+    }
+    this.imageDirty = true;
+    this.request();
+  }
+
+  resize(): void {
+    const w = this.host.clientWidth;
+    const h = this.host.clientHeight;
+    this.dpr = window.devicePixelRatio || 1;
+    this.view.resize(w, h);
+    for (const c of [this.imageCanvas, this.maskCanvas, this.uiCanvas]) {
+      c.width = Math.round(w * this.dpr);
+      c.height = Math.round(h * this.dpr);
+      c.style.width = `${w}px`;
+      c.style.height = `${h}px`;
+    }
+    this.invalidateView();
+  }
+
+  invalidateView(): void {
+    this.imageDirty = true;
+    this.maskFull = true;
+    this.uiDirty = true;
+    this.request();
+  }
+
+  invalidateMasks(): void {
+    this.maskFull = true;
+    this.uiDirty = true;
+    this.request();
+  }
+
+  /** Re-tint every annotation (opacity, outline view). */
+  restyle(): void {
+    for (const item of this.doc.list()) this.pendingTint.set(item.key, EMPTY_RECT);
+    this.invalidateMasks();
+  }
+
+  invalidateAnnotation(key: number, rect: Rect): void {
+    const prev = this.pendingTint.get(key);
+    if (isEmpty(rect) || (prev !== undefined && isEmpty(prev))) {
+      this.pendingTint.set(key, EMPTY_RECT);
+      this.maskFull = true;
+    } else {
+      this.pendingTint.set(key, prev ? union(prev, rect) : rect);
+      this.maskDirty = union(this.maskDirty, inflate(rect, this.outline + 9));
+    }
+    this.uiDirty = true;
+    this.request();
+  }
+
+  invalidateUi(): void {
+    this.uiDirty = true;
+    this.request();
+  }
+
+  private request(): void {
+    if (this.frameRequested) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => {
+      this.frameRequested = false;
+      this.frame();
+    });
+  }
+
+  /** Tints every annotation now (done while the photo decodes, so the first frame only composites). */
+  prepare(): void {
+    for (const item of this.doc.list()) if (!this.tints.has(item.key)) this.pendingTint.set(item.key, EMPTY_RECT);
+    this.applyTints();
+  }
+
+  /** Draws whatever is dirty now (also called directly to paint the first frame synchronously). */
+  frame(): void {
+    const t0 = performance.now();
+    if (this.imageDirty) this.drawImageLayer();
+    this.applyTints();
+    if (this.maskFull) this.drawMasks(null);
+    else if (!isEmpty(this.maskDirty)) this.drawMasks(this.maskDirty);
+    this.maskFull = false;
+    this.maskDirty = EMPTY_RECT;
+    if (this.uiDirty) this.drawUi();
+    this.frameTimes.push(performance.now() - t0);
+    if (this.frameTimes.length > 600) this.frameTimes.splice(0, this.frameTimes.length - 600);
+  }
+
+  private drawImageLayer(): void {
+    this.imageDirty = false;
+    const ctx = this.imageCanvas.getContext("2d");
+    if (!ctx) return;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.imageCanvas.width, this.imageCanvas.height);
+    if (!this.image) return;
+    const s = this.view.scale * this.dpr;
+    let source: CanvasImageSource = this.image;
+    let levelScale = 1;
+    for (const level of this.levels) {
+      if (this.view.scale <= level.scale) {
+        source = level.source;
+        levelScale = level.scale;
+      }
+    }
+    ctx.imageSmoothingEnabled = this.view.scale < 2;
+    ctx.imageSmoothingQuality = "low";
+    const k = s / levelScale;
+    ctx.setTransform(k, 0, 0, k, this.view.offsetX * this.dpr, this.view.offsetY * this.dpr);
+    ctx.drawImage(source, 0, 0);
+  }
+
+  private styleFor(item: AnnotationItem): TintStyle {
+    const cls = this.doc.labelClass(item.labelClass);
+    const base = parseColor(cls?.color ?? "#ff00ff");
+    return {
+      rgb: cls?.kind === "instance" ? shade(base, item.key) : base,
+      fillAlpha: this.options.outlineOnly ? 0 : Math.round(this.options.opacity * 255),
+      proposal: item.isProposal,
+      outline: this.outline,
+      period: this.period,
+    };
+  }
+
+  /** Tint level for the current zoom: coarser when zoomed out (see tintLevelRect). */
+  private desiredLevel(): number {
+    const sc = this.view.scale;
+    return sc >= 0.8 ? 1 : sc >= 0.4 ? 2 : 4;
+  }
+
+  private applyTints(): void {
+    if (this.pendingTint.size === 0) return;
+    const pending = this.pendingTint;
+    this.pendingTint = new Map();
+    const f = this.desiredLevel();
+    for (const [key, rect] of pending) {
+      const item = this.doc.get(key);
+      if (!item) {
+        this.tints.delete(key);
+        continue;
+      }
+      const style = this.styleFor(item);
+      const styleKey = JSON.stringify(style);
+      const region = item.mask.region;
+      const old = this.tints.get(key);
+      const sameRegion =
+        old !== undefined && old.region.x === region.x && old.region.y === region.y &&
+        old.region.w === region.w && old.region.h === region.h;
+      const partial = !isEmpty(rect) && old !== undefined && old.styleKey === styleKey && old.f === f;
+      if (partial && sameRegion) {
+        this.tintInto(old, item, intersect(inflate(rect, style.outline + 1), region), style);
+        continue;
+      }
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.ceil(region.w / f));
+      canvas.height = Math.max(1, Math.ceil(region.h / f));
+      const cache: TintCache = { canvas, region: { ...region }, styleKey, f };
+      this.tints.set(key, cache);
+      if (partial && f === 1 && old) {
+        // The mask grew during a stroke: keep the old pixels, tint only what changed.
+        const ctx = canvas.getContext("2d");
+        ctx?.drawImage(old.canvas, old.region.x - region.x, old.region.y - region.y);
+        const r = inflate(rect, style.outline + 1);
+        // Pixels along the old region's border need their outline recomputed too.
+        const border = inflate(old.region, style.outline + 1);
+        this.tintInto(cache, item, intersect(r, region), style);
+        for (const edge of [
+          { x: border.x, y: border.y, w: border.w, h: 2 * style.outline + 2 },
+          { x: border.x, y: border.y + border.h - 2 * style.outline - 2, w: border.w, h: 2 * style.outline + 2 },
+          { x: border.x, y: border.y, w: 2 * style.outline + 2, h: border.h },
+          { x: border.x + border.w - 2 * style.outline - 2, y: border.y, w: 2 * style.outline + 2, h: border.h },
+        ]) this.tintInto(cache, item, intersect(edge, region), style);
+      } else {
+        this.tintInto(cache, item, region, style);
+      }
+    }
+  }
+
+  private tintInto(cache: TintCache, item: AnnotationItem, rect: Rect, style: TintStyle): void {
+    if (isEmpty(rect)) return;
+    const ctx = cache.canvas.getContext("2d");
+    if (!ctx) return;
+    const f = cache.f;
+    if (f === 1) {
+      const img = ctx.createImageData(rect.w, rect.h);
+      tintRect(item.mask, rect, style, img.data);
+      ctx.putImageData(img, rect.x - cache.region.x, rect.y - cache.region.y);
+      return;
+    }
+    const lw = cache.canvas.width;
+    const lh = cache.canvas.height;
+    const x0 = Math.max(0, Math.floor((rect.x - cache.region.x) / f) - 1);
+    const y0 = Math.max(0, Math.floor((rect.y - cache.region.y) / f) - 1);
+    const x1 = Math.min(lw, Math.ceil((rect.x + rect.w - cache.region.x) / f) + 1);
+    const y1 = Math.min(lh, Math.ceil((rect.y + rect.h - cache.region.y) / f) + 1);
+    if (x1 <= x0 || y1 <= y0) return;
+    const lrect = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+    const img = ctx.createImageData(lrect.w, lrect.h);
+    tintLevelRect(item.mask, f, lrect, style, img.data);
+    ctx.putImageData(img, x0, y0);
+  }
+
+  /** Composites the tinted annotations; `clip` (image px) limits the work to a dirty rectangle. */
+  private drawMasks(clip: Rect | null): void {
+    const ctx = this.maskCanvas.getContext("2d");
+    if (!ctx) return;
+    const d = this.dpr;
+    const s = this.view.scale * d;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    let area: Rect | null = null;
+    if (clip) {
+      const sr = this.view.rectToScreen(clip);
+      const x0 = Math.floor(sr.x * d) - 1;
+      const y0 = Math.floor(sr.y * d) - 1;
+      const x1 = Math.ceil((sr.x + sr.w) * d) + 1;
+      const y1 = Math.ceil((sr.y + sr.h) * d) + 1;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(x0, y0, x1 - x0, y1 - y0);
+      ctx.clip();
+      ctx.clearRect(x0, y0, x1 - x0, y1 - y0);
+      // Image area that the cleared screen rectangle shows.
+      area = {
+        x: Math.floor((x0 / d - this.view.offsetX) / this.view.scale) - 1,
+        y: Math.floor((y0 / d - this.view.offsetY) / this.view.scale) - 1,
+        w: Math.ceil((x1 - x0) / d / this.view.scale) + 3,
+        h: Math.ceil((y1 - y0) / d / this.view.scale) + 3,
+      };
+    } else {
+      ctx.clearRect(0, 0, this.maskCanvas.width, this.maskCanvas.height);
+      const tl = this.view.toImage(0, 0);
+      area = {
+        x: Math.floor(tl.x) - 1,
+        y: Math.floor(tl.y) - 1,
+        w: Math.ceil(this.view.screenW / this.view.scale) + 3,
+        h: Math.ceil(this.view.screenH / this.view.scale) + 3,
+      };
+    }
+    ctx.setTransform(s, 0, 0, s, this.view.offsetX * d, this.view.offsetY * d);
+    ctx.imageSmoothingEnabled = false;
+    const f = this.desiredLevel();
+    for (const item of this.doc.list()) {
+      if (!item.visible) continue;
+      const cache = this.tints.get(item.key);
+      if (!cache) {
+        this.pendingTint.set(item.key, EMPTY_RECT);
+        continue;
+      }
+      // Draw only the part of the cached canvas that is on screen / in the dirty rectangle.
+      const part = intersect(cache.region, area);
+      if (isEmpty(part)) continue;
+      // Zoom changed level: draw the old tint now, re-tint at the right level next frame.
+      if (cache.f !== f && !this.pendingTint.has(item.key)) this.pendingTint.set(item.key, EMPTY_RECT);
+      const k = cache.f;
+      ctx.drawImage(
+        cache.canvas,
+        (part.x - cache.region.x) / k, (part.y - cache.region.y) / k, part.w / k, part.h / k,
+        part.x, part.y, part.w, part.h,
+      );
+    }
+    if (clip) ctx.restore();
+    if (this.pendingTint.size > 0) {
+      // Annotations without a tint (yet, or at the wrong level): tint them and repaint.
+      this.maskFull = true;
+      this.request();
+    }
+  }
+
+  private drawUi(): void {
+    this.uiDirty = false;
+    const ctx = this.uiCanvas.getContext("2d");
+    if (!ctx) return;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.uiCanvas.width, this.uiCanvas.height);
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    const sel = this.doc.selected;
+    if (sel && sel.visible && !this.gestureActive) {
+      const b = sel.mask.tightBoundsCached();
+      if (!isEmpty(b)) {
+        const r = this.view.rectToScreen(b);
+        ctx.save();
+        ctx.setLineDash([6, 4]);
+        ctx.lineWidth = 1.5;
+        ctx.strokeStyle = "#ffffff";
+        ctx.strokeRect(Math.round(r.x) - 2.5, Math.round(r.y) - 2.5, Math.round(r.w) + 5, Math.round(r.h) + 5);
+        ctx.lineDashOffset = 5;
+        ctx.strokeStyle = "#111111";
+        ctx.strokeRect(Math.round(r.x) - 2.5, Math.round(r.y) - 2.5, Math.round(r.w) + 5, Math.round(r.h) + 5);
+        ctx.restore();
+      }
+    }
+    this.uiPainter(ctx, this.view);
+  }
+}

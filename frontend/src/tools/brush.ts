@@ -1,0 +1,153 @@
+/**
+ * Brush and eraser: idle -> drawing -> commit. Paints capsules between pointer samples
+ * straight into the mask (so the stroke shows at once, repainting only dirty rectangles),
+ * keeps a copy of each touched mask from before the stroke, and on release records one
+ * history entry with before/after pixels of the stroke's rectangle only.
+ */
+import type { AnnotationItem, Change } from "../document";
+import { type Point, type Rect, EMPTY_RECT, isEmpty, union } from "../geometry";
+import type { Mask } from "../mask";
+import { paintCapsule } from "../raster";
+import type { Viewport } from "../viewport";
+import { type Tool, type ToolContext, type ToolName, type ToolPointer, acceptOnEdit } from "./tool";
+
+interface StrokeTarget {
+  item: AnnotationItem;
+  created: boolean;
+  before: Mask;
+  dirty: Rect;
+}
+
+type BrushState =
+  | { kind: "idle" }
+  | { kind: "drawing"; targets: StrokeTarget[]; last: Point };
+
+export class BrushTool implements Tool {
+  readonly cursor = "none";
+  private state: BrushState = { kind: "idle" };
+  private hover: ToolPointer | null = null;
+
+  constructor(
+    private readonly ctx: ToolContext,
+    readonly name: Extract<ToolName, "brush" | "eraser">,
+  ) {}
+
+  private get value(): 0 | 1 {
+    return this.name === "brush" ? 1 : 0;
+  }
+
+  pointerDown(p: ToolPointer): void {
+    if (this.state.kind !== "idle") return;
+    const targets: StrokeTarget[] = [];
+    if (this.value === 1) {
+      const t = this.ctx.resolveTarget(true);
+      if (!t) {
+        this.ctx.notify("Pick a class first (keys 1-9).", "error");
+        return;
+      }
+      if (t.created) this.ctx.doc.applyChange({ kind: "add", item: t.item }, "forward");
+      targets.push({ item: t.item, created: t.created, before: t.item.mask.clone(), dirty: EMPTY_RECT });
+      this.ctx.doc.select(t.item.key);
+    } else {
+      // The eraser works on the selection, or on everything visible when nothing is selected.
+      const sel = this.ctx.doc.selected;
+      const items = sel ? [sel] : this.ctx.doc.list().filter((i) => i.visible);
+      for (const item of items) targets.push({ item, created: false, before: item.mask.clone(), dirty: EMPTY_RECT });
+    }
+    this.state = { kind: "drawing", targets, last: { x: p.x, y: p.y } };
+    this.ctx.setGestureActive(true);
+    this.paint({ x: p.x, y: p.y }, { x: p.x, y: p.y });
+  }
+
+  pointerMove(p: ToolPointer): void {
+    this.hover = p;
+    if (this.state.kind === "drawing") {
+      const from = this.state.last;
+      this.state.last = { x: p.x, y: p.y };
+      this.paint(from, { x: p.x, y: p.y });
+    }
+    this.ctx.redrawUi();
+  }
+
+  pointerUp(p: ToolPointer): void {
+    if (this.state.kind !== "drawing") return;
+    this.paint(this.state.last, { x: p.x, y: p.y });
+    this.commit();
+  }
+
+  private paint(a: Point, b: Point): void {
+    if (this.state.kind !== "drawing") return;
+    const r = this.ctx.brushRadius();
+    for (const t of this.state.targets) {
+      const rect = paintCapsule(t.item.mask, a, b, r, this.value);
+      if (isEmpty(rect)) continue;
+      t.dirty = union(t.dirty, rect);
+      this.ctx.doc.touched(t.item, rect);
+    }
+  }
+
+  private commit(): void {
+    if (this.state.kind !== "drawing") return;
+    const changes: Change[] = [];
+    const after: Change[] = [];
+    for (const t of this.state.targets) {
+      if (isEmpty(t.dirty)) continue;
+      const before = t.before.read(t.dirty);
+      const now = t.item.mask.read(t.dirty);
+      if (!t.created && bytesEqual(before, now)) continue;
+      if (t.created) changes.push({ kind: "add", item: t.item });
+      changes.push({ kind: "pixels", key: t.item.key, rect: t.dirty, before, after: now });
+      const accept = acceptOnEdit(t.item);
+      if (accept) after.push(accept);
+      // Erased to nothing: the annotation goes away in the same undo step.
+      if (this.value === 0 && t.item.mask.isBlank()) after.push({ kind: "remove", item: t.item });
+    }
+    this.state = { kind: "idle" };
+    this.ctx.setGestureActive(false);
+    for (const c of after) this.ctx.doc.applyChange(c, "forward");
+    this.ctx.history.record({ label: this.name, changes: [...changes, ...after] });
+  }
+
+  keyDown(): boolean {
+    return false;
+  }
+
+  cancel(): void {
+    if (this.state.kind === "drawing") {
+      // Abandoned stroke (tool switch mid-drag): put the pixels back, as if it never happened.
+      for (const t of this.state.targets) {
+        if (!isEmpty(t.dirty)) {
+          t.item.mask.write(t.dirty, t.before.read(t.dirty));
+          this.ctx.doc.touched(t.item, t.dirty);
+        }
+        if (t.created) this.ctx.doc.applyChange({ kind: "remove", item: t.item }, "forward");
+      }
+    }
+    this.state = { kind: "idle" };
+    this.hover = null;
+    this.ctx.setGestureActive(false);
+  }
+
+  drawUi(g: CanvasRenderingContext2D, view: Viewport): void {
+    if (!this.hover) return;
+    const r = this.ctx.brushRadius() * view.scale;
+    g.save();
+    g.beginPath();
+    g.arc(this.hover.sx, this.hover.sy, Math.max(r, 1), 0, Math.PI * 2);
+    g.lineWidth = 1.5;
+    g.strokeStyle = this.name === "brush" ? "#ffffff" : "#ff6b6b";
+    g.stroke();
+    g.beginPath();
+    g.arc(this.hover.sx, this.hover.sy, Math.max(r, 1) + 1.5, 0, Math.PI * 2);
+    g.strokeStyle = "rgba(0,0,0,0.6)";
+    g.lineWidth = 1;
+    g.stroke();
+    g.restore();
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

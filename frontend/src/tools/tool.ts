@@ -1,0 +1,58 @@
+/**
+ * The contract every tool implements (tldraw habit): a small state machine that receives
+ * pointer events in image coordinates, commits one history entry per finished gesture, and
+ * cleans up whatever it was doing when the user switches away (`cancel`).
+ */
+import type { Api } from "../api";
+import type { AnnotationItem, EditorDocument, LabelClass } from "../document";
+import type { History } from "../history";
+import type { Viewport } from "../viewport";
+
+export type ToolName = "select" | "brush" | "eraser" | "polygon" | "fill" | "box";
+
+export interface ToolPointer {
+  /** Image coordinates (fractional). */
+  x: number;
+  y: number;
+  /** Screen (CSS px, relative to the stage). */
+  sx: number;
+  sy: number;
+  shift: boolean;
+  alt: boolean;
+}
+
+export interface ToolContext {
+  readonly doc: EditorDocument;
+  readonly history: History;
+  readonly view: Viewport;
+  readonly api: Api;
+  readonly imageId: number;
+  brushRadius(): number;
+  currentClass(): LabelClass | null;
+  /**
+   * The annotation a painting tool edits: the class layer of a semantic class, the selected
+   * instance when it belongs to the current instance class, else (when `create`) a new one.
+   */
+  resolveTarget(create: boolean): { item: AnnotationItem; created: boolean } | null;
+  notify(message: string, level?: "info" | "error"): void;
+  setGestureActive(active: boolean): void;
+  redrawUi(): void;
+}
+
+export interface Tool {
+  readonly name: ToolName;
+  readonly cursor: string;
+  pointerDown(p: ToolPointer): void;
+  pointerMove(p: ToolPointer): void;
+  pointerUp(p: ToolPointer): void;
+  /** Returns true when the key was used. */
+  keyDown(e: KeyboardEvent): boolean;
+  /** Leaves the tool: abandon any half-done gesture without leaving traces. */
+  cancel(): void;
+  drawUi(ctx: CanvasRenderingContext2D, view: Viewport): void;
+}
+
+/** A proposal edited by a person becomes theirs: the change that accepts it, if needed. */
+export function acceptOnEdit(item: AnnotationItem): { kind: "proposal"; key: number; before: boolean; after: boolean } | null {
+  return item.isProposal ? { kind: "proposal", key: item.key, before: true, after: false } : null;
+}

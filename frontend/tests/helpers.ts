@@ -1,0 +1,39 @@
+import type { AnnotationDocumentDto, LabelClassDto } from "../src/api";
+import { EditorDocument } from "../src/document";
+import { encodeBitmap } from "../src/rle";
+
+export const CLASSES: LabelClassDto[] = [
+  { id: 1, name: "car", color: "#ff0000", kind: "instance", hotkey: "1", order: 0 },
+  { id: 2, name: "road", color: "#808080", kind: "semantic", hotkey: "2", order: 1 },
+];
+
+export function rectBitmap(w: number, h: number, x0: number, y0: number, x1: number, y1: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) out[y * w + x] = 1;
+  return out;
+}
+
+export function docWith(w: number, h: number, masks: Array<{ id: number; cls: number; bitmap: Uint8Array; proposal?: boolean }>, version = 1): EditorDocument {
+  const dto: AnnotationDocumentDto = {
+    image: 9,
+    version,
+    width: w,
+    height: h,
+    annotations: masks.map((m, i) => ({
+      id: m.id,
+      label_class: m.cls,
+      mask: encodeBitmap(h, w, m.bitmap),
+      bbox: [0, 0, 0, 0],
+      area: 0,
+      z_order: i,
+      source: m.proposal ? "model" : "human",
+      model_version: m.proposal ? 3 : null,
+      model_version_name: m.proposal ? "unet-v3" : null,
+      score: m.proposal ? 0.9 : null,
+      is_proposal: m.proposal ?? false,
+      author: m.proposal ? null : "olivia",
+      updated_at: "2024-01-01T00:00:00Z",
+    })),
+  };
+  return new EditorDocument(w, h, CLASSES, dto);
+}

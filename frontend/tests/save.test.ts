@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { type Api, ApiError, type AnnotationDocumentDto, type SaveRequestDto } from "../src/api";
+import { History } from "../src/history";
+import { SaveController, type Timer } from "../src/save";
+import { docWith, rectBitmap } from "./helpers";
+
+class FakeApi implements Api {
+  saves: SaveRequestDto[] = [];
+  answers: Array<(body: SaveRequestDto) => AnnotationDocumentDto> = [];
+  serverDoc: AnnotationDocumentDto = { image: 9, version: 5, width: 10, height: 10, annotations: [] };
+  project(): never {
+    throw new Error("unused");
+  }
+  image(): never {
+    throw new Error("unused");
+  }
+  setImageStatus(): never {
+    throw new Error("unused");
+  }
+  assist(): never {
+    throw new Error("unused");
+  }
+  async annotations(): Promise<AnnotationDocumentDto> {
+    return this.serverDoc;
+  }
+  async saveAnnotations(_id: number, body: SaveRequestDto): Promise<AnnotationDocumentDto> {
+    this.saves.push(JSON.parse(JSON.stringify(body)) as SaveRequestDto);
+    const answer = this.answers.shift();
+    if (!answer) throw new Error("no answer scripted");
+    return answer(body);
+  }
+}
+
+const echo = (body: SaveRequestDto): AnnotationDocumentDto => ({
+  image: 9,
+  version: body.version + 1,
+  width: 10,
+  height: 10,
+  annotations: body.annotations.map((a, i) => ({
+    id: a.id ?? 100 + i,
+    label_class: a.label_class,
+    mask: a.mask,
+    bbox: [0, 0, 0, 0],
+    area: 0,
+    z_order: a.z_order,
+    source: "human",
+    model_version: null,
+    model_version_name: null,
+    score: null,
+    is_proposal: a.is_proposal ?? false,
+    author: "olivia",
+    updated_at: "",
+  })),
+});
+
+const noWait: Timer & { waits: number[] } = { waits: [], sleep(ms) { this.waits.push(ms); return Promise.resolve(); } };
+
+function setup() {
+  const doc = docWith(10, 10, [{ id: 1, cls: 1, bitmap: rectBitmap(10, 10, 1, 1, 4, 4) }], 3);
+  const api = new FakeApi();
+  const history = new History(doc);
+  const saver = new SaveController(api, 9, doc, noWait, [10, 20]);
+  const item = doc.createItem(2);
+  item.mask.write({ x: 5, y: 5, w: 2, h: 2 }, new Uint8Array([1, 1, 1, 1]));
+  history.commit({ label: "add", changes: [{ kind: "add", item }] });
+  return { doc, api, saver, item };
+}
+
+describe("saving with versions", () => {
+  it("sends the version it read, keeps untouched masks byte-identical and takes new ids", async () => {
+    const { doc, api, saver, item } = setup();
+    api.answers.push(echo);
+    expect(await saver.save()).toBe(true);
+    expect(api.saves[0].version).toBe(3);
+    // Semantic layers are sent first (drawing order), instances after.
+    expect(api.saves[0].annotations.map((a) => a.id)).toEqual([undefined, 1]);
+    expect(api.saves[0].annotations[1].mask.counts).toBe(doc.list()[1].savedCounts);
+    expect(item.id).toBe(100);
+    expect(doc.version).toBe(4);
+    expect(doc.dirty).toBe(false);
+    expect(saver.state.kind).toBe("saved");
+  });
+
+  it("keeps the work on 409 and re-sends against the server's version on keep mine", async () => {
+    const { doc, api, saver } = setup();
+    api.answers.push(() => {
+      throw new ApiError(409, "Someone else saved", { current_version: 8 });
+    });
+    expect(await saver.save()).toBe(false);
+    expect(saver.state).toMatchObject({ kind: "conflict", currentVersion: 8 });
+    expect(doc.dirty).toBe(true);
+    expect(doc.list()).toHaveLength(2);
+    api.answers.push(echo);
+    expect(await saver.keepMine()).toBe(true);
+    expect(api.saves[1].version).toBe(8);
+    expect(api.saves[1].annotations).toHaveLength(2);
+    expect(doc.version).toBe(9);
+  });
+
+  it("reloads the server's document when the user picks theirs", async () => {
+    const { doc, api, saver } = setup();
+    api.answers.push(() => {
+      throw new ApiError(409, "stale", { current_version: 5 });
+    });
+    await saver.save();
+    await saver.reloadTheirs();
+    expect(doc.version).toBe(5);
+    expect(doc.list()).toHaveLength(0);
+    expect(doc.dirty).toBe(false);
+  });
+
+  it("retries network failures with backoff, then succeeds", async () => {
+    const { api, saver } = setup();
+    noWait.waits.length = 0;
+    api.answers.push(() => {
+      throw new ApiError(0, "Network error");
+    });
+    api.answers.push(() => {
+      throw new ApiError(503, "busy");
+    });
+    api.answers.push(echo);
+    expect(await saver.save()).toBe(true);
+    expect(noWait.waits).toEqual([10, 20]);
+  });
+
+  it("does not retry a 400 and reports its message", async () => {
+    const { api, saver } = setup();
+    api.answers.push(() => {
+      throw new ApiError(400, "Mask size does not match the image");
+    });
+    expect(await saver.save()).toBe(false);
+    expect(saver.state).toEqual({ kind: "failed", message: "Mask size does not match the image" });
+  });
+
+  it("omits annotations erased to nothing (the server deletes them)", async () => {
+    const { doc, api, saver } = setup();
+    const first = doc.list().find((i) => i.id === 1);
+    if (!first) throw new Error("fixture");
+    first.mask.write(first.mask.region, new Uint8Array(first.mask.region.w * first.mask.region.h));
+    doc.touched(first, first.mask.region);
+    api.answers.push(echo);
+    await saver.save();
+    expect(api.saves[0].annotations.map((a) => a.label_class)).toEqual([2]);
+    expect(doc.list().find((i) => i.id === 1)).toBeUndefined();
+  });
+});

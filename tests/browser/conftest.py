@@ -1,0 +1,107 @@
+"""Browser fixtures: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright against
+pytest-django's live server, a logged-in page, and helpers to read the editor's state.
+
+The editor bundle is built from frontend/ when it is missing or older than its sources.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM must still be usable.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REPO = Path(__file__).resolve().parents[2]
+FRONTEND = REPO / "frontend"
+BUNDLE = REPO / "annotations" / "static" / "editor" / "editor.js"
+CHROMIUM = os.environ.get("LABELER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _bundle_is_stale() -> bool:
+    if not BUNDLE.exists():
+        return True
+    built = BUNDLE.stat().st_mtime
+    return any(p.stat().st_mtime > built for p in (FRONTEND / "src").rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="session")
+def editor_bundle() -> Path:
+    if _bundle_is_stale():
+        npm = shutil.which("npm")
+        if npm is None or not (FRONTEND / "node_modules").exists():
+            pytest.fail("the editor bundle is missing or stale: run `cd frontend && npm ci && npm run build`")
+        subprocess.run([npm, "run", "build"], cwd=FRONTEND, check=True, capture_output=True)
+    return BUNDLE
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # launch() gives every run a fresh temporary profile (user-data-dir) and removes it after.
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def login_page(browser, live_server, client, editor_bundle):
+    """Returns open(user) -> a Playwright page whose context carries that user's session."""
+    contexts = []
+
+    def open_as(user):
+        client.force_login(user)
+        session = client.cookies["sessionid"].value
+        context = browser.new_context(viewport={"width": 1400, "height": 860}, device_scale_factor=1)
+        host = live_server.url.split("//", 1)[1].split(":")[0]
+        context.add_cookies([{"name": "sessionid", "value": session, "domain": host, "path": "/"}])
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.js_errors = errors  # type: ignore[attr-defined]
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def open_editor(page, live_server, image) -> None:
+    page.goto(f"{live_server.url}/projects/{image.project_id}/images/{image.id}/edit/")
+    page.wait_for_selector("#editor[data-ready='true']")
+
+
+def image_point(page, x: float, y: float) -> tuple[float, float]:
+    p = page.evaluate("([x, y]) => window.labelerEditor.imageToClient(x, y)", [x, y])
+    return p["x"], p["y"]
+
+
+def client_to_image(page, cx: float, cy: float) -> tuple[float, float]:
+    """The image coordinates the editor computes for a pointer at (cx, cy)."""
+    p = page.evaluate(
+        """([cx, cy]) => {
+            const ed = window.labelerEditor.editor;
+            const r = document.querySelector('.lbl-stage').getBoundingClientRect();
+            return ed.view.toImage(cx - r.left, cy - r.top);
+        }""",
+        [cx, cy],
+    )
+    return p["x"], p["y"]
+
+
+def wait_saved(page) -> None:
+    page.wait_for_selector(".lbl-status[data-save-state='saved']")
