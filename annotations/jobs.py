@@ -30,7 +30,9 @@ def _enqueue(job_id: int, task: str) -> None:
         app.tasks[task].apply(args=[job_id])
         return
     try:
-        result = app.send_task(task, args=[job_id], retry_policy={"max_retries": 2, "interval_start": 0.2})
+        result = app.send_task(
+            task, args=[job_id], ignore_result=True, retry_policy={"max_retries": 2, "interval_start": 0.2},
+        )
     except Exception as exc:  # broker down: the job must say so instead of waiting forever
         log.exception("could not queue job %s", job_id)
         Job.objects.filter(pk=job_id).update(

@@ -198,6 +198,7 @@ class Job(models.Model):
         PRELABEL = "prelabel"
         TRAIN = "train"
         EVALUATE = "evaluate"
+        REGISTER_MODEL = "register_model"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -105,3 +105,11 @@ def teammate_api(teammate) -> APIClient:
 @pytest.fixture
 def outsider_api(outsider) -> APIClient:
     return client_for(outsider)
+
+
+@pytest.fixture(scope="session")
+def unet_checkpoint(tmp_path_factory):
+    """A tiny U-Net trained once per session on synthetic shapes (circle, rectangle, triangle)."""
+    from .model_support import train_tiny_unet
+
+    return train_tiny_unet(tmp_path_factory.mktemp("unet") / "unet.pt")

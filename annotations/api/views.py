@@ -164,10 +164,3 @@ class JobDownloadApi(APIView):
         if not job.result_file:
             raise NotFound(f"job {job_id} has no file to download")
         return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1])
-
-
-class ModelVersionListApi(APIView):
-    @extend_schema(responses=s.ModelVersionOut(many=True))
-    def get(self, request: Request, project_id: int) -> Response:
-        project = selectors.project_get(user=request.user, project_id=project_id)
-        return Response(s.ModelVersionOut(selectors.model_version_list(project=project), many=True).data)

@@ -86,6 +86,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, worker_
     from labeler.celery import app
 
     app.conf.broker_url = redis_url
+    app.conf.result_backend = redis_url
+    app.__dict__.pop("backend", None)  # cached property built from the old URL
     app.conf.broker_transport_options = {"visibility_timeout": 5}  # redeliver quickly after a kill
     database = connection.settings_dict
     env = dict(os.environ)

@@ -1,0 +1,57 @@
+"""Pre-labeling on a real Celery worker: accurate proposals, and a worker killed mid-job leaves no duplicates."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from annotations.jobs import job_start
+from annotations.models import Annotation, Image, Job
+from workers.model_versions import model_version_register
+
+from ..model_support import class_ids, proposal_iou, shapes_project
+from .conftest import wait_for_job
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+
+def _prelabel(project, version, images="all"):
+    return job_start(project=project, user=None, kind=Job.Kind.PRELABEL, task="workers.gpu.prelabel",
+                     params={"model_version": version.pk, "images": images, "score_threshold": 0.5})
+
+
+def test_the_worker_writes_accurate_proposals(worker, owner, unet_checkpoint):
+    project, truths = shapes_project(owner=owner, n=8)
+    version = model_version_register(project=project, checkpoint_path=unet_checkpoint, name="unet-w")
+    job = wait_for_job(_prelabel(project, version).pk)
+    assert job.status == "succeeded", job.message
+    assert job.result["images"] == 8 and job.result["proposals"] > 0
+    ids = class_ids(project)
+    for image_id, truth in truths.items():
+        for name, iou in proposal_iou(Image.objects.get(pk=image_id), truth, ids).items():
+            assert iou > 0.8, (image_id, name, iou)
+
+
+def test_a_worker_killed_mid_job_is_retried_without_duplicates(worker, owner, unet_checkpoint):
+    project, _ = shapes_project(owner=owner, n=60, size=(128, 128), seed=11)
+    version = model_version_register(project=project, checkpoint_path=unet_checkpoint, name="unet-k")
+    job = _prelabel(project, version)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = Job.objects.filter(pk=job.pk).values_list("done", flat=True).get()
+        if done >= 3:
+            break
+        time.sleep(0.01)
+    killed_at = Job.objects.get(pk=job.pk)
+    worker.kill()
+    assert killed_at.status == "running" and 0 < killed_at.done < killed_at.total, (killed_at.status, killed_at.done)
+    worker.start()  # the unacked task comes back after the visibility timeout
+    job = wait_for_job(job.pk, timeout=180)
+    assert job.status == "succeeded", job.message
+    assert (job.done, job.total) == (60, 60)
+    per_image_class = {}
+    for image_id, class_id in Annotation.objects.filter(model_version=version).values_list("image_id", "label_class_id"):
+        per_image_class[(image_id, class_id)] = per_image_class.get((image_id, class_id), 0) + 1
+    assert per_image_class and max(per_image_class.values()) == 1  # semantic: one proposal per class and image
+    assert len({image_id for image_id, _ in per_image_class}) == 60

@@ -1,0 +1,75 @@
+"""Small trained models and synthetic projects for the Django-side model tests (pre-label, assist)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+
+from annotations import ingest, services
+from annotations.models import Image, LabelClass, Project
+
+SHAPE_COLOURS = {"circle": "#dc3c3c", "rectangle": "#3cc83c", "triangle": "#465ae6"}
+
+
+def train_tiny_unet(path: Path, *, epochs: int = 12) -> Path:
+    """A tiny U-Net trained on synthetic shapes for a few seconds; saved as a labeler checkpoint."""
+    import torch
+
+    from workers.ml.checkpoints import ModelSpec, save_checkpoint
+    from workers.ml.datasets import SemanticSample
+    from workers.ml.synthetic import CLASS_NAMES, make_shapes
+    from workers.ml.training import TrainConfig, train
+
+    spec = ModelSpec(arch="unet", class_names=CLASS_NAMES, builder_kwargs={"depth": 2, "base_width": 8})
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = spec.build()
+        samples = [SemanticSample(s.image, s.label_map) for s in make_shapes(64, size=(48, 48), seed=1)]
+        result = train(model, spec, samples, config=TrainConfig(epochs=epochs, batch_size=8, lr=1e-2))
+    save_checkpoint(path, result.model, spec)
+    return path
+
+
+def shapes_project(*, owner, n: int, size: tuple[int, int] = (48, 48), seed: int = 5, kind: str = "semantic"):
+    """A project with circle/rectangle/triangle classes and `n` synthetic images; returns (project, truths).
+
+    truths: image id -> H x W label map (0 background, 1 circle, 2 rectangle, 3 triangle).
+    """
+    from workers.ml.synthetic import CLASS_NAMES, make_shapes
+
+    project = services.project_create(name=f"Shapes {seed}", owner=owner)
+    for order, name in enumerate(CLASS_NAMES[1:]):
+        services.label_class_create(project=project, name=name, kind=kind, color=SHAPE_COLOURS[name], order=order)
+    samples = make_shapes(n, size=size, seed=seed)
+    files = []
+    for index, sample in enumerate(samples):
+        buffer = io.BytesIO()
+        PILImage.fromarray(sample.image).save(buffer, format="PNG")
+        files.append((f"shape{index:04d}.png", io.BytesIO(buffer.getvalue())))
+    result = ingest.images_import(project=project, user=owner, files=files, make_thumbnails=False)
+    by_name = {image.file_name: image.pk for image in result.created}
+    truths = {by_name[f"shape{index:04d}.png"]: sample.label_map for index, sample in enumerate(samples)}
+    return project, truths
+
+
+def class_ids(project: Project) -> dict[str, int]:
+    return {c.name: c.pk for c in LabelClass.objects.filter(project=project)}
+
+
+def proposal_iou(image: Image, truth: np.ndarray, names_to_ids: dict[str, int]) -> dict[str, float]:
+    from annotations import masks
+    from workers.ml.synthetic import CLASS_NAMES
+
+    ious = {}
+    for index, name in enumerate(CLASS_NAMES[1:], start=1):
+        wanted = truth == index
+        rows = [a for a in image.annotations.filter(label_class_id=names_to_ids[name])]
+        got = np.zeros_like(wanted)
+        for row in rows:
+            got |= masks.decode(row.rle).astype(bool)
+        union = (wanted | got).sum()
+        if union:
+            ious[name] = float((wanted & got).sum() / union)
+    return ious

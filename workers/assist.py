@@ -1,0 +1,41 @@
+"""Box-to-mask assist: the mask of the object inside a box, from a warm model on the gpu worker."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from annotations import masks
+from annotations.errors import NotFound, ValidationFailed
+from annotations.models import Image, ModelVersion
+
+from .model_versions import load_model_version
+
+
+def assist_mask(*, image_id: int, box_xywh: list[float], label_class_id: int | None, model_version_id: int) -> dict:
+    from PIL import Image as PILImage
+
+    from .ml.inference import assist_box
+
+    started = time.perf_counter()
+    image = Image.objects.filter(pk=image_id).first()
+    version = ModelVersion.objects.filter(pk=model_version_id).first()
+    if image is None or version is None or version.project_id != image.project_id:
+        raise NotFound("image or model version not found in this project")
+    x, y, w, h = (float(v) for v in box_xywh)
+    if w < 1 or h < 1:
+        raise ValidationFailed(f"the box {box_xywh} is empty")
+    model, spec = load_model_version(version)
+    class_index = None
+    if label_class_id is not None and label_class_id in version.class_mapping:
+        class_index = version.class_mapping.index(label_class_id)
+    with PILImage.open(image.file.path) as pil:
+        array = np.asarray(pil.convert("RGB"))
+    try:
+        bitmap = assist_box(model, array, (x, y, x + w, y + h), spec=spec, class_index=class_index,
+                            device=next(model.parameters()).device)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+    rle = masks.encode(bitmap.astype(np.uint8))
+    return {"mask": rle, "area": masks.area(rle), "model_version": version.pk,
+            "model_ms": round((time.perf_counter() - started) * 1000, 1)}

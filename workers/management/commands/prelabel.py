@@ -1,0 +1,48 @@
+"""manage.py prelabel <project> --model VERSION [--images all|unlabeled|1,2,3] [--score-threshold 0.5]."""
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations.jobs import job_start
+from annotations.management.project_arg import project_from_arg
+from annotations.models import Job
+
+
+class Command(BaseCommand):
+    help = "Pre-label images with a model version. Runs here unless --queue sends it to the gpu workers."
+
+    def add_arguments(self, parser):
+        parser.add_argument("project")
+        parser.add_argument("--model", required=True, help="model version id or name")
+        parser.add_argument("--images", default="unlabeled", help="all, unlabeled, or comma-separated image ids")
+        parser.add_argument("--score-threshold", type=float, default=0.5)
+        parser.add_argument("--queue", action="store_true", help="enqueue on the gpu queue instead of running here")
+
+    def handle(self, *args, project, model, images, score_threshold, queue, **options):
+        target = project_from_arg(project)
+        versions = target.model_versions.all()
+        version = versions.filter(pk=int(model)).first() if model.isdigit() else versions.filter(name=model).first()
+        if version is None:
+            raise CommandError(f"no model version {model!r} in project {target.name!r}")
+        which: str | list[int] = images
+        if images not in ("all", "unlabeled"):
+            try:
+                which = [int(i) for i in images.split(",") if i]
+            except ValueError:
+                raise CommandError("--images must be all, unlabeled or comma-separated ids") from None
+        params = {"model_version": version.pk, "images": which, "score_threshold": score_threshold}
+        if queue:
+            job = job_start(project=target, user=None, kind=Job.Kind.PRELABEL, task="workers.gpu.prelabel", params=params)
+            self.stdout.write(f"queued job {job.pk}")
+            return
+        from workers.prelabel import run_prelabel
+
+        job = Job.objects.create(project=target, kind=Job.Kind.PRELABEL, params=params)
+        started = time.monotonic()
+        run_prelabel(job.pk)
+        job.refresh_from_db()
+        if job.status != Job.Status.SUCCEEDED:
+            raise CommandError(f"pre-labeling failed: {job.message}")
+        self.stdout.write(f"{job.message} in {time.monotonic() - started:.1f} s")

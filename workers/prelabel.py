@@ -1,0 +1,102 @@
+"""The pre-label job: run a model version over a project's images and write its proposals.
+
+Images are decoded ahead of the model by the Predictor's threads; each finished image's
+proposals are written at once (one short transaction per image), so a killed worker that is
+retried simply redoes images: `proposals_replace` swaps only this version's untouched proposals,
+so nothing is duplicated and no human annotation is touched.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterable
+
+from django.db.models import Exists, OuterRef
+
+from annotations import masks
+from annotations.jobs import JobCancelled, JobReporter
+from annotations.models import Annotation, Image, ModelVersion
+from annotations.services import Proposal, proposals_replace
+
+from .model_versions import load_model_version
+
+log = logging.getLogger(__name__)
+
+
+def select_images(*, version: ModelVersion, which: str | list[int]) -> list[int]:
+    """'all', 'unlabeled' (no annotation a person made or accepted), or a list of image ids."""
+    images = Image.objects.filter(project_id=version.project_id)
+    if isinstance(which, list):
+        ids = [int(i) for i in which]
+        found = set(images.filter(pk__in=ids).values_list("pk", flat=True))
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise ValueError(f"images {missing[:10]} are not in project {version.project_id}")
+        return ids
+    if which == "unlabeled":
+        confirmed = Annotation.objects.filter(image=OuterRef("pk"), is_proposal=False)
+        images = images.filter(status__in=[Image.Status.NEW, Image.Status.IN_PROGRESS]).exclude(Exists(confirmed))
+    elif which != "all":
+        raise ValueError(f"images must be 'all', 'unlabeled' or a list of ids, not {which!r}")
+    return list(images.order_by("pk").values_list("pk", flat=True))
+
+
+def proposals_from(prediction, mapping: list[int | None]) -> list[Proposal]:
+    out: list[Proposal] = []
+    if hasattr(prediction, "instances"):
+        for instance in prediction.instances:
+            class_id = mapping[instance.class_index] if instance.class_index < len(mapping) else None
+            if class_id is not None:
+                out.append(Proposal(label_class_id=class_id, rle=masks.encode(instance.mask), score=round(instance.score, 4)))
+    else:
+        for class_index, mask in sorted(prediction.masks.items()):
+            class_id = mapping[class_index] if class_index < len(mapping) else None
+            if class_id is not None:
+                out.append(Proposal(label_class_id=class_id, rle=masks.encode(mask), score=None))
+    return out
+
+
+def _items(image_ids: Iterable[int]):
+    paths = dict(Image.objects.filter(pk__in=list(image_ids)).values_list("pk", "file"))
+    from django.conf import settings
+
+    for pk in image_ids:
+        yield pk, f"{settings.MEDIA_ROOT}/{paths[pk]}"
+
+
+def run_prelabel(job_id: int) -> None:
+    from .ml.inference import Predictor
+
+    reporter = JobReporter(job_id)
+    job = reporter.start()
+    if job is None:
+        return
+    try:
+        version = ModelVersion.objects.get(pk=job.params["model_version"])
+        image_ids = select_images(version=version, which=job.params.get("images", "unlabeled"))
+        reporter.progress(done=0, total=len(image_ids), message=f"pre-labeling {len(image_ids)} image(s) with {version.name}")
+        model, spec = load_model_version(version)
+        predictor = Predictor(
+            model, spec, score_threshold=float(job.params.get("score_threshold", 0.5)),
+            batch_size=job.params.get("batch_size"),
+        )
+        written, errors, started = 0, [], time.monotonic()
+        for done, prediction in enumerate(predictor.predict(_items(image_ids)), start=1):
+            if prediction.error:
+                errors.append(f"image {prediction.key}: {prediction.error}")
+            else:
+                image = Image.objects.select_related("project").get(pk=prediction.key)
+                written += proposals_replace(image=image, model_version=version, proposals=proposals_from(prediction, version.class_mapping))
+                Image.objects.filter(pk=image.pk).update(uncertainty=prediction.uncertainty)
+            reporter.progress(done=done)
+        elapsed = time.monotonic() - started
+        reporter.succeed(
+            result={"images": len(image_ids), "proposals": written, "errors": errors[:100], "seconds": round(elapsed, 3),
+                    "images_per_second": round(len(image_ids) / elapsed, 3) if elapsed > 0 else None},
+            message=f"{written} proposal(s) on {len(image_ids)} image(s)" + (f", {len(errors)} image(s) failed" if errors else ""),
+        )
+    except JobCancelled:
+        log.info("pre-label job %s cancelled", job_id)
+    except Exception as exc:
+        log.exception("pre-label job %s failed", job_id)
+        reporter.fail(message=f"{type(exc).__name__}: {exc}")
