@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from . import views
+from . import dataset_views, model_views, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -13,7 +13,12 @@ urlpatterns = [
     path("projects/<int:project_id>/label-classes/", views.LabelClassListApi.as_view(), name="api-label-classes"),
     path("projects/<int:project_id>/images/", views.ImageListApi.as_view(), name="api-images"),
     path("projects/<int:project_id>/jobs/", views.JobListApi.as_view(), name="api-jobs"),
-    path("projects/<int:project_id>/models/", views.ModelVersionListApi.as_view(), name="api-models"),
+    path("projects/<int:project_id>/models/", model_views.ModelVersionListApi.as_view(), name="api-models"),
+    path("projects/<int:project_id>/prelabel/", model_views.PrelabelStartApi.as_view(), name="api-prelabel"),
+    # Dataset export / import (Jobs); the zip downloads through jobs/<id>/download/.
+    path("projects/<int:project_id>/exports/", dataset_views.ExportStartApi.as_view(), name="api-exports"),
+    path("projects/<int:project_id>/imports/", dataset_views.ImportStartApi.as_view(), name="api-imports"),
+    path("images/<int:image_id>/assist/", model_views.AssistApi.as_view(), name="api-assist"),
     path("images/<int:image_id>/", views.ImageDetailApi.as_view(), name="api-image"),
     path("images/<int:image_id>/annotations/", views.AnnotationDocumentApi.as_view(), name="api-annotations"),
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job"),

@@ -1,0 +1,212 @@
+"""Dataset export: options, the Job that runs it, and `export_write`, used by the task and the command.
+
+Rows are read with two ordered streaming queries (images, and annotations by image id) merged in
+step, so memory holds one image's annotations at a time. Result zips live under MEDIA_ROOT
+`exports/<project id>/`, which the `/media/` view never serves; members download them through
+`/api/jobs/<id>/download/`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from . import masks
+from .errors import ValidationFailed
+from .formats.coco_export import write_coco
+from .formats.records import ExportAnnotation, ExportClass, ExportImage
+from .formats.split import Split, split_parse
+from .formats.voc_export import write_voc
+from .formats.zipstream import ZipSink
+from .models import Annotation, Image, Job, LabelClass, Project
+
+FORMATS = ("coco", "voc")
+MASK_FORMATS = ("rle", "polygon")
+_CHUNK = 500
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str
+    mask_format: str = "rle"
+    with_images: bool = False
+    only_status: tuple[str, ...] = ()
+    include_proposals: bool = False
+    split: str = ""
+    seed: int = 0
+
+    def as_params(self) -> dict:
+        params = asdict(self)
+        params["only_status"] = list(self.only_status)
+        return params
+
+
+def export_options(
+    *, format: str, mask_format: str = "rle", with_images: bool = False, only_status: str | list[str] | tuple[str, ...] | None = None,
+    include_proposals: bool = False, split: str | None = None, seed: int = 0,
+) -> ExportOptions:
+    """Validated options; raises ValidationFailed naming the bad one."""
+    if format not in FORMATS:
+        raise ValidationFailed(f"unknown export format {format!r}; use coco or voc")
+    if mask_format not in MASK_FORMATS:
+        raise ValidationFailed(f"unknown mask format {mask_format!r}; use rle or polygon")
+    if isinstance(only_status, str):
+        only_status = [s.strip() for s in only_status.split(",") if s.strip()]
+    statuses = tuple(only_status or ())
+    unknown = [s for s in statuses if s not in Image.Status.values]
+    if unknown:
+        raise ValidationFailed(f"unknown image status {', '.join(unknown)}; use {', '.join(Image.Status.values)}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValidationFailed("seed must be an integer")
+    split_parse(split, seed=seed)  # validates
+    return ExportOptions(format, mask_format, bool(with_images), statuses, bool(include_proposals), split or "", seed)
+
+
+def _image_rows(project: Project, options: ExportOptions):
+    images = Image.objects.filter(project=project)
+    if options.only_status:
+        images = images.filter(status__in=options.only_status)
+    return images
+
+
+def export_image_count(*, project: Project, options: ExportOptions) -> int:
+    return _image_rows(project, options).count()
+
+
+@transaction.atomic
+def export_start(*, project: Project, user: AbstractBaseUser | None, options: ExportOptions) -> Job:
+    from .jobs import job_start
+
+    if not project.label_classes.exists():
+        raise ValidationFailed(f"project {project.name!r} has no label classes to export")
+    return job_start(
+        project=project, user=user, kind=Job.Kind.EXPORT, task="workers.default.export_dataset",
+        params=options.as_params(), total=export_image_count(project=project, options=options),
+    )
+
+
+def export_storage_name(*, job: Job) -> str:
+    return f"exports/{job.project_id}/job-{job.pk}-{job.params.get('format', 'dataset')}.zip"
+
+
+def _unique_stem(file_name: str, pk: int, seen: set[str]) -> str:
+    stem = _UNSAFE.sub("_", Path(file_name).stem).strip("._") or "image"
+    candidate, n = stem, 0
+    while candidate.lower() in seen:  # same name twice in a project: disambiguate by id
+        n += 1
+        candidate = f"{stem}_{pk}" if n == 1 else f"{stem}_{pk}_{n}"
+    seen.add(candidate.lower())
+    return candidate
+
+
+def _export_images(project: Project, options: ExportOptions, split: Split, kinds: dict[int, str]) -> Iterator[ExportImage]:
+    """Images with their annotations, streamed: two ordered queries merged by image id."""
+    images = _image_rows(project, options).order_by("id").values_list(
+        "id", "file_name", "file", "width", "height", "sha256",
+    )
+    annotations = Annotation.objects.filter(image__project=project)
+    if options.only_status:
+        annotations = annotations.filter(image__status__in=options.only_status)
+    if not options.include_proposals:
+        annotations = annotations.filter(is_proposal=False)
+    rows = annotations.order_by("image_id", "z_order", "id").values_list(
+        "image_id", "id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "score",
+    ).iterator(chunk_size=_CHUNK * 20)
+    pending = next(rows, None)
+    seen: set[str] = set()
+    for pk, file_name, storage_name, width, height, sha in images.iterator(chunk_size=_CHUNK):
+        ext = storage_name.rsplit(".", 1)[-1].lower()
+        item = ExportImage(
+            id=pk, stem=_unique_stem(file_name, pk, seen), ext=ext, width=width, height=height,
+            storage_name=storage_name, split=split.of(sha),
+        )
+        while pending is not None and pending[0] < pk:  # rows of images that the filter left out
+            pending = next(rows, None)
+        while pending is not None and pending[0] == pk:
+            _, ann_id, class_id, counts, x, y, w, h, area, z, score = pending
+            item.annotations.append(ExportAnnotation(ann_id, class_id, counts, [x, y, w, h], area, z, score))
+            pending = next(rows, None)
+        item.annotations = _one_per_semantic_class(item, kinds)
+        yield item
+
+
+def _one_per_semantic_class(image: ExportImage, kinds: dict[int, str]) -> list[ExportAnnotation]:
+    """A semantic class has one mask per image; proposals can add more, so merge them (the only re-encode)."""
+    by_class: dict[int, list[ExportAnnotation]] = {}
+    out: list[ExportAnnotation] = []
+    for ann in image.annotations:
+        if kinds.get(ann.class_id) == LabelClass.Kind.SEMANTIC:
+            by_class.setdefault(ann.class_id, []).append(ann)
+        else:
+            out.append(ann)
+    for group in by_class.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        merged = masks.union(image.rle(a) for a in group)
+        out.append(ExportAnnotation(
+            id=min(a.id for a in group), class_id=group[0].class_id, counts=merged["counts"], bbox=masks.bbox(merged),
+            area=masks.area(merged), z_order=max(a.z_order for a in group), score=None,
+        ))
+    return sorted(out, key=lambda a: (a.z_order, a.id))
+
+
+def export_write(
+    *, project: Project, options: ExportOptions, target: str | Path | BinaryIO,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Write the whole dataset zip to `target`; returns counts. Used by the Job and by manage.py."""
+    classes = [ExportClass(c.pk, c.name, c.kind, c.color) for c in project.label_classes.order_by("order", "id")]
+    if not classes:
+        raise ValidationFailed(f"project {project.name!r} has no label classes to export")
+    split = split_parse(options.split, seed=options.seed)
+    total = export_image_count(project=project, options=options)
+    kinds = {c.id: c.kind for c in classes}
+    media = Path(settings.MEDIA_ROOT)
+
+    def image_path(image: ExportImage) -> str:
+        return str(media / image.storage_name)
+
+    def on_image(done: int) -> None:
+        if on_progress is not None and (done % 50 == 0 or done == total):
+            on_progress(done, total)
+
+    images = _export_images(project, options, split, kinds)
+    with ZipSink(target) as sink:
+        if options.format == "coco":
+            counts = write_coco(
+                sink, project_name=project.name, classes=classes, images=images, split_names=split.names,
+                mask_format=options.mask_format, with_images=options.with_images, image_path=image_path, on_image=on_image,
+            )
+        else:
+            counts = write_voc(
+                sink, classes=classes, images=images, split_names=split.names, with_images=options.with_images,
+                image_path=image_path, on_image=on_image,
+            )
+    return {"format": options.format, **counts}
+
+
+def export_to_storage(*, job: Job, on_progress: Callable[[int, int], None] | None = None) -> tuple[str, dict]:
+    """Run a Job's export into MEDIA_ROOT/exports/...; written to a temporary file and renamed, so a
+    retried task never leaves half a zip where a download could find it."""
+    options = export_options(**job.params)
+    name = export_storage_name(job=job)
+    final = Path(settings.MEDIA_ROOT) / name
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=final.parent, suffix=".part")
+    os.close(fd)
+    try:
+        summary = export_write(project=job.project, options=options, target=tmp, on_progress=on_progress)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return name, summary

@@ -1,0 +1,83 @@
+"""COCO instances writer: `annotations/instances_<split>.json` (+ optional `images/`) into a ZipSink.
+
+Segmentation is the stored compressed RLE, copied as is (no decode, no re-encode), or polygons
+from `masks.to_polygons` when asked. bbox and area are what pycocotools computes for the mask
+that the segmentation decodes to, so `COCO()`, `annToMask` and `COCOeval` agree with our rows.
+`iscrowd` is 0: pycocotools' `annToRLE` reads compressed RLE whatever iscrowd says, and crowd
+regions would be ignored by COCOeval, which is not what a labelled object is.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, Iterable
+
+from .. import masks
+from .records import ExportClass, ExportImage
+from .zipstream import Spool, ZipSink, json_array_spool, json_bytes
+
+
+def _segmentation(image: ExportImage, ann, mask_format: str) -> tuple[object, list[int], int]:
+    rle = image.rle(ann)
+    if mask_format == "polygon":
+        polygons = masks.to_polygons(rle)
+        if polygons:
+            # area/bbox of what the polygons rasterise to, which is what readers will see
+            drawn = masks.from_polygons(polygons, image.height, image.width)
+            return polygons, masks.bbox(drawn), masks.area(drawn)
+        # no outline survives (should not happen for a non-empty mask): keep the exact RLE
+    return rle, list(ann.bbox), ann.area
+
+
+def write_coco(
+    sink: ZipSink, *, project_name: str, classes: list[ExportClass], images: Iterable[ExportImage],
+    split_names: Iterable[str], mask_format: str = "rle", with_images: bool = False,
+    image_path: Callable[[ExportImage], str] | None = None, on_image: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    spools: dict[str, tuple[Spool, Spool]] = {name: (json_array_spool(), json_array_spool()) for name in split_names}
+    done = 0
+    annotation_count = 0
+    try:
+        for image in images:
+            image_spool, ann_spool = spools[image.split]
+            image_spool.append_json({
+                "id": image.id, "file_name": image.file_name, "width": image.width, "height": image.height,
+                "license": 0, "date_captured": "",
+            })
+            if with_images and image_path is not None:
+                sink.write_file(f"images/{image.file_name}", image_path(image))
+            for ann in image.annotations:
+                segmentation, bbox, area = _segmentation(image, ann, mask_format)
+                if area == 0:
+                    continue  # an empty mask is no object; COCOeval would count it as a miss
+                item = {
+                    "id": ann.id, "image_id": image.id, "category_id": ann.class_id, "segmentation": segmentation,
+                    "area": area, "bbox": bbox, "iscrowd": 0, "z_order": ann.z_order,
+                }
+                if ann.score is not None:
+                    item["score"] = ann.score
+                ann_spool.append_json(item)
+                annotation_count += 1
+            done += 1
+            if on_image is not None:
+                on_image(done)
+        now = dt.datetime.now(dt.timezone.utc)
+        header = {
+            "info": {
+                "description": project_name, "version": "1.0", "year": now.year, "contributor": "labeler",
+                "url": "", "date_created": now.isoformat(timespec="seconds"),
+            },
+            "licenses": [{"id": 0, "name": "unspecified", "url": ""}],
+            # kind and color are ours; COCO readers ignore unknown keys and our importer restores them
+            "categories": [
+                {"id": c.id, "name": c.name, "supercategory": "", "kind": c.kind, "color": c.color} for c in classes
+            ],
+        }
+        for name, (image_spool, ann_spool) in spools.items():
+            sink.write_document(f"annotations/instances_{name}.json", [
+                json_bytes(header)[:-1], b',"images":[', image_spool, b'],"annotations":[', ann_spool, b"]}",
+            ])
+    finally:
+        for image_spool, ann_spool in spools.values():
+            image_spool.close()
+            ann_spool.close()
+    return {"images": done, "annotations": annotation_count}
