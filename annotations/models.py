@@ -229,3 +229,31 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED}
+
+
+class CorrectionRecord(models.Model):
+    """What a person did to one model version's proposals in one save of an image's document.
+
+    Written by `corrections.corrections_record` from inside `annotation_document_save`, before the
+    rows change, so it compares the proposals as the model wrote them with what the person sent.
+    Summed per version by `selectors.correction_effort`: the figure that tells a team whether
+    pre-labeling saves time.
+    """
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="corrections")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="corrections")
+    document_version = models.PositiveIntegerField()  # the image's annotation_version after the save
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted = models.PositiveIntegerField(default=0)  # proposals accepted with mask and class unchanged
+    edited = models.PositiveIntegerField(default=0)  # proposals accepted with a changed mask or class
+    relabeled = models.PositiveIntegerField(default=0)  # of the edited: class changed
+    deleted = models.PositiveIntegerField(default=0)  # proposals the person removed
+    added = models.PositiveIntegerField(default=0)  # objects drawn by hand on a pre-labeled image
+    pixels_added = models.PositiveIntegerField(default=0)  # painted onto edited proposals
+    pixels_removed = models.PositiveIntegerField(default=0)  # erased from edited proposals
+    proposal_pixels = models.PositiveIntegerField(default=0)  # area of the proposals decided in this save
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["model_version"])]

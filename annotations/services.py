@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 
 from . import masks
+from .corrections import corrections_record
 from .errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from .models import Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
 
@@ -167,6 +168,8 @@ def annotation_document_save(
     _bump_version(image=image, expected=version)
 
     existing = {a.id: a for a in image.annotations.all()}
+    # Before any row changes: how much of each model version's proposals the person changed.
+    corrections_record(image=image, user=user, document_version=image.annotation_version, existing=existing, items=items)
     kept: set[int] = set()
     new_rows: list[Annotation] = []
     for item in items:

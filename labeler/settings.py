@@ -158,7 +158,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How long a task taken by a worker that died stays invisible before Redis hands it out again.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("LABELER_VISIBILITY_TIMEOUT", str(6 * 3600)))}
+# Kombu scans for such tasks on every 10th restore tick, so the tick sets how soon they return.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("LABELER_VISIBILITY_TIMEOUT", str(6 * 3600))),
+    "unacked_restore_interval": float(os.environ.get("LABELER_UNACKED_RESTORE_INTERVAL", "10")),
+}
 
 LOGGING = {
     "version": 1,

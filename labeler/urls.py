@@ -3,11 +3,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from annotations import views
+from annotations import model_pages, views
 
 urlpatterns = [
     path("", views.project_list_page, name="projects"),
     path("projects/<int:project_id>/", views.project_page, name="project"),
+    path("projects/<int:project_id>/models/", model_pages.models_page, name="models"),
     path("projects/<int:project_id>/images/<int:image_id>/edit/", views.editor_page, name="editor"),
     path("media/<path:path>", views.media_file, name="media"),
     path("api/", include("annotations.api.urls")),

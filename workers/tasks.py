@@ -59,3 +59,18 @@ def import_dataset(job_id: int) -> None:
     from .dataset_tasks import run_import
 
     run_import(job_id)
+
+
+@shared_task(name="workers.gpu.train", queue="gpu", acks_late=True, reject_on_worker_lost=True, max_retries=3)
+def train(job_id: int) -> None:
+    """Redelivered after a worker dies; resumes from the job's last epoch checkpoint."""
+    from .train_job import run_train
+
+    run_train(job_id)
+
+
+@shared_task(name="workers.gpu.evaluate", queue="gpu", acks_late=True, reject_on_worker_lost=True, max_retries=3)
+def evaluate(job_id: int) -> None:
+    from .evaluation import run_evaluate
+
+    run_evaluate(job_id)

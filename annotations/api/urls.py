@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from . import dataset_views, model_views, views
+from . import dataset_views, model_views, training_views, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -15,6 +15,11 @@ urlpatterns = [
     path("projects/<int:project_id>/jobs/", views.JobListApi.as_view(), name="api-jobs"),
     path("projects/<int:project_id>/models/", model_views.ModelVersionListApi.as_view(), name="api-models"),
     path("projects/<int:project_id>/prelabel/", model_views.PrelabelStartApi.as_view(), name="api-prelabel"),
+    # Train / evaluate / compare model versions, and the active-learning "next image".
+    path("projects/<int:project_id>/train/", training_views.TrainStartApi.as_view(), name="api-train"),
+    path("projects/<int:project_id>/models/compare/", training_views.ModelCompareApi.as_view(), name="api-models-compare"),
+    path("projects/<int:project_id>/models/<int:version_id>/evaluate/", training_views.EvaluateStartApi.as_view(), name="api-model-evaluate"),
+    path("projects/<int:project_id>/next-image/", training_views.NextImageApi.as_view(), name="api-next-image"),
     # Dataset export / import (Jobs); the zip downloads through jobs/<id>/download/.
     path("projects/<int:project_id>/exports/", dataset_views.ExportStartApi.as_view(), name="api-exports"),
     path("projects/<int:project_id>/imports/", dataset_views.ImportStartApi.as_view(), name="api-imports"),

@@ -97,6 +97,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, worker_
         "MEDIA_ROOT": str(worker_media_root),
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "LABELER_VISIBILITY_TIMEOUT": "5",
+        "LABELER_UNACKED_RESTORE_INTERVAL": "0.5",  # a killed worker's task returns within ~5-10 s
         "PYTHONPATH": str(ROOT),
     })
     if database["ENGINE"].endswith("sqlite3"):

@@ -1,0 +1,166 @@
+"""Pre-label benchmark: the whole job against the bare model, per architecture, same images and device.
+
+    .venv/bin/python bench/prelabel.py                      # 48 images of 512x384, all four nets
+    .venv/bin/python bench/prelabel.py --images 200 --archs unet,maskrcnn --batch-sizes 1,4,8
+
+(a) bare forward: the model over pre-decoded, pre-normalised tensors in batches, nothing else
+    (no decode, no argmax, no RLE, no database).
+(b) whole job: `workers.prelabel.run_prelabel` on a real project in a throwaway SQLite database:
+    decode ahead in threads, inference, argmax / thresholds, RLE encode, proposal rows, progress.
+Prints images/s for both and the ratio (b)/(a); the target is >= 0.9. Weights are random
+(throughput does not depend on them, but the number of proposals does, so it is printed too).
+On CUDA it also compares batch sizes and autocast on/off for the bare forward.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ["LABELER_VAR_DIR"] = tempfile.mkdtemp(prefix="labeler-bench-")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeler.settings")
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+
+ARCHS = {
+    "unet": {"depth": 4, "base_width": 32},
+    "segnet": {"depth": 4, "base_width": 32},
+    "fcn": {"backbone": "resnet50"},
+    "maskrcnn": {"backbone": "resnet50_fpn_v2", "min_size": 384, "max_size": 512},
+}
+
+
+def machine() -> str:
+    import platform
+
+    import torch
+
+    cpu = platform.processor()
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    return f"{cpu}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
+
+
+def make_project(n: int, size: tuple[int, int]):
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from PIL import Image as PILImage
+
+    from annotations import ingest, services
+
+    owner = get_user_model().objects.create_user(username=f"bench{time.monotonic_ns()}")
+    project = services.project_create(name=f"bench {time.monotonic_ns()}", owner=owner)
+    for name in ("circle", "rectangle", "triangle"):
+        services.label_class_create(project=project, name=name, kind="semantic")
+    from workers.ml.synthetic import make_shapes
+
+    files = []
+    for i, sample in enumerate(make_shapes(n, size=size, seed=3, difficulty="realistic")):
+        buffer = io.BytesIO()
+        PILImage.fromarray(sample.image).save(buffer, format="JPEG", quality=90)
+        files.append((f"b{i}.jpg", io.BytesIO(buffer.getvalue())))
+    ingest.images_import(project=project, user=owner, files=files, make_thumbnails=False)
+    return project
+
+
+def bare_forward(model, spec, paths, batch_size: int, device, use_autocast: bool = True) -> float:
+    import torch
+
+    from workers.ml import device as devices
+    from workers.ml.datasets import load_image, normalise, to_tensor_image
+
+    tensors = []
+    for p in paths:
+        t = to_tensor_image(load_image(p))
+        tensors.append(t if spec.is_instance else normalise(t, spec.normalisation))
+    model = model.to(device).eval()
+
+    def run():
+        for i in range(0, len(tensors), batch_size):
+            chunk = tensors[i:i + batch_size]
+            ctx = devices.autocast(device) if use_autocast else torch.autocast(device.type, enabled=False)
+            with torch.inference_mode(), ctx:
+                if spec.is_instance:
+                    model([t.to(device) for t in chunk])
+                else:
+                    x = torch.stack(chunk).to(device).contiguous(memory_format=devices.memory_format(device))
+                    model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    started = time.perf_counter()
+    run()
+    return len(tensors) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=48)
+    parser.add_argument("--size", default="384x512", help="HxW")
+    parser.add_argument("--archs", default="unet,segnet,fcn,maskrcnn")
+    parser.add_argument("--batch-sizes", default="", help="extra batch sizes to compare for the bare forward")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    import torch
+    from django.conf import settings
+
+    from annotations.models import Annotation, Job
+    from workers.ml.checkpoints import ModelSpec, save_checkpoint
+    from workers.ml.device import select_device
+    from workers.ml.inference import Predictor
+    from workers.model_versions import model_version_register
+    from workers.prelabel import run_prelabel
+
+    h, w = (int(v) for v in args.size.split("x"))
+    device = select_device()
+    print(f"machine: {machine()}")
+    print(f"images: {args.images} synthetic 'realistic' JPEGs of {w}x{h}; device {device}\n")
+    project = make_project(args.images, (h, w))
+    paths = [str(Path(settings.MEDIA_ROOT) / f) for f in project.images.order_by("pk").values_list("file", flat=True)]
+    print(f"{'arch':<9} {'batch':>5} {'bare img/s':>11} {'job img/s':>10} {'job/bare':>9} {'proposals':>10}")
+    for arch in args.archs.split(","):
+        spec = ModelSpec(arch=arch, class_names=("background", "circle", "rectangle", "triangle"), builder_kwargs=ARCHS[arch])
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = spec.build().eval()
+        ckpt = Path(settings.MEDIA_ROOT) / f"{arch}.pt"
+        save_checkpoint(ckpt, model, spec)
+        version = model_version_register(project=project, checkpoint_path=ckpt, name=f"bench-{arch}")
+        batch = Predictor(model, spec, device=device).batch_size
+        bare_forward(model, spec, paths[: batch * 2], batch, device)  # warm-up (allocator, cudnn autotune)
+        bare_before = bare_forward(model, spec, paths, batch, device)
+        job = Job.objects.create(project=project, kind=Job.Kind.PRELABEL,
+                                 params={"model_version": version.pk, "images": "all", "score_threshold": 0.05, "batch_size": batch})
+        started = time.perf_counter()
+        run_prelabel(job.pk)
+        whole = args.images / (time.perf_counter() - started)
+        job.refresh_from_db()
+        assert job.status == "succeeded", job.message
+        # Bare forward measured before and after the job and averaged: the machine's speed drifts.
+        bare = (bare_before + bare_forward(model, spec, paths, batch, device)) / 2
+        proposals = Annotation.objects.filter(model_version=version).count()
+        print(f"{arch:<9} {batch:>5} {bare:>11.2f} {whole:>10.2f} {whole / bare:>9.2f} {proposals:>10}", flush=True)
+        for extra in [int(b) for b in args.batch_sizes.split(",") if b]:
+            rate = bare_forward(model, spec, paths, extra, device)
+            print(f"{'':<9} {extra:>5} {rate:>11.2f}   (bare forward, batch {extra})")
+        if device.type == "cuda":
+            rate = bare_forward(model, spec, paths, batch, device, use_autocast=False)
+            print(f"{'':<9} {batch:>5} {rate:>11.2f}   (bare forward, fp32, autocast off)")
+
+
+if __name__ == "__main__":
+    main()

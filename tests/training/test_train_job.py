@@ -1,0 +1,139 @@
+"""The train job on the real job path (eager Celery): a tiny U-Net learns the approved shapes, is
+registered with its split and recipe, evaluated, usable for pre-labeling at once; cancel; Mask R-CNN."""
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from annotations import services
+from annotations.models import Image, Job, ModelVersion
+from workers.train_job import workdir_for
+
+from ..model_support import class_ids
+from .support import TINY_MASKRCNN_PARAMS, TINY_UNET_PARAMS, approved_shapes
+
+pytestmark = pytest.mark.django_db
+
+
+def _train(api, project, **params):
+    return api.post(f"/api/projects/{project.pk}/train/", {**TINY_UNET_PARAMS, "cpu_threads": 1, **params}, format="json")
+
+
+@pytest.fixture
+def shapes(owner):
+    return approved_shapes(owner=owner, n=24)
+
+
+def test_a_tiny_unet_learns_the_approved_shapes_and_is_registered_evaluated(owner_api, shapes, django_capture_on_commit_callbacks):
+    project, _ = shapes
+    messages = []
+    from annotations import jobs
+
+    original = jobs.JobReporter.progress
+
+    def spy(self, *, done, total=None, message=None):
+        if message:
+            messages.append(message)
+        return original(self, done=done, total=total, message=message)
+
+    jobs.JobReporter.progress = spy
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = _train(owner_api, project, epochs=20, val_fraction=0.25, name="unet-v1")
+    finally:
+        jobs.JobReporter.progress = original
+    assert response.status_code == 202, response.json()
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == "succeeded", job.message
+    version = ModelVersion.objects.get(pk=job.result["model_version"])
+    ids = class_ids(project)
+    assert (version.name, version.source, version.architecture) == ("unet-v1", "trained", "unet")
+    assert version.class_mapping == [None, ids["circle"], ids["rectangle"], ids["triangle"]]
+    split = version.training["split"]
+    assert sorted(split["train"] + split["val"]) == sorted(Image.objects.filter(project=project).values_list("pk", flat=True))
+    assert not set(split["train"]) & set(split["val"]) and split["val"]
+    assert version.training["images"] == {"train": len(split["train"]), "val": len(split["val"])}
+    assert version.training["recipe"]["epochs"] == 20 and version.training["epochs_completed"] == 20
+    # Measured on the validation images only, through the pre-label predictor.
+    metrics = version.metrics
+    assert metrics["on"] == "validation split" and metrics["image_ids"] == split["val"]
+    assert metrics["miou"] > 0.75 and metrics["pixel_accuracy"] > 0.95, metrics
+    assert set(metrics["per_class_iou"]) == {"background", "circle", "rectangle", "triangle"}
+    assert job.result["metrics"]["miou"] == metrics["miou"]
+    assert any("epoch" in m and "step" in m and "loss" in m and "val mIoU" in m for m in messages), messages
+    assert not workdir_for(job.pk).exists()  # the checkpoint moved under models/
+
+
+def test_evaluating_again_through_the_api_gives_the_same_figures(owner_api, teammate, teammate_api, shapes, django_capture_on_commit_callbacks):
+    project, _ = shapes
+    services.membership_set(project=project, user=teammate, role="annotator")
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = _train(owner_api, project, epochs=3).json()["id"]
+    version = ModelVersion.objects.get(pk=Job.objects.get(pk=job_id).result["model_version"])
+    first = version.metrics
+    ModelVersion.objects.filter(pk=version.pk).update(metrics={})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = teammate_api.post(f"/api/projects/{project.pk}/models/{version.pk}/evaluate/")
+    assert response.status_code == 202
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == "succeeded", job.message
+    version.refresh_from_db()
+    assert version.metrics["miou"] == first["miou"] and version.metrics["per_class_iou"] == first["per_class_iou"]
+    call_command("evaluate_model", str(project.pk), version.name)
+    assert Job.objects.filter(kind="evaluate", status="succeeded").count() == 2
+
+
+def test_the_trained_version_pre_labels_at_once(owner, owner_api, django_capture_on_commit_callbacks):
+    project, truths = approved_shapes(owner=owner, n=24, approve=20)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = _train(owner_api, project, epochs=20).json()["id"]
+    version_id = Job.objects.get(pk=job_id).result["model_version"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_api.post(f"/api/projects/{project.pk}/prelabel/", {"model_version": version_id, "images": "unlabeled"}, format="json")
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == "succeeded" and job.total == 4, job.message
+    unlabeled = Image.objects.filter(project=project, status="new")
+    assert all(image.uncertainty is not None and image.annotations.filter(is_proposal=True).exists() for image in unlabeled)
+
+
+def test_fine_tuning_from_a_version_keeps_its_classes_and_names_the_parent(owner, shapes, django_capture_on_commit_callbacks):
+    project, _ = shapes
+    call_command("train_model", str(project.pk), "--arch", "unet", "--epochs", "2", "--name", "base")
+    base = ModelVersion.objects.get(name="base")
+    call_command("train_model", str(project.pk), "--from", "base", "--epochs", "1", "--name", "tuned")
+    tuned = ModelVersion.objects.get(name="tuned")
+    assert tuned.parent_id == base.pk and tuned.training["parent"] == base.pk
+    assert tuned.class_mapping == base.class_mapping and tuned.builder_kwargs == base.builder_kwargs
+
+
+def test_cancelling_stops_training_and_registers_nothing(owner_api, shapes, django_capture_on_commit_callbacks, monkeypatch):
+    from workers import train_job
+
+    project, _ = shapes
+    original = train_job._JobWatch.progress
+
+    def cancel_after_first_epoch(self, epoch, step, loss, val_metric):
+        original(self, epoch, step, loss, val_metric)
+        if val_metric is not None:
+            Job.objects.filter(pk=self.reporter.job_id).update(status=Job.Status.CANCELLED)
+            self.last_poll = 0.0
+
+    monkeypatch.setattr(train_job._JobWatch, "progress", cancel_after_first_epoch)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = _train(owner_api, project, epochs=50).json()["id"]
+    job = Job.objects.get(pk=job_id)
+    assert job.status == "cancelled" and job.done <= 2
+    assert not ModelVersion.objects.exists()
+    assert not workdir_for(job_id).exists()
+
+
+def test_a_tiny_mask_rcnn_trains_on_instances_and_reports_coco_ap(owner, owner_api, django_capture_on_commit_callbacks):
+    project, _ = approved_shapes(owner=owner, n=10, kind="instance")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_api.post(f"/api/projects/{project.pk}/train/", {**TINY_MASKRCNN_PARAMS, "epochs": 1, "cpu_threads": 1}, format="json")
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == "succeeded", job.message
+    version = ModelVersion.objects.get(pk=job.result["model_version"])
+    assert version.architecture == "maskrcnn" and version.builder_kwargs["min_size"] == 64
+    assert version.metrics["task"] == "instance" and {"ap", "ap50", "ap75"} <= set(version.metrics)
+    assert version.metrics["metric_name"] == "AP"

@@ -1,0 +1,41 @@
+"""manage.py evaluate_model <project> VERSION [--queue]: measure a version on its validation images
+(semantic: per-class IoU, mIoU, pixel accuracy; Mask R-CNN: COCO segm AP, AP50, AP75) and store it."""
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations.jobs import job_start
+from annotations.management.project_arg import project_from_arg
+from annotations.models import Job
+
+from .train_model import version_from_arg
+
+
+class Command(BaseCommand):
+    help = "Evaluate a model version on held-out images and store the metrics on it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("project")
+        parser.add_argument("version", help="model version id or name")
+        parser.add_argument("--queue", action="store_true", help="enqueue on the gpu queue instead of running here")
+
+    def handle(self, *args, project, version, queue, **options):
+        target = project_from_arg(project)
+        model_version = version_from_arg(target, version)
+        params = {"model_version": model_version.pk}
+        if queue:
+            job = job_start(project=target, user=None, kind=Job.Kind.EVALUATE, task="workers.gpu.evaluate", params=params)
+            self.stdout.write(f"queued job {job.pk}")
+            return
+        from workers.evaluation import run_evaluate
+
+        job = Job.objects.create(project=target, kind=Job.Kind.EVALUATE, params=params)
+        run_evaluate(job.pk)
+        job.refresh_from_db()
+        if job.status != Job.Status.SUCCEEDED:
+            raise CommandError(f"evaluation failed: {job.message}")
+        metrics = {k: v for k, v in job.result["metrics"].items() if k not in ("image_ids", "errors")}
+        self.stdout.write(job.message)
+        self.stdout.write(json.dumps(metrics, indent=1))

@@ -1,0 +1,71 @@
+"""manage.py train_model <project> --arch unet|segnet|fcn|maskrcnn [--epochs N | --minutes M] [--from VERSION]
+[--image-size S] [--name NAME] [--queue]: train on the project's approved labels, register and evaluate."""
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations.jobs import job_start
+from annotations.management.project_arg import project_from_arg
+from annotations.models import Job, ModelVersion
+
+
+def version_from_arg(project, value: str) -> ModelVersion:
+    versions = project.model_versions.all()
+    version = versions.filter(pk=int(value)).first() if value.isdigit() else versions.filter(name=value).first()
+    if version is None:
+        raise CommandError(f"no model version {value!r} in project {project.name!r}")
+    return version
+
+
+class Command(BaseCommand):
+    help = "Train a model on the approved images of a project. Runs here unless --queue sends it to the gpu workers."
+
+    def add_arguments(self, parser):
+        parser.add_argument("project")
+        parser.add_argument("--arch", choices=ModelVersion.Architecture.values)
+        budget = parser.add_argument_group("budget (one or both)")
+        budget.add_argument("--epochs", type=int)
+        budget.add_argument("--minutes", type=float)
+        parser.add_argument("--from", dest="from_version", help="model version id or name to fine-tune")
+        parser.add_argument("--image-size", type=int, help="train on S x S images (semantic) / min=max size (Mask R-CNN)")
+        parser.add_argument("--name", help="name of the new version (default <arch>-job<id>)")
+        parser.add_argument("--val-fraction", type=float, default=0.2)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--batch-size", type=int)
+        parser.add_argument("--lr", type=float)
+        parser.add_argument("--queue", action="store_true", help="enqueue on the gpu queue instead of running here")
+
+    def handle(self, *args, project, arch, epochs, minutes, from_version, image_size, name, val_fraction, seed,
+               batch_size, lr, queue, **options):
+        target = project_from_arg(project)
+        if epochs is None and minutes is None:
+            raise CommandError("give a budget: --epochs N and/or --minutes M")
+        if epochs is not None and epochs < 1 or minutes is not None and minutes <= 0:
+            raise CommandError("--epochs must be >= 1 and --minutes > 0")
+        params: dict = {"epochs": epochs, "minutes": minutes, "image_size": image_size, "name": name,
+                        "val_fraction": val_fraction, "seed": seed, "batch_size": batch_size, "lr": lr, "arch": arch}
+        if from_version:
+            parent = version_from_arg(target, from_version)
+            if arch and arch != parent.architecture:
+                raise CommandError(f"{parent.name!r} is a {parent.architecture}; it cannot be fine-tuned as {arch}")
+            params.update(from_version=parent.pk, arch=parent.architecture)
+        elif not arch:
+            raise CommandError("give --arch or --from VERSION")
+        if name and target.model_versions.filter(name=name).exists():
+            raise CommandError(f"project {target.name!r} already has a model version named {name!r}")
+        params = {k: v for k, v in params.items() if v is not None}
+        if queue:
+            job = job_start(project=target, user=None, kind=Job.Kind.TRAIN, task="workers.gpu.train", params=params, total=epochs or 0)
+            self.stdout.write(f"queued job {job.pk}")
+            return
+        from workers.train_job import run_train
+
+        job = Job.objects.create(project=target, kind=Job.Kind.TRAIN, params=params, total=epochs or 0)
+        started = time.monotonic()
+        run_train(job.pk)
+        job.refresh_from_db()
+        if job.status != Job.Status.SUCCEEDED:
+            raise CommandError(f"training failed: {job.message}")
+        self.stdout.write(f"{job.message} (version {job.result['model_version']}) in {time.monotonic() - started:.1f} s")

@@ -1,0 +1,275 @@
+"""The train job (gpu queue): approved labels in, a new evaluated ModelVersion out.
+
+params: {arch, epochs and/or minutes, from_version, image_size, name, val_fraction, seed,
+batch_size, lr, class_weights, dice_weight, builder_kwargs, cpu_threads}.
+
+Work lives in MEDIA_ROOT/training/<job id>/: `plan.json` (classes, the train/val image ids,
+spec and recipe, frozen on the first attempt so a redelivered task trains on the same data)
+and the trainer's `last.pt`, written after every epoch. A task redelivered after its worker
+died finds both and resumes from the last finished epoch. Cancelling the Job stops training
+between steps; success registers the checkpoint as a version (source trained, parent =
+from_version, training = images, split, recipe, history) and evaluates it on the split's
+validation images.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from django.conf import settings
+
+from annotations.errors import DomainError, ValidationFailed
+from annotations.jobs import JobCancelled, JobReporter
+from annotations.models import Job, ModelVersion
+
+from . import training_data
+from .evaluation import evaluate_version
+from .model_versions import model_version_register
+
+log = logging.getLogger(__name__)
+
+PLAN_NAME = "plan.json"
+SEMANTIC_CROP_MULTIPLE = 32  # every semantic builder accepts sizes divisible by 32
+
+# Recipes that train from scratch in reasonable time (bench/train.py "full"); params override.
+DEFAULT_RECIPES = {
+    "unet": {"lr": 3e-3, "batch_size": 8},
+    "segnet": {"lr": 3e-3, "batch_size": 8, "class_weights": "median_frequency"},
+    "fcn": {"lr": 1e-3, "batch_size": 8},
+    "maskrcnn": {"lr": 1e-4, "batch_size": 4},
+}
+RECIPE_KEYS = ("lr", "batch_size", "class_weights", "dice_weight", "optimizer", "schedule", "warmup_steps", "augment", "weight_decay")
+
+
+def workdir_for(job_id: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / "training" / str(job_id)
+
+
+def version_name(job: Job) -> str:
+    return job.params.get("name") or f"{job.params.get('arch') or 'model'}-job{job.pk}"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)  # a worker killed mid-write leaves the old plan, never half of one
+
+
+def make_plan(job: Job) -> dict:
+    """Everything the run needs from the database, decided once."""
+    params = job.params
+    project = job.project
+    parent = None
+    if params.get("from_version"):
+        parent = ModelVersion.objects.filter(project=project, pk=params["from_version"]).first()
+        if parent is None:
+            raise ValidationFailed(f"model version {params['from_version']} is not in project {project.name!r}")
+    arch = params.get("arch") or (parent.architecture if parent else None)
+    if arch not in ModelVersion.Architecture.values:
+        raise ValidationFailed(f"arch must be one of {', '.join(ModelVersion.Architecture.values)}, got {arch!r}")
+    if parent is not None and parent.architecture != arch:
+        raise ValidationFailed(f"cannot fine-tune {parent.architecture} version {parent.name!r} as {arch}")
+    if parent is not None and parent.source == ModelVersion.Source.TORCHVISION:
+        raise ValidationFailed("fine-tuning torchvision's published weights is not supported; train from scratch")
+    classes = training_data.class_list_for(project=project, arch=arch, parent=parent)
+    approved = list(training_data.approved_images(project=project))
+    if len(approved) < 2:
+        raise ValidationFailed(f"training needs at least 2 approved images (status done or reviewed); project has {len(approved)}")
+    seed = int(params.get("seed", 0))
+    val_fraction = float(params.get("val_fraction", training_data.DEFAULT_VAL_FRACTION))
+    train_ids, val_ids = training_data.split_images(approved, val_fraction=val_fraction, seed=seed)
+    image_size = params.get("image_size")
+    is_instance = arch == ModelVersion.Architecture.MASKRCNN
+    if parent is not None:
+        builder_kwargs, normalisation, size_policy = dict(parent.builder_kwargs), dict(parent.normalization), dict(parent.size_policy)
+    else:
+        builder_kwargs, normalisation, size_policy = dict(params.get("builder_kwargs") or {}), {}, {}
+    if image_size:
+        if is_instance:  # Mask R-CNN resizes inside its transform
+            builder_kwargs.update(min_size=int(image_size), max_size=int(image_size))
+        else:  # trained on S x S squares; the predictor resizes to the same and back
+            size_policy = {"mode": "resize", "size": [int(image_size), int(image_size)]}
+    recipe = {**DEFAULT_RECIPES[arch], **{k: params[k] for k in RECIPE_KEYS if params.get(k) is not None}}
+    recipe.update(epochs=params.get("epochs"), minutes=params.get("minutes"), seed=seed)
+    if not is_instance:
+        if image_size:
+            recipe["crop_size"] = int(image_size)
+        else:
+            smallest = min(min(im.width, im.height) for im in approved if im.pk in set(train_ids))
+            recipe["crop_size"] = max(SEMANTIC_CROP_MULTIPLE, min(512, smallest // SEMANTIC_CROP_MULTIPLE * SEMANTIC_CROP_MULTIPLE))
+    return {
+        "arch": arch, "name": version_name(job), "parent": parent.pk if parent else None,
+        "class_ids": list(classes.ids), "class_names": list(classes.names),
+        "builder_kwargs": builder_kwargs, "normalisation": normalisation, "size_policy": size_policy,
+        "image_size": int(image_size) if image_size else None, "recipe": recipe,
+        "split": {"method": "sha256", "seed": seed, "val_fraction": val_fraction, "train": train_ids, "val": val_ids},
+        "starts": [],
+    }
+
+
+def _load_parent_weights(model, parent_id: int | None) -> None:
+    if parent_id is None:
+        return
+    from .ml.checkpoints import check_state_dict, read_checkpoint
+
+    parent = ModelVersion.objects.get(pk=parent_id)
+    state = read_checkpoint(parent.checkpoint.path)["state_dict"]
+    check_state_dict(parent.architecture, model, state)
+    model.load_state_dict(state)
+
+
+class _JobWatch:
+    """Progress messages and cancellation for the trainer's callbacks, with few database writes."""
+
+    WRITE_EVERY_S = 1.0
+    POLL_EVERY_S = 1.0
+
+    def __init__(self, reporter: JobReporter, *, epochs: int | None, minutes: float | None, metric_name: str, elapsed_before: float):
+        self.reporter = reporter
+        self.epochs = epochs
+        self.budget_s = int(minutes * 60) if minutes else None
+        self.metric_name = metric_name
+        self.clock = time.monotonic() - elapsed_before
+        self.last_write = self.last_poll = 0.0
+        self.latest_metric: float | None = None
+        self.cancelled = False
+
+    def _done_total(self, epoch: int) -> tuple[int, int]:
+        if self.epochs is not None:
+            return min(epoch, self.epochs), self.epochs
+        total = self.budget_s or 1
+        return min(total, int(time.monotonic() - self.clock)), total
+
+    def progress(self, epoch: int, step: int, loss: float, val_metric: float | None) -> None:
+        now = time.monotonic()
+        if val_metric is not None:
+            self.latest_metric = val_metric
+        elif now - self.last_write < self.WRITE_EVERY_S:
+            return
+        self.last_write = now
+        shown_epoch = epoch if val_metric is not None else epoch + 1  # during an epoch: the one running
+        of = f"/{self.epochs}" if self.epochs else ""
+        message = f"epoch {shown_epoch}{of} · step {step} · loss {loss:.4f}"
+        if self.latest_metric is not None:
+            message += f" · val {self.metric_name} {self.latest_metric:.3f}"
+        done, total = self._done_total(epoch)
+        try:
+            self.reporter.progress(done=done, total=total, message=message)
+        except JobCancelled:
+            self.cancelled = True
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if not self.cancelled and now - self.last_poll >= self.POLL_EVERY_S:
+            self.last_poll = now
+            self.cancelled = Job.objects.filter(pk=self.reporter.job_id, status=Job.Status.CANCELLED).exists()
+        return self.cancelled
+
+
+def _register(job: Job, plan: dict, checkpoint: Path, result, started_epoch: int) -> ModelVersion:
+    existing = ModelVersion.objects.filter(project=job.project, name=plan["name"]).first()
+    if existing is not None and (existing.training or {}).get("job") == job.pk:
+        return existing  # redelivered after registering: the version is already there
+    training = {
+        "job": job.pk, "arch": plan["arch"], "images": {"train": len(plan["split"]["train"]), "val": len(plan["split"]["val"])},
+        "split": plan["split"], "recipe": {**plan["recipe"], "builder_kwargs": plan["builder_kwargs"], "image_size": plan["image_size"]},
+        "parent": plan["parent"], "class_ids": plan["class_ids"],
+        "epochs_completed": result.epochs_completed, "steps": result.steps, "elapsed_s": round(result.elapsed_s, 3),
+        "images_seen": result.images_seen, "stopped": result.stopped, "starts": plan["starts"],
+        "history": [{k: v for k, v in h.items() if k != "metrics"} | {"metric": h.get("metrics", {}).get("metric")} for h in result.history],
+        "val_metrics_during_training": {k: v for k, v in result.metrics.items() if k != "per_class_iou"},
+    }
+    from .evaluation import _clean
+
+    parent = ModelVersion.objects.filter(pk=plan["parent"]).first() if plan["parent"] else None
+    return model_version_register(
+        project=job.project, checkpoint_path=checkpoint, name=plan["name"], user=job.created_by,
+        source=ModelVersion.Source.TRAINED, training=_clean(training), parent=parent,
+    )
+
+
+def run_train(job_id: int, *, device: str | None = None) -> None:
+    reporter = JobReporter(job_id)
+    job = reporter.start()
+    if job is None:
+        return
+    workdir = workdir_for(job.pk)
+    try:
+        version, plan, started_epoch = _train(job, reporter, workdir, device=device)
+        if version is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+            return  # cancelled
+        reporter.progress(done=reporter.job.done, message=f"evaluating {version.name} on the validation images")
+        metrics = evaluate_version(version, device=device)
+        headline = metrics.get("metric")
+        reporter.succeed(
+            result={"model_version": version.pk, "name": version.name, "metrics": metrics, "starts": plan["starts"],
+                    "resumed_from_epoch": started_epoch, "epochs_completed": version.training.get("epochs_completed"),
+                    "images": version.training["images"]},
+            message=f"{version.name}: {metrics['metric_name']} " + (f"{headline:.3f}" if headline is not None else "n/a")
+                    + f" on {metrics['images']} validation image(s)",
+        )
+        shutil.rmtree(workdir, ignore_errors=True)  # the version's checkpoint now lives under models/
+    except JobCancelled:
+        log.info("train job %s cancelled", job_id)
+        shutil.rmtree(workdir, ignore_errors=True)
+    except DomainError as exc:
+        reporter.fail(message=exc.message)
+    except Exception as exc:
+        log.exception("train job %s failed", job_id)
+        reporter.fail(message=f"{type(exc).__name__}: {exc}")
+
+
+def _train(job: Job, reporter: JobReporter, workdir: Path, *, device: str | None):
+    import torch
+
+    from .ml.checkpoints import ModelSpec, read_checkpoint, save_checkpoint
+    from .ml.device import cpu_threads
+    from .ml.training import CHECKPOINT_NAME, TrainConfig, train
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan_path = workdir / PLAN_NAME
+    plan = json.loads(plan_path.read_text()) if plan_path.is_file() else make_plan(job)
+    last = workdir / CHECKPOINT_NAME
+    started_epoch, elapsed_before = 0, 0.0
+    if last.is_file():
+        state = read_checkpoint(last)
+        started_epoch, elapsed_before = int(state["epoch"]), float(state["elapsed_s"])
+        del state
+    plan["starts"].append(started_epoch)
+    _write_json(plan_path, plan)
+
+    if ModelVersion.objects.filter(project=job.project, name=plan["name"]).exclude(training__job=job.pk).exists():
+        raise ValidationFailed(f"project {job.project.name!r} already has a model version named {plan['name']!r}")
+    spec_kwargs = {"normalisation": plan["normalisation"]} if plan["normalisation"] else {}
+    spec = ModelSpec(arch=plan["arch"], class_names=tuple(plan["class_names"]), builder_kwargs=plan["builder_kwargs"],
+                     size_policy=plan["size_policy"], **spec_kwargs)
+    classes = training_data.ClassList(tuple(plan["class_ids"]), tuple(plan["class_names"]))
+    reporter.progress(done=0, message=f"loading {len(plan['split']['train'])} training and {len(plan['split']['val'])} validation image(s)"
+                      + (f"; resuming after epoch {started_epoch}" if started_epoch else ""))
+    sample_args = {"classes": classes, "instance": spec.is_instance, "image_size": plan["image_size"]}
+    train_samples = training_data.samples_for(image_ids=plan["split"]["train"], **sample_args)
+    val_samples = training_data.samples_for(image_ids=plan["split"]["val"], **sample_args)
+    recipe = dict(plan["recipe"])
+    config = TrainConfig(**recipe)
+    with torch.random.fork_rng():  # seeded initial weights without touching the worker's global RNG
+        torch.manual_seed(config.seed)
+        model = spec.build()
+    _load_parent_weights(model, plan["parent"])
+    watch = _JobWatch(reporter, epochs=config.epochs, minutes=config.minutes,
+                      metric_name="AP" if spec.is_instance else "mIoU", elapsed_before=elapsed_before)
+    # cpu_threads: a CPU worker shared with other work trains faster with fewer torch threads
+    # (OpenMP threads spin-wait for each other when the cores are busy).
+    with cpu_threads(job.params.get("cpu_threads")):
+        result = train(model, spec, train_samples, val_samples, config=config, device=device, checkpoint_dir=workdir,
+                       resume=True, should_stop=watch.should_stop, progress=watch.progress)
+    if result.stopped == "cancelled":
+        return None, plan, started_epoch
+    final = workdir / "model.pt"
+    save_checkpoint(final, result.model, spec, extra={"job": job.pk, "recipe": json.dumps(asdict(config))})
+    return _register(job, plan, final, result, started_epoch), plan, started_epoch
