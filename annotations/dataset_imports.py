@@ -256,13 +256,10 @@ def dataset_import(
             result.annotations += len(pending)
             _record_revisions(list(touched), user)
             result.images_created = len(created)
-            if make_thumbnails and created:
-                from .jobs import job_start
+            if make_thumbnails:
+                from .thumbnails import thumbnail_job_start
 
-                result.thumbnail_job = job_start(
-                    project=project, user=user, kind=Job.Kind.THUMBNAILS, task="workers.default.thumbnails",
-                    params={"image_ids": [i.pk for i in created]}, total=len(created),
-                )
+                result.thumbnail_job = thumbnail_job_start(images=created, user=user)
         return result
     except BaseException:
         for path in moved:

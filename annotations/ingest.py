@@ -221,13 +221,10 @@ def images_import(
             result.created = Image.objects.bulk_create(result.created)
             if not result.created[0:1] or result.created[0].pk is None:  # databases without RETURNING
                 result.created = list(Image.objects.filter(project=project, sha256__in=[i.sha256 for i in result.created]))
-            if make_thumbnails and result.created:
-                from .jobs import job_start
+            if make_thumbnails:
+                from .thumbnails import thumbnail_job_start
 
-                result.thumbnail_job = job_start(
-                    project=project, user=user, kind=Job.Kind.THUMBNAILS, task="workers.default.thumbnails",
-                    params={"image_ids": [i.pk for i in result.created]}, total=len(result.created),
-                )
+                result.thumbnail_job = thumbnail_job_start(images=result.created, user=user)
         return result
     except BaseException:
         for path in moved:

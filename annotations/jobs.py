@@ -7,14 +7,15 @@ worker must see the row), so it never imports the worker code. The worker side r
 from __future__ import annotations
 
 import logging
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from .errors import Conflict
+from .errors import Conflict, DomainError
 from .models import Job, Project
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,26 @@ class JobReporter:
         if result_file:
             fields["result_file"] = result_file
         Job.objects.filter(pk=self.job_id).exclude(status=Job.Status.CANCELLED).update(**fields)
+
+    @contextmanager
+    def outcome(self, *, on_cancel: Callable[[], None] | None = None) -> Iterator[None]:
+        """Wrap a task body so the Job row always says how it ended.
+
+        A cancel ends the body quietly; a refusal (DomainError) fails the job with its message; any
+        other exception is logged and fails it with its type and text. Nothing is re-raised: with
+        acks_late the task is then acknowledged, and the Job row is where people look.
+        """
+        try:
+            yield
+        except JobCancelled:
+            log.info("job %s cancelled", self.job_id)
+            if on_cancel is not None:
+                on_cancel()
+        except DomainError as exc:
+            self.fail(message=exc.message)
+        except Exception as exc:
+            log.exception("job %s failed", self.job_id)
+            self.fail(message=f"{type(exc).__name__}: {exc}")
 
     def fail(self, *, message: str) -> None:
         Job.objects.filter(pk=self.job_id).exclude(status=Job.Status.CANCELLED).update(

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image as PILImage
 
-from .models import Image
+from .models import Image, Job
 
 
 def thumbnail_make(*, image: Image) -> Image:
@@ -26,3 +26,15 @@ def thumbnail_make(*, image: Image) -> Image:
         image.thumbnail.name = relative
         Image.objects.filter(pk=image.pk).update(thumbnail=relative)
     return image
+
+
+def thumbnail_job_start(*, images: list[Image], user=None) -> Job | None:
+    """Queue one `default`-queue job that makes the thumbnails of freshly stored images."""
+    if not images:
+        return None
+    from .jobs import job_start
+
+    return job_start(
+        project=images[0].project, user=user, kind=Job.Kind.THUMBNAILS, task="workers.default.thumbnails",
+        params={"image_ids": [i.pk for i in images]}, total=len(images),
+    )

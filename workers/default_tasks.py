@@ -1,13 +1,9 @@
 """Bodies of the `default` queue's tasks (no torch): thumbnails now; export and import later."""
 from __future__ import annotations
 
-import logging
-
-from annotations.jobs import JobCancelled, JobReporter
+from annotations.jobs import JobReporter
 from annotations.models import Image
 from annotations.thumbnails import thumbnail_make
-
-log = logging.getLogger(__name__)
 
 
 def run_thumbnails(job_id: int) -> None:
@@ -16,7 +12,7 @@ def run_thumbnails(job_id: int) -> None:
     if job is None:
         return
     image_ids = list(job.params.get("image_ids", []))
-    try:
+    with reporter.outcome():
         images = {i.pk: i for i in Image.objects.filter(pk__in=image_ids)}
         for done, image_id in enumerate(image_ids, start=1):
             if image_id in images:
@@ -24,9 +20,3 @@ def run_thumbnails(job_id: int) -> None:
             if done % 10 == 0 or done == len(image_ids):
                 reporter.progress(done=done, total=len(image_ids))
         reporter.succeed(result={"thumbnails": len(images)})
-    except JobCancelled:
-        log.info("thumbnail job %s cancelled", job_id)
-    except Exception as exc:  # the job row must say why
-        log.exception("thumbnail job %s failed", job_id)
-        reporter.fail(message=f"{type(exc).__name__}: {exc}")
-        raise

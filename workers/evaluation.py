@@ -15,7 +15,7 @@ from typing import Callable
 
 from django.utils import timezone
 
-from annotations.jobs import JobCancelled, JobReporter
+from annotations.jobs import JobReporter
 from annotations.models import ModelVersion
 
 from . import training_data
@@ -116,7 +116,7 @@ def run_evaluate(job_id: int) -> None:
     job = reporter.start()
     if job is None:
         return
-    try:
+    with reporter.outcome():
         version = ModelVersion.objects.select_related("project").get(pk=job.params["model_version"], project_id=job.project_id)
         metrics = evaluate_version(version, progress=lambda done, total: reporter.progress(done=done, total=total))
         headline = metrics.get("metric")
@@ -125,10 +125,3 @@ def run_evaluate(job_id: int) -> None:
             message=f"{version.name}: {metrics['metric_name']} "
                     + (f"{headline:.3f}" if headline is not None else "n/a") + f" on {metrics['images']} image(s)",
         )
-    except JobCancelled:
-        log.info("evaluate job %s cancelled", job_id)
-    except Exception as exc:
-        log.exception("evaluate job %s failed", job_id)
-        reporter.fail(message=f"{type(exc).__name__}: {exc}")
-
-

@@ -1,18 +1,14 @@
 """Job bodies for model registration (uploads are checked on the gpu worker, where torch lives)."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from django.conf import settings
 
-from annotations.errors import DomainError
 from annotations.jobs import JobReporter
 from annotations.models import Project
 
 from .model_versions import model_version_register, model_version_register_torchvision
-
-log = logging.getLogger(__name__)
 
 
 def run_register_model(job_id: int) -> None:
@@ -22,19 +18,16 @@ def run_register_model(job_id: int) -> None:
         return
     params = job.params
     project = Project.objects.get(pk=job.project_id)
-    try:
+    with reporter.outcome():
         if params.get("torchvision"):
             version = model_version_register_torchvision(
                 project=project, arch=params["architecture"], name=params["name"], user=job.created_by,
             )
         else:
             upload = Path(settings.MEDIA_ROOT) / params["upload"]
-            version = model_version_register(project=project, checkpoint_path=upload, name=params["name"], user=job.created_by)
-            upload.unlink(missing_ok=True)
+            try:
+                version = model_version_register(project=project, checkpoint_path=upload, name=params["name"], user=job.created_by)
+            finally:
+                upload.unlink(missing_ok=True)
         reporter.progress(done=1)
         reporter.succeed(result={"model_version": version.pk, "name": version.name}, message=f"registered {version}")
-    except DomainError as exc:
-        reporter.fail(message=exc.message)
-    except Exception as exc:
-        log.exception("register job %s failed", job_id)
-        reporter.fail(message=f"{type(exc).__name__}: {exc}")

@@ -14,7 +14,7 @@ from typing import Iterable
 from django.db.models import Exists, OuterRef
 
 from annotations import masks
-from annotations.jobs import JobCancelled, JobReporter
+from annotations.jobs import JobReporter
 from annotations.models import Annotation, Image, ModelVersion
 from annotations.services import Proposal, proposals_replace
 
@@ -71,7 +71,7 @@ def run_prelabel(job_id: int) -> None:
     job = reporter.start()
     if job is None:
         return
-    try:
+    with reporter.outcome():
         version = ModelVersion.objects.get(pk=job.params["model_version"])
         image_ids = select_images(version=version, which=job.params.get("images", "unlabeled"))
         reporter.progress(done=0, total=len(image_ids), message=f"pre-labeling {len(image_ids)} image(s) with {version.name}")
@@ -95,8 +95,3 @@ def run_prelabel(job_id: int) -> None:
                     "images_per_second": round(len(image_ids) / elapsed, 3) if elapsed > 0 else None},
             message=f"{written} proposal(s) on {len(image_ids)} image(s)" + (f", {len(errors)} image(s) failed" if errors else ""),
         )
-    except JobCancelled:
-        log.info("pre-label job %s cancelled", job_id)
-    except Exception as exc:
-        log.exception("pre-label job %s failed", job_id)
-        reporter.fail(message=f"{type(exc).__name__}: {exc}")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from annotations.errors import DomainError, ValidationFailed
+from annotations.errors import ValidationFailed
 from annotations.jobs import JobCancelled, JobReporter
 from annotations.models import Job, ModelVersion
 
@@ -199,7 +199,7 @@ def run_train(job_id: int, *, device: str | None = None) -> None:
     if job is None:
         return
     workdir = workdir_for(job.pk)
-    try:
+    with reporter.outcome(on_cancel=lambda: shutil.rmtree(workdir, ignore_errors=True)):
         version, plan, started_epoch = _train(job, reporter, workdir, device=device)
         if version is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -215,14 +215,6 @@ def run_train(job_id: int, *, device: str | None = None) -> None:
                     + f" on {metrics['images']} validation image(s)",
         )
         shutil.rmtree(workdir, ignore_errors=True)  # the version's checkpoint now lives under models/
-    except JobCancelled:
-        log.info("train job %s cancelled", job_id)
-        shutil.rmtree(workdir, ignore_errors=True)
-    except DomainError as exc:
-        reporter.fail(message=exc.message)
-    except Exception as exc:
-        log.exception("train job %s failed", job_id)
-        reporter.fail(message=f"{type(exc).__name__}: {exc}")
 
 
 def _train(job: Job, reporter: JobReporter, workdir: Path, *, device: str | None):

@@ -9,7 +9,6 @@ R-CNN takes them. The collate functions pad semantic batches to a common size.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
