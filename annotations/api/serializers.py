@@ -53,9 +53,10 @@ class ImageOut(serializers.ModelSerializer):
 class ImageDetailOut(ImageOut):
     prev_id = serializers.IntegerField(allow_null=True)
     next_id = serializers.IntegerField(allow_null=True)
+    next_suggested_id = serializers.IntegerField(allow_null=True, help_text="most uncertain unlabeled image, else the next unlabeled one")
 
     class Meta(ImageOut.Meta):
-        fields = ImageOut.Meta.fields + ["prev_id", "next_id"]
+        fields = ImageOut.Meta.fields + ["prev_id", "next_id", "next_suggested_id"]
 
 
 class ImagePatchIn(serializers.Serializer):

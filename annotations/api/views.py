@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from annotations import ingest, jobs, selectors, services
 from annotations.errors import NotFound
 from annotations.models import Membership
+from annotations.training_selectors import next_image
 
 from . import serializers as s
 
@@ -100,6 +101,8 @@ class ImageDetailApi(APIView):
     def get(self, request: Request, image_id: int) -> Response:
         image = selectors.image_get(user=request.user, image_id=image_id)
         image.prev_id, image.next_id = selectors.image_neighbours(image=image)
+        suggested, _ = next_image(project=image.project, after=image.pk)
+        image.next_suggested_id = suggested.pk if suggested else None
         return Response(s.ImageDetailOut(image).data)
 
     @extend_schema(request=s.ImagePatchIn, responses=s.ImageOut)

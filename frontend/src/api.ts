@@ -35,6 +35,8 @@ export interface ImageDto {
   sha256: string;
   prev_id: number | null;
   next_id: number | null;
+  /** The most uncertain unlabeled image after pre-labeling, else the next unlabeled one. */
+  next_suggested_id: number | null;
 }
 
 export interface AnnotationDto {

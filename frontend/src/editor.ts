@@ -427,6 +427,9 @@ export class Editor {
       case "d":
         void this.navigate(1);
         return;
+      case "D":
+        void this.navigate("suggested");
+        return;
       case "?":
         this.toggleHelp();
         return;
@@ -490,10 +493,11 @@ export class Editor {
     this.accept(this.doc.list());
   }
 
-  private async navigate(step: -1 | 1): Promise<void> {
-    const id = step < 0 ? this.image.prev_id : this.image.next_id;
+  private async navigate(step: -1 | 1 | "suggested"): Promise<void> {
+    const id = step === "suggested" ? this.image.next_suggested_id : step < 0 ? this.image.prev_id : this.image.next_id;
     if (id === null) {
-      this.notify(step < 0 ? "This is the first image." : "This is the last image.");
+      const why = step === "suggested" ? "No unlabeled image is left." : step < 0 ? "This is the first image." : "This is the last image.";
+      this.notify(why);
       return;
     }
     // Autosave on navigation: leave only once the server holds the work.

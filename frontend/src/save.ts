@@ -17,9 +17,17 @@ export type SaveState =
 
 export interface Timer {
   sleep(ms: number): Promise<void>;
+  /** Runs `fn` once after `ms`; returns a function that cancels it. Without it there is no idle autosave. */
+  after?(ms: number, fn: () => void): () => void;
 }
 
-export const realTimer: Timer = { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+export const realTimer: Timer = {
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  after: (ms, fn) => {
+    const id = setTimeout(fn, ms);
+    return () => clearTimeout(id);
+  },
+};
 
 export class SaveController {
   readonly events = new Emitter<{ state: SaveState }>();
@@ -32,7 +40,11 @@ export class SaveController {
     private readonly doc: EditorDocument,
     private readonly timer: Timer = realTimer,
     private readonly backoffMs: readonly number[] = [1000, 2000, 4000, 8000, 16000, 30000],
+    /** Save this long after the last edit, so a crash or a closed laptop loses seconds, not an image. */
+    private readonly autosaveIdleMs = 4000,
   ) {}
+
+  private cancelAutosave: (() => void) | null = null;
 
   get state(): SaveState {
     return this.current;
@@ -41,6 +53,17 @@ export class SaveController {
   /** Called after edits so the status line says "unsaved". */
   noteEdit(): void {
     if (this.current.kind === "saved" && this.doc.dirty) this.setState({ kind: "dirty" });
+    this.scheduleAutosave();
+  }
+
+  private scheduleAutosave(): void {
+    if (this.autosaveIdleMs <= 0 || !this.timer.after) return;
+    this.cancelAutosave?.();
+    this.cancelAutosave = this.timer.after(this.autosaveIdleMs, () => {
+      this.cancelAutosave = null;
+      // A conflict waits for the person's choice, and a failed save for their retry.
+      if (this.doc.dirty && this.current.kind !== "conflict" && this.current.kind !== "failed") void this.save();
+    });
   }
 
   /** True when work would be lost by leaving now. */

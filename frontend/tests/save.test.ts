@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type Api, ApiError, type AnnotationDocumentDto, type SaveRequestDto } from "../src/api";
 import { History } from "../src/history";
 import { SaveController, type Timer } from "../src/save";
@@ -142,5 +142,33 @@ describe("saving with versions", () => {
     await saver.save();
     expect(api.saves[0].annotations.map((a) => a.label_class)).toEqual([2]);
     expect(doc.list().find((i) => i.id === 1)).toBeUndefined();
+  });
+});
+
+describe("idle autosave", () => {
+  it("saves once, a while after the last edit", async () => {
+    const { doc, api } = setup();
+    api.answers.push(echo);
+    const pending: Array<{ ms: number; fn: () => void; cancelled: boolean }> = [];
+    const timer: Timer = {
+      sleep: () => Promise.resolve(),
+      after(ms, fn) {
+        const entry = { ms, fn, cancelled: false };
+        pending.push(entry);
+        return () => {
+          entry.cancelled = true;
+        };
+      },
+    };
+    const saver = new SaveController(api, 9, doc, timer, [10], 4000);
+    saver.noteEdit();
+    saver.noteEdit();
+    const live = pending.filter((p) => !p.cancelled);
+    expect(live).toHaveLength(1);
+    expect(live[0].ms).toBe(4000);
+    live[0].fn();
+    await vi.waitFor(() => expect(saver.state.kind).toBe("saved"));
+    expect(api.saves).toHaveLength(1);
+    expect(doc.dirty).toBe(false);
   });
 });

@@ -88,3 +88,12 @@ def test_media_is_served_to_members_only(client, owner, outsider, image):
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"\x89PNG")
     client.force_login(outsider)
     assert client.get(f"/media/{image.file.name}").status_code == 404
+
+
+def test_image_detail_suggests_the_most_uncertain_unlabeled_image(owner_api, make_image):
+    a, b, c, d = make_image(), make_image(), make_image(), make_image()
+    Image.objects.filter(pk=b.pk).update(uncertainty=0.2)
+    Image.objects.filter(pk=c.pk).update(uncertainty=0.9, status="done")  # labeled: not suggested
+    Image.objects.filter(pk=d.pk).update(uncertainty=0.7)
+    assert owner_api.get(f"/api/images/{a.pk}/").json()["next_suggested_id"] == d.pk
+    assert owner_api.get(f"/api/images/{d.pk}/").json()["next_suggested_id"] == b.pk

@@ -240,3 +240,72 @@ def test_box_assist_shows_the_servers_message_when_no_model_exists(login_page, l
     toast.wait_for(state="visible")
     assert "no model version" in toast.inner_text()
     assert page.locator(".lbl-item").count() == 0
+
+
+def test_fill_closes_a_ring_and_navigation_saves_before_leaving(login_page, live_server, owner, car, make_image):
+    first = make_image(W, H)
+    second = make_image(W, H)
+    ring = np.zeros((H, W), np.uint8)
+    ring[40:100, 50:130] = 1
+    ring[50:90, 60:120] = 0  # a closed outline with a hole
+    services.annotation_document_save(image=first, user=owner, version=0, annotations=[
+        {"label_class": car.pk, "mask": masks.encode(ring)}])
+    page = login_page(owner)
+    open_editor(page, live_server, first)
+    page.evaluate("() => window.labelerEditor.editor.doc.select(window.labelerEditor.editor.doc.list()[0].key)")
+    page.keyboard.press("g")
+    click_at(page, 90, 70)
+    filled = np.zeros((H, W), np.uint8)
+    filled[40:100, 50:130] = 1
+    (key,) = [i for ids in keys_by_class(page).values() for i in ids]
+    assert np.array_equal(in_browser_mask(page, key), filled)
+    page.keyboard.press("d")  # saves, then opens the next image
+    page.wait_for_url(f"**/images/{second.id}/edit/")
+    (stored,) = server_masks(owner, first)
+    assert np.array_equal(bitmap(stored), filled)
+    assert not page.js_errors
+
+
+def test_shift_d_opens_the_most_uncertain_unlabeled_image(login_page, live_server, owner, car, make_image):
+    from annotations.models import Image
+
+    images = [make_image(W, H) for _ in range(3)]
+    Image.objects.filter(pk=images[1].pk).update(uncertainty=0.1)
+    Image.objects.filter(pk=images[2].pk).update(uncertainty=0.8)
+    page = login_page(owner)
+    open_editor(page, live_server, images[0])
+    page.keyboard.press("Shift+D")
+    page.wait_for_url(f"**/images/{images[2].id}/edit/")
+
+
+def test_leaving_with_unsaved_work_asks_first(login_page, live_server, owner, car, make_image):
+    image = make_image(W, H)
+    page = login_page(owner)
+    open_editor(page, live_server, image)
+    page.keyboard.press("1")
+    page.keyboard.press("b")
+    stroke(page, (30, 30), (80, 60))
+    dialogs: list[str] = []
+
+    def dismiss(dialog):
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(300)
+    assert dialogs == ["beforeunload"]
+
+
+def test_it_saves_by_itself_a_few_seconds_after_the_last_edit(login_page, live_server, owner, car, make_image):
+    image = make_image(W, H)
+    page = login_page(owner)
+    open_editor(page, live_server, image)
+    page.keyboard.press("1")
+    page.keyboard.press("b")
+    stroke(page, (30, 30), (80, 60))
+    assert server_masks(owner, image) == []
+    wait_saved(page)  # no Ctrl+S: the idle autosave
+    (stored,) = server_masks(owner, image)
+    (key,) = [i for ids in keys_by_class(page).values() for i in ids]
+    assert np.array_equal(bitmap(stored), in_browser_mask(page, key))

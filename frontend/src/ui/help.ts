@@ -20,6 +20,7 @@ export const SHORTCUTS: Array<[string, string]> = [
   ["Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"],
   ["Ctrl+S", "Save"],
   ["A / D", "Previous / next image (saves first)"],
+  ["Shift+D", "Next suggested image: the most uncertain unlabeled one (saves first)"],
   ["Esc", "Cancel the current shape, clear the selection"],
   ["?", "This help"],
 ];
