@@ -62,7 +62,6 @@ def main() -> None:
 
 
 def run(args) -> None:
-    import numpy as np
     import torch
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -102,6 +101,7 @@ def run(args) -> None:
             services.label_class_create(project=project, name=name, kind=kind)
         buffer = io.BytesIO()
         PILImage.fromarray(sample.image).save(buffer, format="PNG")
+        buffer.seek(0)
         image = ingest.images_import(project=project, user=owner, files=[("a.png", buffer)], make_thumbnails=False).created[0]
         spec = ModelSpec(arch=arch, class_names=("background", "circle", "rectangle", "triangle"), builder_kwargs=ARCHS[arch])
         with torch.random.fork_rng():

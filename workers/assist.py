@@ -30,7 +30,7 @@ def assist_mask(*, image_id: int, box_xywh: list[float], label_class_id: int | N
     if label_class_id is not None and label_class_id in version.class_mapping:
         class_index = version.class_mapping.index(label_class_id)
     with PILImage.open(image.file.path) as pil:
-        array = np.asarray(pil.convert("RGB"))
+        array = np.array(pil.convert("RGB"))  # writable: torch.from_numpy warns on read-only arrays
     try:
         bitmap = assist_box(model, array, (x, y, x + w, y + h), spec=spec, class_index=class_index,
                             device=next(model.parameters()).device)
