@@ -172,6 +172,7 @@ def annotation_document_save(
     corrections_record(image=image, user=user, document_version=image.annotation_version, existing=existing, items=items)
     kept: set[int] = set()
     new_rows: list[Annotation] = []
+    saved_rows: list[Annotation] = []  # in request order, so the client learns the new rows' ids
     for item in items:
         geometry = _geometry(item.rle)
         if item.id is None:
@@ -179,9 +180,11 @@ def annotation_document_save(
                 image=image, label_class=item.label_class, rle_counts=item.rle["counts"], z_order=item.z_order,
                 source=Annotation.Source.HUMAN, author=user, is_proposal=False, **geometry,
             ))
+            saved_rows.append(new_rows[-1])
             continue
         row = existing[item.id]
         kept.add(row.id)
+        saved_rows.append(row)
         changed = row.rle_counts != item.rle["counts"] or row.label_class_id != item.label_class.id
         if not changed and row.z_order == item.z_order and row.is_proposal == item.is_proposal:
             continue
@@ -202,6 +205,7 @@ def annotation_document_save(
         image.status = Image.Status.IN_PROGRESS
         image.save(update_fields=["status", "updated_at"])
     DocumentRevision.objects.create(image=image, version=image.annotation_version, author=user, annotations=_revision_payload(image))
+    image.saved_annotation_ids = [row.pk for row in saved_rows]
     return image
 
 

@@ -114,6 +114,12 @@ class DocumentOut(serializers.Serializer):
     annotations = AnnotationOut(many=True)
 
 
+class SavedDocumentOut(DocumentOut):
+    saved_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="the id of each sent annotation, in the order they were sent",
+    )
+
+
 class JobOut(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()

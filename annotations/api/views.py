@@ -127,14 +127,14 @@ class AnnotationDocumentApi(APIView):
     def get(self, request: Request, image_id: int) -> Response:
         return Response(_document(selectors.image_get(user=request.user, image_id=image_id)))
 
-    @extend_schema(request=s.DocumentIn, responses={200: s.DocumentOut})
+    @extend_schema(request=s.DocumentIn, responses={200: s.SavedDocumentOut})
     def put(self, request: Request, image_id: int) -> Response:
         image = selectors.image_get(user=request.user, image_id=image_id)
         services.require_role(project=image.project, user=request.user, roles=EDITORS)
         data = s.DocumentIn(data=request.data)
         data.is_valid(raise_exception=True)
         image = services.annotation_document_save(image=image, user=request.user, **data.validated_data)
-        return Response(_document(image))
+        return Response({**_document(image), "saved_ids": image.saved_annotation_ids})
 
 
 class JobListApi(APIView):

@@ -61,6 +61,8 @@ export interface AnnotationDocumentDto {
   width: number;
   height: number;
   annotations: AnnotationDto[];
+  /** Only in the answer to a save: the id of each sent annotation, in the order sent. */
+  saved_ids?: number[];
 }
 
 export interface AnnotationInputDto {

@@ -265,7 +265,12 @@ export class EditorDocument {
       byZ.set(a.z_order, a);
     }
     sent.forEach(({ item, rev, counts }, index) => {
-      const dto = (item.id !== null ? byId.get(item.id) : undefined) ?? byZ.get(index);
+      // The server names each sent item's id in order; z-order is the fallback for older servers.
+      const savedId = response.saved_ids?.[index];
+      const dto =
+        (savedId !== undefined ? byId.get(savedId) : undefined) ??
+        (item.id !== null ? byId.get(item.id) : undefined) ??
+        byZ.get(index);
       if (!dto) return;
       item.id = dto.id;
       item.zOrder = dto.z_order;

@@ -178,3 +178,17 @@ def test_proposals_replace_is_idempotent_and_spares_human_work(owner, image, car
         services.proposals_replace(image=image, model_version=version, proposals=proposals)
     rows = list(human.annotations.order_by("id").values_list("source", "label_class_id", "is_proposal"))
     assert rows == [("human", road.pk, False), ("model", car.pk, True)]
+
+
+def test_a_save_names_the_id_of_each_sent_annotation_in_order(owner_api, image, car):
+    first = masks.encode(_rect(image, 1, 1, 5, 5))
+    kept = _put(owner_api, image, 0, [{"label_class": car.pk, "mask": first, "z_order": 7}]).json()["saved_ids"][0]
+    second = masks.encode(_rect(image, 10, 10, 20, 20))
+    body = _put(owner_api, image, 1, [
+        {"label_class": car.pk, "mask": second, "z_order": 7},  # same z-order: ids must not be guessed from it
+        {"id": kept, "label_class": car.pk, "mask": first, "z_order": 7},
+    ]).json()
+    new_id, again = body["saved_ids"]
+    assert again == kept and new_id != kept
+    by_id = {a["id"]: a for a in body["annotations"]}
+    assert by_id[new_id]["bbox"] == [10, 10, 10, 10]
