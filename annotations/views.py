@@ -35,7 +35,9 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     page = Paginator(images, 60).get_page(request.GET.get("page"))
     return render(request, "annotations/project.html", {
         "project": project, "page": page, "status": status, "statuses": Image.Status.choices,
-        "label_classes": project.label_classes.all(), "jobs": project.jobs.all()[:10],
+        "label_classes": project.label_classes.all(), "jobs": project.jobs.all()[:15],
+        "model_versions": selectors.model_version_list(project=project).order_by("-id"),
+        "is_owner": selectors.membership_role(user=request.user, project=project) == "owner",
     })
 
 
