@@ -35,8 +35,23 @@ def project_create(*, name: str, owner: AbstractBaseUser, description: str = "")
 def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
     if role not in Membership.Role.values:
         raise ValidationFailed(f"unknown role {role!r}; use one of {', '.join(Membership.Role.values)}")
+    current = Membership.objects.filter(project=project, user=user).first()
+    if (current is not None and current.role == Membership.Role.OWNER and role != Membership.Role.OWNER
+            and project.memberships.filter(role=Membership.Role.OWNER).count() == 1):
+        raise ValidationFailed(f"{user.get_username()!r} is the last owner of project {project.name!r}; make someone else owner first")
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, project: Project, username: str) -> None:
+    """Remove a member; the last owner stays, so a project is never left without one."""
+    membership = Membership.objects.select_for_update().filter(project=project, user__username=username).first()
+    if membership is None:
+        raise NotFound(f"{username!r} is not a member of project {project.name!r}")
+    if membership.role == Membership.Role.OWNER and project.memberships.filter(role=Membership.Role.OWNER).count() == 1:
+        raise ValidationFailed(f"{username!r} is the last owner of project {project.name!r}; make someone else owner first")
+    membership.delete()
 
 
 def require_role(*, project: Project, user: AbstractBaseUser, roles: Iterable[str]) -> None:

@@ -3,13 +3,15 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from . import dataset_views, model_views, training_views, views
+from . import dataset_views, member_views, model_views, training_views, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("projects/", views.ProjectListApi.as_view(), name="api-projects"),
     path("projects/<int:project_id>/", views.ProjectDetailApi.as_view(), name="api-project"),
+    path("projects/<int:project_id>/members/", member_views.MemberListApi.as_view(), name="api-members"),
+    path("projects/<int:project_id>/members/<str:username>/", member_views.MemberDetailApi.as_view(), name="api-member"),
     path("projects/<int:project_id>/label-classes/", views.LabelClassListApi.as_view(), name="api-label-classes"),
     path("projects/<int:project_id>/images/", views.ImageListApi.as_view(), name="api-images"),
     path("projects/<int:project_id>/jobs/", views.JobListApi.as_view(), name="api-jobs"),
