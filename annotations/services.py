@@ -79,9 +79,13 @@ def label_class_create(
 
 
 @transaction.atomic
-def image_status_set(*, image: Image, status: str) -> Image:
+def image_status_set(*, image: Image, status: str, user: AbstractBaseUser | None = None) -> Image:
+    """Set an image's workflow status. Marking it reviewed (or taking that mark back) is for
+    reviewers and owners: reviewed images are the ones a team trusts as ground truth."""
     if status not in Image.Status.values:
         raise ValidationFailed(f"unknown status {status!r}; use one of {', '.join(Image.Status.values)}")
+    if user is not None and Image.Status.REVIEWED in (status, image.status) and status != image.status:
+        require_role(project=image.project, user=user, roles=[Membership.Role.REVIEWER, Membership.Role.OWNER])
     image.status = status
     image.save(update_fields=["status", "updated_at"])
     return image

@@ -111,7 +111,7 @@ class ImageDetailApi(APIView):
         services.require_role(project=image.project, user=request.user, roles=EDITORS)
         data = s.ImagePatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        image = services.image_status_set(image=image, **data.validated_data)
+        image = services.image_status_set(image=image, user=request.user, **data.validated_data)
         return Response(s.ImageOut(image).data)
 
 

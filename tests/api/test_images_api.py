@@ -97,3 +97,20 @@ def test_image_detail_suggests_the_most_uncertain_unlabeled_image(owner_api, mak
     Image.objects.filter(pk=d.pk).update(uncertainty=0.7)
     assert owner_api.get(f"/api/images/{a.pk}/").json()["next_suggested_id"] == d.pk
     assert owner_api.get(f"/api/images/{d.pk}/").json()["next_suggested_id"] == b.pk
+
+
+def test_only_reviewers_and_owners_mark_images_reviewed(teammate_api, owner_api, outsider, project, image):
+    from annotations import services
+    from rest_framework.test import APIClient
+
+    response = teammate_api.patch(f"/api/images/{image.pk}/", {"status": "reviewed"}, format="json")
+    assert response.status_code == 403 and "reviewer or owner" in response.json()["message"]
+    image.refresh_from_db()
+    assert image.status == "new"
+    services.membership_set(project=project, user=outsider, role="reviewer")
+    reviewer_api = APIClient()
+    reviewer_api.force_authenticate(outsider)
+    assert reviewer_api.patch(f"/api/images/{image.pk}/", {"status": "reviewed"}, format="json").json()["status"] == "reviewed"
+    # an annotator cannot take the mark back either
+    assert teammate_api.patch(f"/api/images/{image.pk}/", {"status": "done"}, format="json").status_code == 403
+    assert owner_api.patch(f"/api/images/{image.pk}/", {"status": "done"}, format="json").status_code == 200
