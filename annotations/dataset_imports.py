@@ -9,7 +9,6 @@ moved into media storage are removed again if the transaction fails.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -133,16 +132,6 @@ def _classes(*, project: Project, dataset: ImportedDataset, create: bool) -> tup
     return existing, created
 
 
-def _store(staged: ingest.StagedImage, moved: list[Path]) -> str:
-    relative = ingest._storage_name(staged.sha256, staged.ext)  # the same content-addressed layout as ingest
-    target = Path(settings.MEDIA_ROOT) / relative
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(staged.path, target)
-        moved.append(target)
-    return relative
-
-
 def _rows_for(image: Image, item: ImportedImage, classes: dict[str, LabelClass], user) -> list[Annotation]:
     """Annotation rows; a semantic class gets one mask per image (several are merged, with any it already has)."""
     semantic: dict[int, list[dict]] = {}
@@ -201,11 +190,7 @@ def dataset_import(
     """Import a COCO or VOC zip into `project`, all or nothing; ValidationFailed lists what is wrong."""
     if format not in FORMATS:
         raise ValidationFailed(f"unknown dataset format {format!r}; use coco or voc")
-    staging_root = Path(settings.MEDIA_ROOT) / "tmp"
-    staging_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=staging_root))
-    moved: list[Path] = []
-    try:
+    with ingest.Staging() as staging:
         with Archive(archive) as zipped:
             dataset = _parse(zipped, format)
             total = 2 * len(dataset.images)
@@ -217,7 +202,7 @@ def dataset_import(
                     on_progress(step[0], total)
 
             errors = Errors()
-            targets = _resolve_images(project=project, archive=zipped, dataset=dataset, staging=staging, errors=errors, on_step=on_step)
+            targets = _resolve_images(project=project, archive=zipped, dataset=dataset, staging=staging.path, errors=errors, on_step=on_step)
             errors.raise_if_any()
         result = DatasetImportResult(skipped_empty=dataset.skipped_empty)
         with transaction.atomic():
@@ -239,7 +224,7 @@ def dataset_import(
                     staged = target.staged
                     assert staged is not None
                     image = Image.objects.create(
-                        project=project, file=_store(staged, moved), file_name=PurePosixPath(item.file_name).name,
+                        project=project, file=staging.store(staged), file_name=PurePosixPath(item.file_name).name,
                         width=staged.width, height=staged.height, sha256=staged.sha256,
                     )
                     known[staged.sha256] = image
@@ -261,12 +246,6 @@ def dataset_import(
 
                 result.thumbnail_job = thumbnail_job_start(images=created, user=user)
         return result
-    except BaseException:
-        for path in moved:
-            path.unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 @transaction.atomic

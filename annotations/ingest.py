@@ -182,22 +182,47 @@ def _storage_name(sha: str, ext: str) -> str:
     return f"images/{sha[:2]}/{sha}.{ext}"
 
 
+class Staging:
+    """A private folder under MEDIA_ROOT/tmp where uploads are checked, and the move of checked
+    files into content-addressed storage. Leaving with an exception removes the files this import
+    moved (all or nothing); the folder itself always goes."""
+
+    def __enter__(self) -> "Staging":
+        root = Path(settings.MEDIA_ROOT) / "tmp"
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(dir=root))
+        self.moved: list[Path] = []
+        return self
+
+    def store(self, item: StagedImage) -> str:
+        """Move a checked file to its content-addressed name (kept if already there); returns that name."""
+        relative = _storage_name(item.sha256, item.ext)
+        target = Path(settings.MEDIA_ROOT) / relative
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(item.path, target)
+            self.moved.append(target)
+        return relative
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None:
+            for path in self.moved:
+                path.unlink(missing_ok=True)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 def images_import(
     *, project: Project, user: AbstractBaseUser | None,
     files: Iterable[tuple[str, BinaryIO]] | None = None, zip_file: str | Path | BinaryIO | None = None,
     make_thumbnails: bool = True,
 ) -> ImportResult:
     """Import images from uploaded files and/or one zip; all or nothing."""
-    staging_root = Path(settings.MEDIA_ROOT) / "tmp"
-    staging_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=staging_root))
-    moved: list[Path] = []
-    try:
+    with Staging() as staging:
         staged: list[StagedImage] = []
         if zip_file is not None:
-            staged += stage_zip(zip_file, staging)
+            staged += stage_zip(zip_file, staging.path)
         if files is not None:
-            staged += stage_files(files, staging)
+            staged += stage_files(files, staging.path)
         if not staged:
             raise ValidationFailed("no images were given")
         result = ImportResult()
@@ -208,15 +233,9 @@ def images_import(
                     result.duplicates.append(item.name)
                     continue
                 known.add(item.sha256)
-                relative = _storage_name(item.sha256, item.ext)
-                target = Path(settings.MEDIA_ROOT) / relative
-                if not target.exists():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.move(item.path, target)
-                    moved.append(target)
                 result.created.append(Image(
-                    project=project, file=relative, file_name=PurePosixPath(item.name).name, width=item.width,
-                    height=item.height, sha256=item.sha256,
+                    project=project, file=staging.store(item), file_name=PurePosixPath(item.name).name,
+                    width=item.width, height=item.height, sha256=item.sha256,
                 ))
             result.created = Image.objects.bulk_create(result.created)
             if not result.created[0:1] or result.created[0].pk is None:  # databases without RETURNING
@@ -226,9 +245,3 @@ def images_import(
 
                 result.thumbnail_job = thumbnail_job_start(images=result.created, user=user)
         return result
-    except BaseException:
-        for path in moved:
-            path.unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

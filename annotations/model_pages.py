@@ -2,23 +2,19 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import selectors
-from .errors import NotFound
 from .models import Job
 from .training_selectors import version_comparison
+from .views import project_or_404
 
 
 @login_required
 @require_GET
 def models_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    try:
-        project = selectors.project_get(user=request.user, project_id=project_id)
-    except NotFound:
-        raise Http404("project not found") from None
+    project = project_or_404(request, project_id)
     versions = version_comparison(project=project)
     class_names = sorted({name for v in versions for name in (v["metrics"].get("per_class_iou") or {})})
     for v in versions:

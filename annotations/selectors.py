@@ -71,3 +71,10 @@ def job_get(*, user: AbstractBaseUser, job_id: int) -> Job:
 
 def model_version_list(*, project: Project) -> QuerySet[ModelVersion]:
     return project.model_versions.all()
+
+
+def model_version_get(*, project: Project, version_id: int) -> ModelVersion:
+    version = project.model_versions.filter(pk=version_id).first()
+    if version is None:
+        raise NotFound(f"model version {version_id} is not in project {project.name!r}")
+    return version

@@ -13,6 +13,14 @@ from .errors import NotFound
 from .models import Image
 
 
+def project_or_404(request: HttpRequest, project_id: int):
+    """The member's project, or the page's 404 (pages answer Http404 where the API answers NotFound)."""
+    try:
+        return selectors.project_get(user=request.user, project_id=project_id)
+    except NotFound:
+        raise Http404("project not found") from None
+
+
 @login_required
 @require_GET
 def project_list_page(request: HttpRequest) -> HttpResponse:
@@ -26,10 +34,7 @@ def project_list_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    try:
-        project = selectors.project_get(user=request.user, project_id=project_id)
-    except NotFound:
-        raise Http404("project not found") from None
+    project = project_or_404(request, project_id)
     status = request.GET.get("status") or None
     images = selectors.image_list(user=request.user, project_id=project.pk, status=status, order=request.GET.get("ordering", "id"))
     page = Paginator(images, 60).get_page(request.GET.get("page"))

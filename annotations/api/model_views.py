@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import jobs, selectors, services
-from annotations.errors import Conflict, DomainError, NotFound, ValidationFailed
+from annotations.errors import Conflict, DomainError, ValidationFailed
 from annotations.models import Job, ModelVersion
 
 from . import serializers as s
@@ -96,9 +96,7 @@ class PrelabelStartApi(APIView):
         services.require_role(project=project, user=request.user, roles=UPLOADERS)
         data = PrelabelIn(data=request.data)
         data.is_valid(raise_exception=True)
-        version = project.model_versions.filter(pk=data.validated_data["model_version"]).first()
-        if version is None:
-            raise NotFound(f"model version {data.validated_data['model_version']} is not in project {project.name!r}")
+        version = selectors.model_version_get(project=project, version_id=data.validated_data["model_version"])
         which = data.validated_data["images"]
         if not (which in ("all", "unlabeled") or (isinstance(which, list) and all(isinstance(i, int) for i in which))):
             raise ValidationFailed('images must be "all", "unlabeled" or a list of image ids')

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from annotations import jobs, selectors, services
 from annotations.training_selectors import next_image, version_comparison
-from annotations.errors import NotFound, ValidationFailed
+from annotations.errors import ValidationFailed
 from annotations.models import Image, Job, LabelClass, ModelVersion
 
 from . import serializers as s
@@ -63,9 +63,7 @@ class TrainStartApi(APIView):
             raise ValidationFailed("give a budget: epochs, minutes or both")
         parent = None
         if "from_version" in params:
-            parent = project.model_versions.filter(pk=params["from_version"]).first()
-            if parent is None:
-                raise NotFound(f"model version {params['from_version']} is not in project {project.name!r}")
+            parent = selectors.model_version_get(project=project, version_id=params["from_version"])
             if "arch" in params and params["arch"] != parent.architecture:
                 raise ValidationFailed(f"version {parent.name!r} is a {parent.architecture}; it cannot be fine-tuned as {params['arch']}")
             if parent.source == ModelVersion.Source.TORCHVISION:
@@ -96,9 +94,7 @@ class EvaluateStartApi(APIView):
     def post(self, request: Request, project_id: int, version_id: int) -> Response:
         project = selectors.project_get(user=request.user, project_id=project_id)
         services.require_role(project=project, user=request.user, roles=UPLOADERS)
-        version = project.model_versions.filter(pk=version_id).first()
-        if version is None:
-            raise NotFound(f"model version {version_id} is not in project {project.name!r}")
+        version = selectors.model_version_get(project=project, version_id=version_id)
         job = jobs.job_start(project=project, user=request.user, kind=Job.Kind.EVALUATE, task="workers.gpu.evaluate",
                              params={"model_version": version.pk})
         return Response(s.JobOut(job).data, status=status.HTTP_202_ACCEPTED)

@@ -3,19 +3,13 @@
  * and the saved version. Every mutation goes through `applyChange`, which is what history
  * replays, so undo/redo and rendering invalidation can never drift apart.
  */
-import type { AnnotationDocumentDto, AnnotationDto, AnnotationInputDto, ClassKind, LabelClassDto } from "./api";
+import type { AnnotationDocumentDto, AnnotationDto, AnnotationInputDto, LabelClassDto } from "./api";
 import { Emitter } from "./emitter";
 import { type Rect, EMPTY_RECT } from "./geometry";
 import { Mask } from "./mask";
 
-export interface LabelClass {
-  id: number;
-  name: string;
-  color: string;
-  kind: ClassKind;
-  hotkey: string;
-  order: number;
-}
+/** A label class as the API sends it; the editor keeps it unchanged. */
+export type LabelClass = LabelClassDto;
 
 export interface Provenance {
   source: "human" | "model";

@@ -50,3 +50,18 @@ export function normalizeBox(a: Point, b: Point): Rect {
   const y = Math.min(a.y, b.y);
   return { x, y, w: Math.abs(a.x - b.x), h: Math.abs(a.y - b.y) };
 }
+
+/** The pixel rect covering a polygon's vertices, clipped to `bounds` (the image). */
+export function polygonRect(points: readonly Point[], bounds: Rect): Rect {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const p of points) {
+    minX = Math.min(minX, p.x);
+    minY = Math.min(minY, p.y);
+    maxX = Math.max(maxX, p.x);
+    maxY = Math.max(maxY, p.y);
+  }
+  return intersect(outerRect(minX, minY, maxX, maxY), bounds);
+}

@@ -4,7 +4,7 @@
  * Rule shared by every shape: a pixel belongs to a shape when its centre (x + 0.5, y + 0.5)
  * does. That makes results predictable and lets tests compute expected masks independently.
  */
-import { type Point, type Rect, EMPTY_RECT, intersect, isEmpty, outerRect } from "./geometry";
+import { type Point, type Rect, EMPTY_RECT, intersect, isEmpty, outerRect, polygonRect } from "./geometry";
 import type { Mask } from "./mask";
 
 /** Pixels whose centre is within `radius` of segment a-b, clipped to the image. */
@@ -45,17 +45,7 @@ export function paintCapsule(mask: Mask, a: Point, b: Point, radius: number, val
 /** Even-odd scan conversion at pixel centres. Returns the touched rect. */
 export function fillPolygon(mask: Mask, points: readonly Point[], value: 0 | 1): Rect {
   if (points.length < 3) return EMPTY_RECT;
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const p of points) {
-    minX = Math.min(minX, p.x);
-    minY = Math.min(minY, p.y);
-    maxX = Math.max(maxX, p.x);
-    maxY = Math.max(maxY, p.y);
-  }
-  const rect = intersect(outerRect(minX, minY, maxX, maxY), mask.imageRect);
+  const rect = polygonRect(points, mask.imageRect);
   if (isEmpty(rect)) return EMPTY_RECT;
   if (value === 1) mask.ensure(rect);
   const reg = mask.region;

@@ -175,6 +175,17 @@ def test_it_accepts_the_selected_proposal_then_all(login_page, live_server, owne
     assert page.locator(".lbl-item.is-proposal").count() == 0
 
 
+def teammate_saves_a_square(image, teammate, car) -> np.ndarray:
+    """Someone else saves the image while the editor has it open; returns their mask."""
+    theirs = np.zeros((H, W), np.uint8)
+    theirs[5:15, 5:15] = 1
+    services.annotation_document_save(
+        image=image, user=teammate, version=image.annotation_version,
+        annotations=[{"label_class": car.id, "mask": masks.encode(theirs), "z_order": 0}],
+    )
+    return theirs
+
+
 def test_it_keeps_the_users_work_on_conflict_and_overwrites_on_keep_mine(login_page, live_server, owner, teammate, car, road, make_image):
     image = make_image(W, H)
     page = login_page(owner)
@@ -184,13 +195,7 @@ def test_it_keeps_the_users_work_on_conflict_and_overwrites_on_keep_mine(login_p
     a, b = stroke(page, (40, 60), (150, 60))
     mine = capsule(a, b, 12)
 
-    # Meanwhile a teammate saves the same image.
-    theirs = np.zeros((H, W), np.uint8)
-    theirs[5:15, 5:15] = 1
-    services.annotation_document_save(
-        image=image, user=teammate, version=image.annotation_version,
-        annotations=[{"label_class": car.id, "mask": masks.encode(theirs), "z_order": 0}],
-    )
+    theirs = teammate_saves_a_square(image, teammate, car)  # meanwhile, on the same image
 
     page.keyboard.press("Control+s")
     banner = page.locator(".lbl-banner")
@@ -213,12 +218,7 @@ def test_it_reloads_theirs_on_request(login_page, live_server, owner, teammate, 
     open_editor(page, live_server, image)
     page.keyboard.press("2")
     stroke(page, (40, 60), (150, 60))
-    theirs = np.zeros((H, W), np.uint8)
-    theirs[5:15, 5:15] = 1
-    services.annotation_document_save(
-        image=image, user=teammate, version=image.annotation_version,
-        annotations=[{"label_class": car.id, "mask": masks.encode(theirs), "z_order": 0}],
-    )
+    theirs = teammate_saves_a_square(image, teammate, car)
     page.keyboard.press("Control+s")
     page.locator(".lbl-banner").wait_for(state="visible")
     page.on("dialog", lambda d: d.accept())

@@ -4,7 +4,7 @@
  * Closing fills the polygon (pixel centres inside, even-odd) into the target as one undo step.
  */
 import type { Change } from "../document";
-import { type Point, intersect, isEmpty, outerRect } from "../geometry";
+import { type Point, isEmpty, polygonRect } from "../geometry";
 import { fillPolygon } from "../raster";
 import type { Viewport } from "../viewport";
 import { type Tool, type ToolContext, type ToolPointer, acceptOnEdit } from "./tool";
@@ -109,17 +109,7 @@ export class PolygonTool implements Tool {
     }
     const doc = this.ctx.doc;
     const mask = t.item.mask;
-    let minX = Infinity;
-    let minY = Infinity;
-    let maxX = -Infinity;
-    let maxY = -Infinity;
-    for (const q of points) {
-      minX = Math.min(minX, q.x);
-      minY = Math.min(minY, q.y);
-      maxX = Math.max(maxX, q.x);
-      maxY = Math.max(maxY, q.y);
-    }
-    const rect = intersect(outerRect(minX, minY, maxX, maxY), mask.imageRect);
+    const rect = polygonRect(points, mask.imageRect);
     if (isEmpty(rect)) return;
     const before = mask.read(rect);
     const changes: Change[] = [];

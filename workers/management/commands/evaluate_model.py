@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from annotations.jobs import job_start
-from annotations.management.project_arg import project_from_arg
+from annotations.management.project_arg import project_from_arg, version_from_arg
 from annotations.models import Job
-
-from .train_model import version_from_arg
+from workers.management.job_here import queue_or_run_here
 
 
 class Command(BaseCommand):
@@ -25,17 +23,19 @@ class Command(BaseCommand):
         target = project_from_arg(project)
         model_version = version_from_arg(target, version)
         params = {"model_version": model_version.pk}
+        job = queue_or_run_here(
+            project=target, kind=Job.Kind.EVALUATE, task="workers.gpu.evaluate", params=params, body=_evaluate_here,
+            queue=queue, failure="evaluation failed",
+        )
         if queue:
-            job = job_start(project=target, user=None, kind=Job.Kind.EVALUATE, task="workers.gpu.evaluate", params=params)
             self.stdout.write(f"queued job {job.pk}")
             return
-        from workers.evaluation import run_evaluate
-
-        job = Job.objects.create(project=target, kind=Job.Kind.EVALUATE, params=params)
-        run_evaluate(job.pk)
-        job.refresh_from_db()
-        if job.status != Job.Status.SUCCEEDED:
-            raise CommandError(f"evaluation failed: {job.message}")
         metrics = {k: v for k, v in job.result["metrics"].items() if k not in ("image_ids", "errors")}
         self.stdout.write(job.message)
         self.stdout.write(json.dumps(metrics, indent=1))
+
+
+def _evaluate_here(job_id: int) -> None:
+    from workers.evaluation import run_evaluate  # torch loads only when the command evaluates here
+
+    run_evaluate(job_id)

@@ -5,9 +5,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.jobs import job_start
-from annotations.management.project_arg import project_from_arg
+from annotations.management.project_arg import project_from_arg, version_from_arg
 from annotations.models import Job
+from workers.management.job_here import queue_or_run_here
 
 
 class Command(BaseCommand):
@@ -22,10 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, project, model, images, score_threshold, queue, **options):
         target = project_from_arg(project)
-        versions = target.model_versions.all()
-        version = versions.filter(pk=int(model)).first() if model.isdigit() else versions.filter(name=model).first()
-        if version is None:
-            raise CommandError(f"no model version {model!r} in project {target.name!r}")
+        version = version_from_arg(target, model)
         which: str | list[int] = images
         if images not in ("all", "unlabeled"):
             try:
@@ -33,16 +30,18 @@ class Command(BaseCommand):
             except ValueError:
                 raise CommandError("--images must be all, unlabeled or comma-separated ids") from None
         params = {"model_version": version.pk, "images": which, "score_threshold": score_threshold}
-        if queue:
-            job = job_start(project=target, user=None, kind=Job.Kind.PRELABEL, task="workers.gpu.prelabel", params=params)
-            self.stdout.write(f"queued job {job.pk}")
-            return
-        from workers.prelabel import run_prelabel
-
-        job = Job.objects.create(project=target, kind=Job.Kind.PRELABEL, params=params)
         started = time.monotonic()
-        run_prelabel(job.pk)
-        job.refresh_from_db()
-        if job.status != Job.Status.SUCCEEDED:
-            raise CommandError(f"pre-labeling failed: {job.message}")
-        self.stdout.write(f"{job.message} in {time.monotonic() - started:.1f} s")
+        job = queue_or_run_here(
+            project=target, kind=Job.Kind.PRELABEL, task="workers.gpu.prelabel", params=params, body=_prelabel_here,
+            queue=queue, failure="pre-labeling failed",
+        )
+        if queue:
+            self.stdout.write(f"queued job {job.pk}")
+        else:
+            self.stdout.write(f"{job.message} in {time.monotonic() - started:.1f} s")
+
+
+def _prelabel_here(job_id: int) -> None:
+    from workers.prelabel import run_prelabel  # torch loads only when the command runs it here
+
+    run_prelabel(job_id)

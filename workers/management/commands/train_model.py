@@ -6,17 +6,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.jobs import job_start
-from annotations.management.project_arg import project_from_arg
+from annotations.management.project_arg import project_from_arg, version_from_arg
 from annotations.models import Job, ModelVersion
-
-
-def version_from_arg(project, value: str) -> ModelVersion:
-    versions = project.model_versions.all()
-    version = versions.filter(pk=int(value)).first() if value.isdigit() else versions.filter(name=value).first()
-    if version is None:
-        raise CommandError(f"no model version {value!r} in project {project.name!r}")
-    return version
+from workers.management.job_here import queue_or_run_here
 
 
 class Command(BaseCommand):
@@ -56,16 +48,18 @@ class Command(BaseCommand):
         if name and target.model_versions.filter(name=name).exists():
             raise CommandError(f"project {target.name!r} already has a model version named {name!r}")
         params = {k: v for k, v in params.items() if v is not None}
-        if queue:
-            job = job_start(project=target, user=None, kind=Job.Kind.TRAIN, task="workers.gpu.train", params=params, total=epochs or 0)
-            self.stdout.write(f"queued job {job.pk}")
-            return
-        from workers.train_job import run_train
-
-        job = Job.objects.create(project=target, kind=Job.Kind.TRAIN, params=params, total=epochs or 0)
         started = time.monotonic()
-        run_train(job.pk)
-        job.refresh_from_db()
-        if job.status != Job.Status.SUCCEEDED:
-            raise CommandError(f"training failed: {job.message}")
-        self.stdout.write(f"{job.message} (version {job.result['model_version']}) in {time.monotonic() - started:.1f} s")
+        job = queue_or_run_here(
+            project=target, kind=Job.Kind.TRAIN, task="workers.gpu.train", params=params, body=_train_here,
+            queue=queue, failure="training failed", total=epochs or 0,
+        )
+        if queue:
+            self.stdout.write(f"queued job {job.pk}")
+        else:
+            self.stdout.write(f"{job.message} (version {job.result['model_version']}) in {time.monotonic() - started:.1f} s")
+
+
+def _train_here(job_id: int) -> None:
+    from workers.train_job import run_train  # torch loads only when the command trains here
+
+    run_train(job_id)
