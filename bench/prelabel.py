@@ -50,7 +50,6 @@ def machine() -> str:
 
 
 def make_project(n: int, size: tuple[int, int]):
-    import numpy as np
     from django.contrib.auth import get_user_model
     from PIL import Image as PILImage
 

@@ -13,23 +13,37 @@ from annotations.models import Image, LabelClass, Project
 SHAPE_COLOURS = {"circle": "#dc3c3c", "rectangle": "#3cc83c", "triangle": "#465ae6"}
 
 
-def train_tiny_unet(path: Path, *, epochs: int = 12) -> Path:
-    """A tiny U-Net trained on synthetic shapes for a few seconds; saved as a labeler checkpoint."""
+def train_tiny(path: Path, *, arch: str, builder_kwargs: dict, config) -> Path:
+    """A tiny semantic net trained on 64 synthetic 48 px shape images; saved as a labeler checkpoint."""
     import torch
 
     from workers.ml.checkpoints import ModelSpec, save_checkpoint
     from workers.ml.datasets import SemanticSample
     from workers.ml.synthetic import CLASS_NAMES, make_shapes
-    from workers.ml.training import TrainConfig, train
+    from workers.ml.training import train
 
-    spec = ModelSpec(arch="unet", class_names=CLASS_NAMES, builder_kwargs={"depth": 2, "base_width": 8})
+    spec = ModelSpec(arch=arch, class_names=CLASS_NAMES, builder_kwargs=builder_kwargs)
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        model = spec.build()
         samples = [SemanticSample(s.image, s.label_map) for s in make_shapes(64, size=(48, 48), seed=1)]
-        result = train(model, spec, samples, config=TrainConfig(epochs=epochs, batch_size=8, lr=1e-2))
+        result = train(spec.build(), spec, samples, config=config)
     save_checkpoint(path, result.model, spec)
     return path
+
+
+def train_tiny_unet(path: Path, *, epochs: int = 12) -> Path:
+    from workers.ml.training import TrainConfig
+
+    return train_tiny(path, arch="unet", builder_kwargs={"depth": 2, "base_width": 8},
+                      config=TrainConfig(epochs=epochs, batch_size=8, lr=1e-2))
+
+
+def train_tiny_segnet(path: Path) -> Path:
+    """SegNet needs median-frequency class weights to learn the rarer triangle at all."""
+    from workers.ml.training import TrainConfig
+
+    return train_tiny(path, arch="segnet", builder_kwargs={"depth": 2, "base_width": 16},
+                      config=TrainConfig(epochs=60, batch_size=8, lr=3e-3, class_weights="median_frequency"))
 
 
 def shapes_project(*, owner, n: int, size: tuple[int, int] = (48, 48), seed: int = 5, kind: str = "semantic"):

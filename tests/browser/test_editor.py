@@ -195,7 +195,7 @@ def test_it_keeps_the_users_work_on_conflict_and_overwrites_on_keep_mine(login_p
     a, b = stroke(page, (40, 60), (150, 60))
     mine = capsule(a, b, 12)
 
-    theirs = teammate_saves_a_square(image, teammate, car)  # meanwhile, on the same image
+    teammate_saves_a_square(image, teammate, car)  # meanwhile, on the same image
 
     page.keyboard.press("Control+s")
     banner = page.locator(".lbl-banner")

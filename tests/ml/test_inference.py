@@ -2,7 +2,6 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from workers.ml.checkpoints import ModelSpec
@@ -10,7 +9,7 @@ from workers.ml.inference import Predictor, assist_box
 from workers.ml.metrics import binary_iou
 from workers.ml.synthetic import CLASS_NAMES, make_shapes
 
-from .support import TINY_UNET, build_seeded
+from .support import TINY_UNET
 
 
 def test_predictions_come_back_in_order_at_the_original_size_from_paths(tmp_path, trained_unet):

@@ -1,5 +1,5 @@
-"""The pre-label job with each architecture: SegNet learns the shapes; FCN and Mask R-CNN write
-proposals in the right form (they do not learn the shapes in seconds on a CPU, see README)."""
+"""The pre-label job with FCN and Mask R-CNN: proposals in the right form (they do not learn the
+shapes in seconds on a CPU, see README). U-Net and SegNet quality: tests/integration/test_prelabel_worker.py."""
 from __future__ import annotations
 
 import pytest
@@ -8,25 +8,21 @@ import torch
 from annotations import masks
 from annotations.models import Annotation, Image, Job
 from workers.ml.checkpoints import ModelSpec, save_checkpoint
-from workers.ml.datasets import SemanticSample
-from workers.ml.synthetic import CLASS_NAMES, make_shapes
-from workers.ml.training import TrainConfig, train
+from workers.ml.synthetic import CLASS_NAMES
 from workers.model_versions import model_version_register
 from workers.prelabel import run_prelabel
 
-from ..model_support import class_ids, proposal_iou, shapes_project
+from ..model_support import shapes_project
 
 pytestmark = pytest.mark.django_db
 
 
-def _checkpoint(tmp_path, arch, builder_kwargs, *, train_config=None):
+def _checkpoint(tmp_path, arch, builder_kwargs):
+    """An untrained network: these tests are about the form of the proposals."""
     spec = ModelSpec(arch=arch, class_names=CLASS_NAMES, builder_kwargs=builder_kwargs)
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = spec.build()
-        if train_config is not None:
-            samples = [SemanticSample(s.image, s.label_map) for s in make_shapes(64, size=(48, 48), seed=1)]
-            model = train(model, spec, samples, config=train_config).model
     path = tmp_path / f"{arch}.pt"
     save_checkpoint(path, model, spec)
     return path
@@ -39,22 +35,6 @@ def _run(project, version, threshold=0.5):
     job.refresh_from_db()
     assert job.status == "succeeded", job.message
     return job
-
-
-def test_segnet_proposals_match_the_shapes(owner, tmp_path):
-    project, truths = shapes_project(owner=owner, n=8)
-    ckpt = _checkpoint(tmp_path, "segnet", {"depth": 2, "base_width": 16},
-                       train_config=TrainConfig(epochs=60, batch_size=8, lr=3e-3, class_weights="median_frequency"))
-    version = model_version_register(project=project, checkpoint_path=ckpt, name="segnet")
-    _run(project, version)
-    # SegNet's coarser decoder misses some triangle corners: pool each class's pixels over the images.
-    ids = class_ids(project)
-    pooled: dict[str, list[float]] = {}
-    for image_id, truth in truths.items():
-        for name, iou in proposal_iou(Image.objects.get(pk=image_id), truth, ids).items():
-            pooled.setdefault(name, []).append(iou)
-    mean_iou = {name: sum(v) / len(v) for name, v in pooled.items()}
-    assert sum(mean_iou.values()) / len(mean_iou) > 0.8, mean_iou
 
 
 def test_fcn_writes_one_semantic_proposal_per_class_present(owner, tmp_path):
