@@ -13,19 +13,26 @@ from annotations.models import Image, LabelClass, Project
 SHAPE_COLOURS = {"circle": "#dc3c3c", "rectangle": "#3cc83c", "triangle": "#465ae6"}
 
 
-def train_tiny(path: Path, *, arch: str, builder_kwargs: dict, config) -> Path:
-    """A tiny semantic net trained on 64 synthetic 48 px shape images; saved as a labeler checkpoint."""
+def train_tiny(path: Path, *, arch: str, builder_kwargs: dict, config, size: int = 48) -> Path:
+    """A tiny net trained on 64 synthetic `size` px shape images; saved as a labeler checkpoint.
+
+    Semantic nets learn the label maps, Mask R-CNN the instance masks."""
     import torch
 
+    from workers.ml.builders import is_instance_arch
     from workers.ml.checkpoints import ModelSpec, save_checkpoint
-    from workers.ml.datasets import SemanticSample
+    from workers.ml.datasets import InstanceSample, SemanticSample
     from workers.ml.synthetic import CLASS_NAMES, make_shapes
     from workers.ml.training import train
 
     spec = ModelSpec(arch=arch, class_names=CLASS_NAMES, builder_kwargs=builder_kwargs)
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        samples = [SemanticSample(s.image, s.label_map) for s in make_shapes(64, size=(48, 48), seed=1)]
+        shapes = make_shapes(64, size=(size, size), seed=1)
+        if is_instance_arch(arch):
+            samples = [InstanceSample(s.image, s.instances) for s in shapes]
+        else:
+            samples = [SemanticSample(s.image, s.label_map) for s in shapes]
         result = train(spec.build(), spec, samples, config=config)
     save_checkpoint(path, result.model, spec)
     return path
@@ -44,6 +51,28 @@ def train_tiny_segnet(path: Path) -> Path:
 
     return train_tiny(path, arch="segnet", builder_kwargs={"depth": 2, "base_width": 16},
                       config=TrainConfig(epochs=60, batch_size=8, lr=3e-3, class_weights="median_frequency"))
+
+
+def train_tiny_fcn(path: Path) -> Path:
+    """torchvision's FCN head on ResNet-18's first two stages (output stride 8), ~11 s on 2 cores."""
+    from workers.ml.training import TrainConfig
+
+    from .ml.support import TINY_FCN, TINY_FCN_SIZE
+
+    return train_tiny(path, arch="fcn", builder_kwargs=TINY_FCN, size=TINY_FCN_SIZE,
+                      config=TrainConfig(epochs=30, batch_size=8, lr=1e-2))
+
+
+def train_tiny_maskrcnn(path: Path) -> Path:
+    """torchvision's Mask R-CNN on a two-stage ResNet-18 FPN with small heads, ~20 s on 2 cores."""
+    from workers.ml.training import TrainConfig
+
+    from .ml.support import TINY_MASKRCNN, TINY_MASKRCNN_SIZE
+
+    return train_tiny(path, arch="maskrcnn", builder_kwargs={**TINY_MASKRCNN, "min_size": TINY_MASKRCNN_SIZE,
+                                                             "max_size": TINY_MASKRCNN_SIZE},
+                      size=TINY_MASKRCNN_SIZE,
+                      config=TrainConfig(epochs=15, batch_size=8, lr=1e-3))
 
 
 def shapes_project(*, owner, n: int, size: tuple[int, int] = (48, 48), seed: int = 5, kind: str = "semantic"):

@@ -4,16 +4,24 @@ from __future__ import annotations
 import time
 
 import pytest
+from scipy import ndimage
 
 from annotations.jobs import job_start
 from annotations.models import Annotation, Image, Job
 from workers.model_versions import model_version_register
 
-from ..model_support import class_ids, proposal_iou, shapes_project, train_tiny_segnet
+from ..model_support import (
+    class_ids,
+    proposal_iou,
+    shapes_project,
+    train_tiny_fcn,
+    train_tiny_maskrcnn,
+    train_tiny_segnet,
+)
+from ..ml.support import TINY_FCN_SIZE, TINY_MASKRCNN_SIZE
 from .conftest import wait_for_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
 
 
 def _prelabel(project, version, images="all"):
@@ -57,6 +65,14 @@ def test_a_worker_killed_mid_job_is_retried_without_duplicates(worker, owner, un
     assert len({image_id for image_id, _ in per_image_class}) == 60
 
 
+def _mean_iou_per_class(truths, ids) -> dict[str, float]:
+    pooled: dict[str, list[float]] = {}
+    for image_id, truth in truths.items():
+        for name, iou in proposal_iou(Image.objects.get(pk=image_id), truth, ids).items():
+            pooled.setdefault(name, []).append(iou)
+    return {name: sum(v) / len(v) for name, v in pooled.items()}
+
+
 def test_the_worker_writes_accurate_segnet_proposals(worker, owner, tmp_path):
     checkpoint = train_tiny_segnet(tmp_path / "segnet.pt")
     project, truths = shapes_project(owner=owner, n=8)
@@ -64,10 +80,39 @@ def test_the_worker_writes_accurate_segnet_proposals(worker, owner, tmp_path):
     job = wait_for_job(_prelabel(project, version).pk)
     assert job.status == "succeeded", job.message
     # SegNet's coarser decoder misses some triangle corners: average each class over the images.
-    ids = class_ids(project)
-    pooled: dict[str, list[float]] = {}
-    for image_id, truth in truths.items():
-        for name, iou in proposal_iou(Image.objects.get(pk=image_id), truth, ids).items():
-            pooled.setdefault(name, []).append(iou)
-    mean_iou = {name: sum(v) / len(v) for name, v in pooled.items()}
+    mean_iou = _mean_iou_per_class(truths, class_ids(project))
     assert sum(mean_iou.values()) / len(mean_iou) > 0.8, mean_iou
+
+
+def test_the_worker_writes_accurate_fcn_proposals(worker, owner, tmp_path):
+    checkpoint = train_tiny_fcn(tmp_path / "fcn.pt")
+    project, truths = shapes_project(owner=owner, n=8, size=(TINY_FCN_SIZE, TINY_FCN_SIZE))
+    version = model_version_register(project=project, checkpoint_path=checkpoint, name="fcn-w")
+    job = wait_for_job(_prelabel(project, version).pk)
+    assert job.status == "succeeded", job.message
+    assert job.result["images"] == 8
+    # Logits at stride 8, upsampled bilinearly: corners round off, so each class is averaged.
+    mean_iou = _mean_iou_per_class(truths, class_ids(project))
+    assert set(mean_iou) == {"circle", "rectangle", "triangle"}
+    assert min(mean_iou.values()) > 0.8, mean_iou
+
+
+def test_the_worker_writes_accurate_maskrcnn_proposals(worker, owner, tmp_path):
+    checkpoint = train_tiny_maskrcnn(tmp_path / "maskrcnn.pt")
+    project, truths = shapes_project(owner=owner, n=8, size=(TINY_MASKRCNN_SIZE, TINY_MASKRCNN_SIZE), kind="instance")
+    version = model_version_register(project=project, checkpoint_path=checkpoint, name="maskrcnn-w")
+    job = wait_for_job(_prelabel(project, version).pk)
+    assert job.status == "succeeded", job.message
+    proposals = Annotation.objects.filter(model_version=version)
+    # One proposal per object: the shapes do not overlap, so no two masks of an image may either.
+    by_image: dict[int, list] = {}
+    for row in proposals:
+        assert row.is_proposal and row.source == "model" and row.score >= 0.5
+        by_image.setdefault(row.image_id, []).append(row)
+    assert set(by_image) == set(truths)
+    for image_id, truth in truths.items():
+        objects = sum(ndimage.label(truth == index)[1] for index in range(1, 4))
+        assert len(by_image[image_id]) == objects, (image_id, len(by_image[image_id]), objects)
+    mean_iou = _mean_iou_per_class(truths, class_ids(project))
+    assert set(mean_iou) == {"circle", "rectangle", "triangle"}
+    assert min(mean_iou.values()) > 0.8, mean_iou

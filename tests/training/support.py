@@ -6,17 +6,14 @@ import numpy as np
 from annotations import masks, services
 from annotations.models import Image
 
+from ..ml.support import TINY_MASKRCNN
 from ..model_support import class_ids, shapes_project
 
 # Tiny nets (tests/ml/support.py sizes) with recipes that learn the easy shapes in seconds.
 TINY_UNET_PARAMS = {"arch": "unet", "builder_kwargs": {"depth": 2, "base_width": 8}, "lr": 1e-2, "batch_size": 8}
 TINY_MASKRCNN_PARAMS = {
-    "arch": "maskrcnn", "lr": 3e-4, "batch_size": 4, "image_size": 64,
-    "builder_kwargs": {
-        "backbone": "resnet18_fpn", "rpn_pre_nms_top_n_train": 200, "rpn_post_nms_top_n_train": 100,
-        "rpn_pre_nms_top_n_test": 100, "rpn_post_nms_top_n_test": 50, "rpn_batch_size_per_image": 64,
-        "box_batch_size_per_image": 32, "box_detections_per_img": 20,
-    },
+    "arch": "maskrcnn", "lr": 1e-3, "batch_size": 4, "image_size": 64,
+    "builder_kwargs": {k: v for k, v in TINY_MASKRCNN.items() if k not in ("min_size", "max_size")},
 }
 
 

@@ -24,6 +24,10 @@ ARCHITECTURES = SEMANTIC | INSTANCE
 FCN_BACKBONES = ("resnet50", "resnet101", "resnet18")
 MASKRCNN_BACKBONES = ("resnet50_fpn_v2", "resnet18_fpn")
 
+# ResNet-18: output channels of layer1..layer4, and the stage whose output has a given stride.
+_RESNET18_WIDTHS = (64, 128, 256, 512)
+_RESNET18_STAGE_FOR_STRIDE = {4: 1, 8: 2, 16: 3, 32: 4}
+
 
 def is_instance_arch(arch: str) -> bool:
     _check_arch(arch)
@@ -185,18 +189,30 @@ def build_fcn(
     *,
     num_classes: int,
     backbone: str = "resnet50",
+    output_stride: int | None = None,
     weights: str | None = None,
     weights_backbone: str | None = None,
 ) -> SemanticLogits:
     """torchvision's FCN returning logits.
 
     backbone "resnet50"/"resnet101" are torchvision's `fcn_resnet50/101` (dilated, output
-    stride 8); "resnet18" is a small FCN-32s-style variant for tests and CPU benchmarks
-    (torchvision's FCN head on a non-dilated ResNet-18). `weights` is a torchvision weights
-    enum name; it is only applied by `checkpoints.load_torchvision_weights`, which finds the
-    file offline, so here it must be None.
+    stride 8). "resnet18" is the small variant for tests and CPU benchmarks: torchvision's
+    FCN and FCNHead on ResNet-18 cut after the stage that reaches `output_stride`
+    (4 -> layer1, 8 -> layer2, 16 -> layer3, 32 -> all four stages, the default, FCN-32s-like).
+    ResNet-18's basic blocks cannot be dilated, so a finer output means a shallower trunk;
+    stride 8 matches the big FCNs' output resolution and learns easy shapes in seconds.
+    `weights` is a torchvision weights enum name; it is only applied by
+    `checkpoints.load_torchvision_weights`, which finds the file offline, so here it must be None.
     """
     _check_num_classes(num_classes)
+    if output_stride is not None and backbone != "resnet18":
+        raise ValueError(
+            f"output_stride applies to the resnet18 FCN only; {backbone} is dilated to stride 8"
+        )
+    if output_stride is not None and output_stride not in _RESNET18_STAGE_FOR_STRIDE:
+        raise ValueError(
+            f"output_stride must be one of {sorted(_RESNET18_STAGE_FOR_STRIDE)}, got {output_stride!r}"
+        )
     if weights is not None:
         raise ValueError(
             "build_fcn does not fetch weights; use checkpoints.load_torchvision_weights, "
@@ -217,9 +233,10 @@ def build_fcn(
         from torchvision.models._utils import IntermediateLayerGetter
         from torchvision.models.segmentation.fcn import FCN, FCNHead
 
+        stage = _RESNET18_STAGE_FOR_STRIDE[output_stride or 32]
         trunk = resnet18(weights=weights_backbone)
-        body = IntermediateLayerGetter(trunk, return_layers={"layer4": "out"})
-        model = FCN(body, FCNHead(512, num_classes), aux_classifier=None)
+        body = IntermediateLayerGetter(trunk, return_layers={f"layer{stage}": "out"})
+        model = FCN(body, FCNHead(_RESNET18_WIDTHS[stage - 1], num_classes), aux_classifier=None)
     else:
         raise ValueError(f"unknown FCN backbone {backbone!r}; expected one of {FCN_BACKBONES}")
     return SemanticLogits(model)
@@ -234,6 +251,11 @@ def build_maskrcnn(
     min_size: int = 800,
     max_size: int = 1333,
     trainable_backbone_layers: int | None = None,
+    returned_layers: list[int] | None = None,
+    fpn_channels: int | None = None,
+    anchor_sizes: list[int] | None = None,
+    head_width: int | None = None,
+    mask_head_layers: int | None = None,
     **kwargs: Any,
 ) -> nn.Module:
     """torchvision's Mask R-CNN; `num_classes` counts the background.
@@ -242,8 +264,22 @@ def build_maskrcnn(
     MaskRCNN on a ResNet-18 FPN backbone, small enough to train in tests on a CPU.
     `min_size`/`max_size` set the internal resize (use 64-128 in tests). Extra kwargs go to
     torchvision's MaskRCNN (e.g. box_detections_per_img).
+
+    The resnet18_fpn model can be scaled to the objects and the machine (all optional,
+    torchvision's defaults otherwise): `returned_layers` (ResNet stages 1-4 feeding the FPN),
+    `fpn_channels` (256), `anchor_sizes` (one per FPN level: each returned stage plus the
+    extra pooled level), `head_width` (mask head convolutions 256; box head MLP 4x that) and
+    `mask_head_layers` (4). The tiny test model uses stages 1-2, 64 channels, anchors
+    16/32/64 and 2 mask convolutions of 64: it learns easy shapes in ~15 s on two CPU cores.
     """
     _check_num_classes(num_classes)
+    scaled = {
+        "returned_layers": returned_layers, "fpn_channels": fpn_channels, "anchor_sizes": anchor_sizes,
+        "head_width": head_width, "mask_head_layers": mask_head_layers,
+    }
+    if backbone != "resnet18_fpn" and any(v is not None for v in scaled.values()):
+        given = sorted(k for k, v in scaled.items() if v is not None)
+        raise ValueError(f"{', '.join(given)} apply to the resnet18_fpn backbone only, not {backbone}")
     if weights is not None:
         raise ValueError(
             "build_maskrcnn does not fetch weights; use checkpoints.load_torchvision_weights, "
@@ -270,19 +306,86 @@ def build_maskrcnn(
             **kwargs,
         )
     if backbone == "resnet18_fpn":
-        from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
-        from torchvision.ops import misc as misc_nn_ops
-
-        trunk = resnet_fpn_backbone(
-            backbone_name="resnet18",
-            weights=weights_backbone,
-            norm_layer=misc_nn_ops.FrozenBatchNorm2d if weights_backbone else nn.BatchNorm2d,
-            trainable_layers=trainable_backbone_layers if trainable_backbone_layers is not None else 5,
-        )
-        return detection.MaskRCNN(
-            trunk, num_classes=num_classes, min_size=min_size, max_size=max_size, **kwargs
+        return _maskrcnn_resnet18_fpn(
+            num_classes=num_classes, min_size=min_size, max_size=max_size,
+            weights_backbone=weights_backbone, trainable_backbone_layers=trainable_backbone_layers,
+            **scaled, **kwargs,
         )
     raise ValueError(f"unknown Mask R-CNN backbone {backbone!r}; expected one of {MASKRCNN_BACKBONES}")
+
+
+def _maskrcnn_resnet18_fpn(
+    *,
+    num_classes: int,
+    min_size: int,
+    max_size: int,
+    weights_backbone: str | None,
+    trainable_backbone_layers: int | None,
+    returned_layers: list[int] | None,
+    fpn_channels: int | None,
+    anchor_sizes: list[int] | None,
+    head_width: int | None,
+    mask_head_layers: int | None,
+    **kwargs: Any,
+) -> nn.Module:
+    from torchvision.models import resnet18
+    from torchvision.models.detection import MaskRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.backbone_utils import BackboneWithFPN
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+    from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+    from torchvision.ops import MultiScaleRoIAlign
+    from torchvision.ops import misc as misc_nn_ops
+
+    stages = list(returned_layers) if returned_layers is not None else [1, 2, 3, 4]
+    if not stages or sorted(set(stages)) != stages or not set(stages) <= {1, 2, 3, 4}:
+        raise ValueError(f"returned_layers must be increasing ResNet stages from 1-4, got {returned_layers!r}")
+    channels = fpn_channels if fpn_channels is not None else 256
+    width = head_width if head_width is not None else 256
+    mask_layers = mask_head_layers if mask_head_layers is not None else 4
+    for name, value in (("fpn_channels", channels), ("head_width", width), ("mask_head_layers", mask_layers)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    levels = len(stages) + 1  # the FPN adds a max-pooled level above the last stage
+    sizes = list(anchor_sizes) if anchor_sizes is not None else [32 * 2**i for i in range(levels)]
+    if len(sizes) != levels:
+        raise ValueError(
+            f"anchor_sizes needs one size per FPN level ({levels}: stages {stages} + the pooled level), "
+            f"got {len(sizes)}"
+        )
+    trainable = trainable_backbone_layers if trainable_backbone_layers is not None else 5
+    if not 0 <= trainable <= 5:
+        raise ValueError(f"trainable_backbone_layers must be between 0 and 5, got {trainable}")
+    norm_layer = misc_nn_ops.FrozenBatchNorm2d if weights_backbone else nn.BatchNorm2d
+    trunk = resnet18(weights=weights_backbone, norm_layer=norm_layer)
+    trainable_names = ["layer4", "layer3", "layer2", "layer1", "conv1"][:trainable]
+    if trainable == 5:
+        trainable_names.append("bn1")
+    for name, parameter in trunk.named_parameters():
+        if all(not name.startswith(layer) for layer in trainable_names):
+            parameter.requires_grad_(False)
+    body = BackboneWithFPN(
+        trunk,
+        return_layers={f"layer{stage}": str(i) for i, stage in enumerate(stages)},
+        in_channels_list=[_RESNET18_WIDTHS[stage - 1] for stage in stages],
+        out_channels=channels,
+    )
+    feature_names = [str(i) for i in range(len(stages))]
+    anchors = AnchorGenerator(tuple((int(s),) for s in sizes), ((0.5, 1.0, 2.0),) * levels)
+    return MaskRCNN(
+        body,
+        num_classes=None,
+        min_size=min_size,
+        max_size=max_size,
+        rpn_anchor_generator=anchors,
+        box_roi_pool=MultiScaleRoIAlign(feature_names, output_size=7, sampling_ratio=2),
+        box_head=TwoMLPHead(channels * 7 * 7, 4 * width),
+        box_predictor=FastRCNNPredictor(4 * width, num_classes),
+        mask_roi_pool=MultiScaleRoIAlign(feature_names, output_size=14, sampling_ratio=2),
+        mask_head=MaskRCNNHeads(channels, [width] * mask_layers, dilation=1),
+        mask_predictor=MaskRCNNPredictor(width, width, num_classes),
+        **kwargs,
+    )
 
 
 _BUILDERS = {
