@@ -7,7 +7,8 @@
     (no decode, no argmax, no RLE, no database).
 (b) whole job: `workers.prelabel.run_prelabel` on a real project in a throwaway SQLite database:
     decode ahead in threads, inference, argmax / thresholds, RLE encode, proposal rows, progress.
-Prints images/s for both and the ratio (b)/(a); the target is >= 0.9. Weights are random
+Prints images/s for both and the ratio (b)/(a); the target is >= 0.9. Bare and job runs
+alternate (`--repeats`) and the medians are compared, since a shared machine's speed drifts. Weights are random
 (throughput does not depend on them, but the number of proposals does, so it is printed too).
 On CUDA it also compares batch sizes and autocast on/off for the bare forward.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -105,6 +107,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=48)
     parser.add_argument("--size", default="384x512", help="HxW")
     parser.add_argument("--archs", default="unet,segnet,fcn,maskrcnn")
+    parser.add_argument("--repeats", type=int, default=2, help="job runs, each followed by a bare run")
     parser.add_argument("--batch-sizes", default="", help="extra batch sizes to compare for the bare forward")
     args = parser.parse_args()
 
@@ -141,18 +144,22 @@ def main() -> None:
         version = model_version_register(project=project, checkpoint_path=ckpt, name=f"bench-{arch}")
         batch = Predictor(model, spec, device=device).batch_size
         bare_forward(model, spec, paths[: batch * 2], batch, device)  # warm-up (allocator, cudnn autotune)
-        bare_before = bare_forward(model, spec, paths, batch, device)
-        job = Job.objects.create(project=project, kind=Job.Kind.PRELABEL,
-                                 params={"model_version": version.pk, "images": "all", "score_threshold": 0.05, "batch_size": batch})
-        started = time.perf_counter()
-        run_prelabel(job.pk)
-        whole = args.images / (time.perf_counter() - started)
-        job.refresh_from_db()
-        assert job.status == "succeeded", job.message
-        # Bare forward measured before and after the job and averaged: the machine's speed drifts.
-        bare = (bare_before + bare_forward(model, spec, paths, batch, device)) / 2
+        # The machine's speed drifts (shared VM): bare and job runs alternate, medians compared.
+        bares, wholes = [bare_forward(model, spec, paths, batch, device)], []
+        for _ in range(args.repeats):
+            job = Job.objects.create(project=project, kind=Job.Kind.PRELABEL,
+                                     params={"model_version": version.pk, "images": "all", "score_threshold": 0.05,
+                                             "batch_size": batch})
+            started = time.perf_counter()
+            run_prelabel(job.pk)
+            wholes.append(args.images / (time.perf_counter() - started))
+            job.refresh_from_db()
+            assert job.status == "succeeded", job.message
+            bares.append(bare_forward(model, spec, paths, batch, device))
+        bare, whole = statistics.median(bares), statistics.median(wholes)
         proposals = Annotation.objects.filter(model_version=version).count()
-        print(f"{arch:<9} {batch:>5} {bare:>11.2f} {whole:>10.2f} {whole / bare:>9.2f} {proposals:>10}", flush=True)
+        print(f"{arch:<9} {batch:>5} {bare:>11.2f} {whole:>10.2f} {whole / bare:>9.2f} {proposals:>10}   "
+              f"(bare {', '.join(f'{b:.2f}' for b in bares)}; job {', '.join(f'{w:.2f}' for w in wholes)})", flush=True)
         for extra in [int(b) for b in args.batch_sizes.split(",") if b]:
             rate = bare_forward(model, spec, paths, extra, device)
             print(f"{'':<9} {extra:>5} {rate:>11.2f}   (bare forward, batch {extra})")

@@ -39,11 +39,15 @@ PRESETS = {
     "tiny": {
         "unet": ({"depth": 2, "base_width": 8}, {"lr": 1e-2, "batch_size": 8}),
         "segnet": ({"depth": 2, "base_width": 16}, {"lr": 3e-3, "batch_size": 8, "class_weights": "median_frequency"}),
-        "fcn": ({"backbone": "resnet18"}, {"lr": 1e-3, "batch_size": 8}),
+        # The pre-label tests' tiny FCN and Mask R-CNN (tests/ml/support.py).
+        "fcn": ({"backbone": "resnet18", "output_stride": 8}, {"lr": 1e-2, "batch_size": 8}),
         "maskrcnn": (
-            {"backbone": "resnet18_fpn", "min_size": 96, "max_size": 96, "box_batch_size_per_image": 64,
-             "rpn_post_nms_top_n_train": 200, "box_detections_per_img": 30},
-            {"lr": 3e-4, "batch_size": 4},
+            {"backbone": "resnet18_fpn", "min_size": 96, "max_size": 96, "returned_layers": [1, 2],
+             "fpn_channels": 64, "anchor_sizes": [16, 32, 64], "head_width": 64, "mask_head_layers": 2,
+             "rpn_pre_nms_top_n_train": 200, "rpn_post_nms_top_n_train": 100, "rpn_pre_nms_top_n_test": 100,
+             "rpn_post_nms_top_n_test": 50, "rpn_batch_size_per_image": 64, "box_batch_size_per_image": 32,
+             "box_detections_per_img": 20},
+            {"lr": 1e-3, "batch_size": 8},
         ),
     },
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import closing
 from typing import Callable
 
 from django.utils import timezone
@@ -77,17 +78,18 @@ def evaluate_version(
     truth_of = dict(zip(image_ids, truths))
     meter = SemanticMeter(spec.num_classes)
     ground_truth, predictions, sizes, errors = [], [], [], []
-    for done, prediction in enumerate(predictor.predict(paths), start=1):
-        if prediction.error:
-            errors.append(f"image {prediction.key}: {prediction.error}")
-        elif is_instance:
-            ground_truth.append(truth_of[prediction.key].instances)
-            predictions.append([(i.class_index, i.score, i.mask) for i in prediction.instances])
-            sizes.append(prediction.size)
-        else:
-            meter.update(prediction.label_map, truth_of[prediction.key].label_map)
-        if progress is not None:
-            progress(done, len(image_ids))
+    with closing(predictor.predict(paths, run_ahead=True)) as stream:
+        for done, prediction in enumerate(stream, start=1):
+            if prediction.error:
+                errors.append(f"image {prediction.key}: {prediction.error}")
+            elif is_instance:
+                ground_truth.append(truth_of[prediction.key].instances)
+                predictions.append([(i.class_index, i.score, i.mask) for i in prediction.instances])
+                sizes.append(prediction.size)
+            else:
+                meter.update(prediction.label_map, truth_of[prediction.key].label_map)
+            if progress is not None:
+                progress(done, len(image_ids))
     if is_instance:
         scores = instance_ap(ground_truth, predictions, image_sizes=sizes, class_indices=range(1, spec.num_classes))
         metrics = {"task": "instance", **scores, "metric_name": "AP", "metric": scores["ap"]}

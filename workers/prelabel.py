@@ -1,7 +1,9 @@
 """The pre-label job: run a model version over a project's images and write its proposals.
 
-Images are decoded ahead of the model by the Predictor's threads; each finished image's
-proposals are written at once (one short transaction per image), so a killed worker that is
+Images are decoded ahead of the model by the Predictor's threads, and the model runs ahead of
+this loop in its own thread, so encoding and writing one batch's proposals overlaps the next
+forward pass. Database writes stay on the job's thread. Each finished image's proposals are
+written at once (one short transaction per image), so a killed worker that is
 retried simply redoes images: `proposals_replace` swaps only this version's untouched proposals,
 so nothing is duplicated and no human annotation is touched.
 """
@@ -9,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Iterable
-
+from contextlib import closing
 from django.db.models import Exists, OuterRef
 
 from annotations import masks
@@ -56,12 +57,12 @@ def proposals_from(prediction, mapping: list[int | None]) -> list[Proposal]:
     return out
 
 
-def _items(image_ids: Iterable[int]):
-    paths = dict(Image.objects.filter(pk__in=list(image_ids)).values_list("pk", "file"))
+def _items(image_ids: list[int]) -> list[tuple[int, str]]:
+    """(image id, file path) pairs, read here: the model's thread must not touch the database."""
     from django.conf import settings
 
-    for pk in image_ids:
-        yield pk, f"{settings.MEDIA_ROOT}/{paths[pk]}"
+    paths = dict(Image.objects.filter(pk__in=image_ids).values_list("pk", "file"))
+    return [(pk, f"{settings.MEDIA_ROOT}/{paths[pk]}") for pk in image_ids]
 
 
 def run_prelabel(job_id: int) -> None:
@@ -81,14 +82,17 @@ def run_prelabel(job_id: int) -> None:
             batch_size=job.params.get("batch_size"),
         )
         written, errors, started = 0, [], time.monotonic()
-        for done, prediction in enumerate(predictor.predict(_items(image_ids)), start=1):
-            if prediction.error:
-                errors.append(f"image {prediction.key}: {prediction.error}")
-            else:
-                image = Image.objects.select_related("project").get(pk=prediction.key)
-                written += proposals_replace(image=image, model_version=version, proposals=proposals_from(prediction, version.class_mapping))
-                Image.objects.filter(pk=image.pk).update(uncertainty=prediction.uncertainty)
-            reporter.progress(done=done)
+        # closing(): a cancelled or failed job stops the model's thread at once.
+        with closing(predictor.predict(_items(image_ids), run_ahead=True)) as predictions:
+            for done, prediction in enumerate(predictions, start=1):
+                if prediction.error:
+                    errors.append(f"image {prediction.key}: {prediction.error}")
+                else:
+                    image = Image.objects.select_related("project").get(pk=prediction.key)
+                    proposals = proposals_from(prediction, version.class_mapping)
+                    written += proposals_replace(image=image, model_version=version, proposals=proposals)
+                    Image.objects.filter(pk=image.pk).update(uncertainty=prediction.uncertainty)
+                reporter.progress(done=done)
         elapsed = time.monotonic() - started
         reporter.succeed(
             result={"images": len(image_ids), "proposals": written, "errors": errors[:100], "seconds": round(elapsed, 3),

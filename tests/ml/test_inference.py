@@ -70,6 +70,49 @@ def test_decoding_runs_ahead_in_background_threads_within_a_bounded_window(train
     assert all(name.startswith("decode") for name in decoded_on)
 
 
+def test_running_ahead_gives_the_same_predictions_from_a_background_thread(trained_unet):
+    images = [s.image for s in make_shapes(7, size=(32, 40), seed=4)]
+    items = [(i, image) for i, image in enumerate(images)]
+    predictor = Predictor(trained_unet.model, trained_unet.spec, batch_size=2)
+    forward_threads = []
+    predictor.model.register_forward_hook(lambda *_: forward_threads.append(threading.current_thread().name))
+    inline = list(predictor.predict(items))
+    assert set(forward_threads) == {threading.current_thread().name}
+    forward_threads.clear()
+    ahead = list(predictor.predict(items, run_ahead=True))
+    assert set(forward_threads) == {"predict"}
+    assert [p.key for p in ahead] == list(range(7))
+    for a, b in zip(inline, ahead):
+        assert np.array_equal(a.label_map, b.label_map) and a.uncertainty == b.uncertainty
+
+
+def test_running_ahead_stays_within_two_batches_and_stops_when_the_consumer_does(trained_unet):
+    image = make_shapes(1, size=(32, 32), seed=1)[0].image
+    pulled = []
+
+    def items():
+        for i in range(100):
+            pulled.append(i)
+            yield i, image
+
+    predictor = Predictor(trained_unet.model, trained_unet.spec, batch_size=2, decode_workers=1)
+    stream = predictor.predict(items(), run_ahead=True)
+    assert next(stream).key == 0
+    stream.close()  # a cancelled job stops consuming
+    assert not any(t.name == "predict" for t in threading.enumerate())
+    # queue (2 batches) + the batch being computed + the decode window (2 batches + 1 worker)
+    assert len(pulled) <= 2 * 2 + 2 + 2 * 2 + 1 + 1
+
+
+def test_running_ahead_hands_the_models_error_to_the_consumer(trained_unet):
+    spec = ModelSpec(arch="unet", class_names=CLASS_NAMES + ("star",), builder_kwargs=TINY_UNET)
+    image = make_shapes(1, size=(32, 32), seed=1)[0].image
+    stream = Predictor(trained_unet.model, spec).predict([("a", image)], run_ahead=True)
+    with pytest.raises(ValueError, match="outputs 4 classes but the spec maps 5"):
+        list(stream)
+    assert not any(t.name == "predict" for t in threading.enumerate())
+
+
 def test_a_spec_whose_classes_disagree_with_the_model_names_both_numbers(trained_unet):
     spec = ModelSpec(arch="unet", class_names=CLASS_NAMES + ("star",), builder_kwargs=TINY_UNET)
     with pytest.raises(ValueError, match="outputs 4 classes but the spec maps 5"):

@@ -168,3 +168,35 @@ def test_assist_with_an_empty_box_is_refused(owner_api, shapes, version):
     _, truths = shapes
     response = owner_api.post(f"/api/images/{next(iter(truths))}/assist/", {"box": [5, 5, 0, 10]}, format="json")
     assert response.status_code == 400 and "empty" in response.json()["message"]
+
+
+@pytest.mark.parametrize("run_ahead", [False, True])
+def test_a_job_cancelled_midway_stops_its_model_thread_and_keeps_what_it_wrote(shapes, version, monkeypatch, run_ahead):
+    import threading
+
+    from annotations.jobs import JobReporter, job_cancel
+    from workers.ml.inference import Predictor
+    from workers.prelabel import run_prelabel
+
+    project, _ = shapes
+    job = Job.objects.create(project=project, kind=Job.Kind.PRELABEL,
+                             params={"model_version": version.pk, "images": "all", "batch_size": 1})
+    report = JobReporter.progress
+
+    def progress_then_cancel(self, *, done, **kwargs):
+        report(self, done=done, **kwargs)
+        if done == 2:  # someone presses Cancel while the third image is on its way
+            job_cancel(job=Job.objects.get(pk=self.job_id))
+
+    monkeypatch.setattr(JobReporter, "progress", progress_then_cancel)
+    # Jobs run the model in its own thread (run_ahead); the inline stream must cancel as cleanly.
+    predict = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, items, run_ahead=False, _ahead=run_ahead: predict(self, items, run_ahead=_ahead))
+    run_prelabel(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total) == ("cancelled", 2, 6)
+    # The job sees the cancel at its next progress report, after writing the image in hand.
+    first_three = list(project.images.order_by("pk").values_list("pk", flat=True)[:3])
+    written = set(Annotation.objects.filter(model_version=version).values_list("image_id", flat=True))
+    assert written == set(first_three)
+    assert not any(thread.name == "predict" for thread in threading.enumerate())

@@ -36,6 +36,7 @@ from .datasets import (
     pad_collate_semantic,
 )
 from .metrics import IGNORE_INDEX, SemanticMeter, instance_ap
+from .reductions import class_argmax
 
 CHECKPOINT_NAME = "last.pt"
 
@@ -206,7 +207,7 @@ def _evaluate_semantic(model, spec, samples, dev, batch_size) -> dict:
     meter = SemanticMeter(spec.num_classes)
     for images, labels in loader:
         images = images.to(dev).contiguous(memory_format=devices.memory_format(dev))
-        pred = model(images).argmax(1).cpu().numpy()
+        pred = class_argmax(model(images)).cpu().numpy()
         meter.update(pred, labels.numpy())
     scores = meter.scores().as_dict()
     return {**scores, "metric": scores["miou"]}
