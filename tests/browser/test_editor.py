@@ -278,13 +278,19 @@ def test_shift_d_opens_the_most_uncertain_unlabeled_image(login_page, live_serve
     page.wait_for_url(f"**/images/{images[2].id}/edit/")
 
 
-def test_leaving_with_unsaved_work_asks_first(login_page, live_server, owner, car, make_image):
+def _editor_with_an_unsaved_car_stroke(login_page, live_server, owner, make_image):
+    """A new image open in the editor with one brush stroke of class 1 (car), not saved yet."""
     image = make_image(W, H)
     page = login_page(owner)
     open_editor(page, live_server, image)
     page.keyboard.press("1")
     page.keyboard.press("b")
     stroke(page, (30, 30), (80, 60))
+    return page, image
+
+
+def test_leaving_with_unsaved_work_asks_first(login_page, live_server, owner, car, make_image):
+    page, _ = _editor_with_an_unsaved_car_stroke(login_page, live_server, owner, make_image)
     dialogs: list[str] = []
 
     def dismiss(dialog):
@@ -298,12 +304,7 @@ def test_leaving_with_unsaved_work_asks_first(login_page, live_server, owner, ca
 
 
 def test_it_saves_by_itself_a_few_seconds_after_the_last_edit(login_page, live_server, owner, car, make_image):
-    image = make_image(W, H)
-    page = login_page(owner)
-    open_editor(page, live_server, image)
-    page.keyboard.press("1")
-    page.keyboard.press("b")
-    stroke(page, (30, 30), (80, 60))
+    page, image = _editor_with_an_unsaved_car_stroke(login_page, live_server, owner, make_image)
     assert server_masks(owner, image) == []
     wait_saved(page)  # no Ctrl+S: the idle autosave
     (stored,) = server_masks(owner, image)

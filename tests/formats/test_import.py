@@ -138,18 +138,14 @@ def _lie_about_size(data: bytes, member: str, declared: int) -> bytes:
     """Rewrite a zip so `member` declares fewer uncompressed bytes than it holds (local + central headers)."""
     raw = bytearray(data)
     name = member.encode()
-    local = raw.find(b"PK\x03\x04")
-    while local != -1:
-        name_len = struct.unpack_from("<H", raw, local + 26)[0]
-        if bytes(raw[local + 30: local + 30 + name_len]) == name:
-            struct.pack_into("<I", raw, local + 22, declared)
-        local = raw.find(b"PK\x03\x04", local + 4)
-    central = raw.find(b"PK\x01\x02")
-    while central != -1:
-        name_len = struct.unpack_from("<H", raw, central + 28)[0]
-        if bytes(raw[central + 46: central + 46 + name_len]) == name:
-            struct.pack_into("<I", raw, central + 24, declared)
-        central = raw.find(b"PK\x01\x02", central + 4)
+    # (signature, offset of the name length, of the name, of the uncompressed size)
+    for signature, name_len_at, name_at, size_at in ((b"PK\x03\x04", 26, 30, 22), (b"PK\x01\x02", 28, 46, 24)):
+        header = raw.find(signature)
+        while header != -1:
+            name_len = struct.unpack_from("<H", raw, header + name_len_at)[0]
+            if bytes(raw[header + name_at: header + name_at + name_len]) == name:
+                struct.pack_into("<I", raw, header + size_at, declared)
+            header = raw.find(signature, header + 4)
     return bytes(raw)
 
 

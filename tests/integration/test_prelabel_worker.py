@@ -29,11 +29,17 @@ def _prelabel(project, version, images="all"):
                      params={"model_version": version.pk, "images": images, "score_threshold": 0.5})
 
 
-def test_the_worker_writes_accurate_proposals(worker, owner, unet_checkpoint):
-    project, truths = shapes_project(owner=owner, n=8)
-    version = model_version_register(project=project, checkpoint_path=unet_checkpoint, name="unet-w")
+def _prelabel_shapes(owner, checkpoint, name: str, *, size: int = 48, kind: str = "semantic"):
+    """8 shape images pre-labeled by the real worker with `checkpoint`: (project, truths, version, job)."""
+    project, truths = shapes_project(owner=owner, n=8, size=(size, size), kind=kind)
+    version = model_version_register(project=project, checkpoint_path=checkpoint, name=name)
     job = wait_for_job(_prelabel(project, version).pk)
     assert job.status == "succeeded", job.message
+    return project, truths, version, job
+
+
+def test_the_worker_writes_accurate_proposals(worker, owner, unet_checkpoint):
+    project, truths, _, job = _prelabel_shapes(owner, unet_checkpoint, "unet-w")
     assert job.result["images"] == 8 and job.result["proposals"] > 0
     ids = class_ids(project)
     for image_id, truth in truths.items():
@@ -74,22 +80,14 @@ def _mean_iou_per_class(truths, ids) -> dict[str, float]:
 
 
 def test_the_worker_writes_accurate_segnet_proposals(worker, owner, tmp_path):
-    checkpoint = train_tiny_segnet(tmp_path / "segnet.pt")
-    project, truths = shapes_project(owner=owner, n=8)
-    version = model_version_register(project=project, checkpoint_path=checkpoint, name="segnet-w")
-    job = wait_for_job(_prelabel(project, version).pk)
-    assert job.status == "succeeded", job.message
+    project, truths, _, _ = _prelabel_shapes(owner, train_tiny_segnet(tmp_path / "segnet.pt"), "segnet-w")
     # SegNet's coarser decoder misses some triangle corners: average each class over the images.
     mean_iou = _mean_iou_per_class(truths, class_ids(project))
     assert sum(mean_iou.values()) / len(mean_iou) > 0.8, mean_iou
 
 
 def test_the_worker_writes_accurate_fcn_proposals(worker, owner, tmp_path):
-    checkpoint = train_tiny_fcn(tmp_path / "fcn.pt")
-    project, truths = shapes_project(owner=owner, n=8, size=(TINY_FCN_SIZE, TINY_FCN_SIZE))
-    version = model_version_register(project=project, checkpoint_path=checkpoint, name="fcn-w")
-    job = wait_for_job(_prelabel(project, version).pk)
-    assert job.status == "succeeded", job.message
+    project, truths, _, job = _prelabel_shapes(owner, train_tiny_fcn(tmp_path / "fcn.pt"), "fcn-w", size=TINY_FCN_SIZE)
     assert job.result["images"] == 8
     # Logits at stride 8, upsampled bilinearly: corners round off, so each class is averaged.
     mean_iou = _mean_iou_per_class(truths, class_ids(project))
@@ -98,13 +96,12 @@ def test_the_worker_writes_accurate_fcn_proposals(worker, owner, tmp_path):
 
 
 def test_the_worker_writes_accurate_maskrcnn_proposals(worker, owner, tmp_path):
-    checkpoint = train_tiny_maskrcnn(tmp_path / "maskrcnn.pt")
-    project, truths = shapes_project(owner=owner, n=8, size=(TINY_MASKRCNN_SIZE, TINY_MASKRCNN_SIZE), kind="instance")
-    version = model_version_register(project=project, checkpoint_path=checkpoint, name="maskrcnn-w")
-    job = wait_for_job(_prelabel(project, version).pk)
-    assert job.status == "succeeded", job.message
+    project, truths, version, _ = _prelabel_shapes(
+        owner, train_tiny_maskrcnn(tmp_path / "maskrcnn.pt"), "maskrcnn-w", size=TINY_MASKRCNN_SIZE, kind="instance",
+    )
     proposals = Annotation.objects.filter(model_version=version)
-    # One proposal per object: the shapes do not overlap, so no two masks of an image may either.
+    # One proposal per object, no duplicates: the easy shapes never overlap, so each object is
+    # a connected part of its class in the truth.
     by_image: dict[int, list] = {}
     for row in proposals:
         assert row.is_proposal and row.source == "model" and row.score >= 0.5

@@ -46,6 +46,13 @@ def _check_num_classes(num_classes: int) -> None:
         )
 
 
+def _check_depth_and_width(name: str, depth: int, base_width: int) -> None:
+    if not 1 <= depth <= 6:
+        raise ValueError(f"{name} depth must be between 1 and 6, got {depth}")
+    if base_width < 1:
+        raise ValueError(f"{name} base_width must be positive, got {base_width}")
+
+
 def _check_input(x: torch.Tensor, in_channels: int, min_side: int, name: str) -> None:
     if x.dim() != 4:
         raise ValueError(f"{name} expects a 4-d batch [N, C, H, W], got {x.dim()} dimensions")
@@ -166,10 +173,7 @@ def build_unet(
 ) -> UNet:
     """U-Net with `depth` poolings; the tiny test net is depth=2, base_width=8."""
     _check_num_classes(num_classes)
-    if not 1 <= depth <= 6:
-        raise ValueError(f"U-Net depth must be between 1 and 6, got {depth}")
-    if base_width < 1:
-        raise ValueError(f"U-Net base_width must be positive, got {base_width}")
+    _check_depth_and_width("U-Net", depth, base_width)
     return UNet(in_channels=in_channels, num_classes=num_classes, depth=depth, base_width=base_width)
 
 
@@ -178,10 +182,7 @@ def build_segnet(
 ) -> SegNet:
     """SegNet with `depth` pool/unpool stages (widths double per stage up to 8x base)."""
     _check_num_classes(num_classes)
-    if not 1 <= depth <= 6:
-        raise ValueError(f"SegNet depth must be between 1 and 6, got {depth}")
-    if base_width < 1:
-        raise ValueError(f"SegNet base_width must be positive, got {base_width}")
+    _check_depth_and_width("SegNet", depth, base_width)
     return SegNet(in_channels=in_channels, num_classes=num_classes, depth=depth, base_width=base_width)
 
 
@@ -358,6 +359,8 @@ def _maskrcnn_resnet18_fpn(
         raise ValueError(f"trainable_backbone_layers must be between 0 and 5, got {trainable}")
     norm_layer = misc_nn_ops.FrozenBatchNorm2d if weights_backbone else nn.BatchNorm2d
     trunk = resnet18(weights=weights_backbone, norm_layer=norm_layer)
+    # Freezing as torchvision's resnet_fpn_backbone does; that helper fixes the FPN at 256
+    # channels, so the FPN is built here.
     trainable_names = ["layer4", "layer3", "layer2", "layer1", "conv1"][:trainable]
     if trainable == 5:
         trainable_names.append("bn1")

@@ -24,7 +24,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -173,7 +173,7 @@ class Predictor:
             return _in_background(stream, max_ahead=self.batch_size * 2, name="predict")
         return stream
 
-    def _predict_stream(self, items: Iterable) -> Iterator[Prediction]:
+    def _predict_stream(self, items: Iterable) -> Generator[Prediction, None, None]:
         batch: list[_Decoded] = []
         for decoded in self._decoded_stream(items):
             if decoded.error is not None:
@@ -271,7 +271,7 @@ class Predictor:
 _END = object()
 
 
-def _in_background(iterator: Iterator, *, max_ahead: int, name: str) -> Iterator:
+def _in_background(iterator: Generator, *, max_ahead: int, name: str) -> Iterator:
     """Drive `iterator` in a daemon thread, at most `max_ahead` items ahead of the consumer.
 
     Items and the producer's exception (re-raised here) come back in order. When the consumer
@@ -299,9 +299,7 @@ def _in_background(iterator: Iterator, *, max_ahead: int, name: str) -> Iterator
         except BaseException as exc:  # handed to the consumer, which re-raises it
             put((_END, exc))
         finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
+            iterator.close()
 
     def consume() -> Iterator:
         thread = threading.Thread(target=produce, name=name, daemon=True)
