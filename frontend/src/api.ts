@@ -1,87 +1,53 @@
 /**
  * The REST API client: typed requests and responses, session auth with Django's CSRF header,
  * and one error type carrying the API's `{"message", "extra"}` shape.
+ *
+ * The DTO types are the server's serializers, generated from its OpenAPI schema into
+ * generated/api-schema.ts by scripts/gen-api-types.sh (tests/test_api_types.py fails when the
+ * committed file is stale), so a field renamed or retyped on the server breaks `tsc` here.
  */
+import type { components } from "./generated/api-schema";
 import type { CocoRle } from "./rle";
 
-export type ClassKind = "semantic" | "instance";
-export type ImageStatus = "new" | "in_progress" | "done" | "reviewed";
+type Schemas = components["schemas"];
 
-export interface LabelClassDto {
-  id: number;
-  name: string;
-  color: string;
-  kind: ClassKind;
-  hotkey: string;
-  order: number;
-}
+/**
+ * A response as the server sends it: DRF renders every field of an output serializer, but the
+ * schema marks fields that have a model default optional (one component serves requests and
+ * responses), so answers are read with every field present. Field names and types stay the schema's.
+ */
+export type Sent<T> = T extends ReadonlyArray<infer U> ? Sent<U>[] : T extends object ? { [K in keyof T]-?: Sent<T[K]> } : T;
 
-export interface ProjectDto {
-  id: number;
-  name: string;
-  description: string;
-  label_classes: LabelClassDto[];
-}
+/** The schema types masks as free JSON; their shape is COCO compressed RLE, checked by the codec. */
+type WithRle<T> = Omit<T, "mask"> & { mask: CocoRle };
 
-export interface ImageDto {
-  id: number;
-  project: number;
-  file_name: string;
-  width: number;
-  height: number;
-  status: ImageStatus;
-  url: string;
-  thumbnail_url: string;
-  sha256: string;
-  prev_id: number | null;
-  next_id: number | null;
-  /** The most uncertain unlabeled image after pre-labeling, else the next unlabeled one. */
-  next_suggested_id: number | null;
-}
+export type LabelClassDto = Sent<Schemas["LabelClassOut"]>;
+export type ClassKind = LabelClassDto["kind"];
+export type ProjectDto = Sent<Schemas["ProjectOut"]>;
+/** An image with its neighbours (`next_suggested_id`: the most uncertain unlabeled image, else the next unlabeled one). */
+export type ImageDto = Sent<Schemas["ImageDetailOut"]>;
+export type ImageListItemDto = Sent<Schemas["ImageOut"]>;
+export type ImageStatus = ImageDto["status"];
+export type AnnotationDto = WithRle<Sent<Schemas["AnnotationOut"]>>;
+export type AnnotationDocumentDto = Omit<Sent<Schemas["DocumentOut"]>, "annotations"> & { annotations: AnnotationDto[] };
+/** The answer to a save: the document plus the id of each sent annotation, in the order sent. */
+export type SavedDocumentDto = Omit<Sent<Schemas["SavedDocumentOut"]>, "annotations"> & { annotations: AnnotationDto[] };
+export type AnnotationInputDto = WithRle<Schemas["AnnotationIn"]>;
+export type SaveRequestDto = Omit<Schemas["DocumentIn"], "annotations"> & { annotations: AnnotationInputDto[] };
+export type AssistResultDto = WithRle<Sent<Schemas["AssistOut"]>>;
+export type JobDto = Sent<Schemas["JobOut"]>;
+export type JobStatus = JobDto["status"];
+export type ImportResultDto = Sent<Schemas["ImportResultOut"]>;
+export type PrelabelRequestDto = Schemas["PrelabelIn"];
+export type TrainRequestDto = Schemas["TrainIn"];
+export type ExportRequestDto = Schemas["ExportIn"];
 
-export interface AnnotationDto {
-  id: number;
-  label_class: number;
-  mask: CocoRle;
-  bbox: [number, number, number, number];
-  area: number;
-  z_order: number;
-  source: "human" | "model";
-  model_version: number | null;
-  model_version_name: string | null;
-  score: number | null;
-  is_proposal: boolean;
-  author: string | null;
-  updated_at: string;
-}
-
-export interface AnnotationDocumentDto {
-  image: number;
-  version: number;
-  width: number;
-  height: number;
-  annotations: AnnotationDto[];
-  /** Only in the answer to a save: the id of each sent annotation, in the order sent. */
-  saved_ids?: number[];
-}
-
-export interface AnnotationInputDto {
-  id?: number;
-  label_class: number;
-  mask: CocoRle;
-  z_order: number;
-  is_proposal?: boolean;
-}
-
-export interface SaveRequestDto {
-  version: number;
-  annotations: AnnotationInputDto[];
-}
-
-export interface AssistResultDto {
-  mask: CocoRle;
-  score: number | null;
-  latency_ms: number;
+/** One page of a paginated list (DRF PageNumberPagination). */
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -102,13 +68,24 @@ export class ApiError extends Error {
   }
 }
 
+/** What the editor asks of the server. */
 export interface Api {
   project(projectId: number): Promise<ProjectDto>;
   image(imageId: number): Promise<ImageDto>;
-  setImageStatus(imageId: number, status: ImageStatus): Promise<ImageDto>;
+  setImageStatus(imageId: number, status: ImageStatus): Promise<ImageListItemDto>;
   annotations(imageId: number): Promise<AnnotationDocumentDto>;
-  saveAnnotations(imageId: number, body: SaveRequestDto): Promise<AnnotationDocumentDto>;
+  saveAnnotations(imageId: number, body: SaveRequestDto): Promise<SavedDocumentDto>;
   assist(imageId: number, box: [number, number, number, number], labelClass: number): Promise<AssistResultDto>;
+}
+
+/** What the project page asks of the server: uploads, the three kinds of job, and the job list. */
+export interface ProjectApi {
+  uploadImages(projectId: number, files: FormData): Promise<ImportResultDto>;
+  prelabel(projectId: number, body: PrelabelRequestDto): Promise<JobDto>;
+  train(projectId: number, body: TrainRequestDto): Promise<JobDto>;
+  exportDataset(projectId: number, body: ExportRequestDto): Promise<JobDto>;
+  jobs(projectId: number, pageSize: number): Promise<Page<JobDto>>;
+  cancelJob(jobId: number): Promise<JobDto>;
 }
 
 function cookie(name: string): string {
@@ -119,7 +96,7 @@ function cookie(name: string): string {
   return "";
 }
 
-export class HttpApi implements Api {
+export class HttpApi implements Api, ProjectApi {
   constructor(private readonly root: string) {}
 
   project(projectId: number): Promise<ProjectDto> {
@@ -130,25 +107,51 @@ export class HttpApi implements Api {
     return this.request<ImageDto>("GET", `images/${imageId}/`);
   }
 
-  setImageStatus(imageId: number, status: ImageStatus): Promise<ImageDto> {
-    return this.request<ImageDto>("PATCH", `images/${imageId}/`, { status });
+  setImageStatus(imageId: number, status: ImageStatus): Promise<ImageListItemDto> {
+    return this.request<ImageListItemDto>("PATCH", `images/${imageId}/`, { status });
   }
 
   annotations(imageId: number): Promise<AnnotationDocumentDto> {
     return this.request<AnnotationDocumentDto>("GET", `images/${imageId}/annotations/`);
   }
 
-  saveAnnotations(imageId: number, body: SaveRequestDto): Promise<AnnotationDocumentDto> {
-    return this.request<AnnotationDocumentDto>("PUT", `images/${imageId}/annotations/`, body);
+  saveAnnotations(imageId: number, body: SaveRequestDto): Promise<SavedDocumentDto> {
+    return this.request<SavedDocumentDto>("PUT", `images/${imageId}/annotations/`, body);
   }
 
   assist(imageId: number, box: [number, number, number, number], labelClass: number): Promise<AssistResultDto> {
     return this.request<AssistResultDto>("POST", `images/${imageId}/assist/`, { box, label_class: labelClass });
   }
 
+  uploadImages(projectId: number, files: FormData): Promise<ImportResultDto> {
+    return this.request<ImportResultDto>("POST", `projects/${projectId}/images/`, files);
+  }
+
+  prelabel(projectId: number, body: PrelabelRequestDto): Promise<JobDto> {
+    return this.request<JobDto>("POST", `projects/${projectId}/prelabel/`, body);
+  }
+
+  train(projectId: number, body: TrainRequestDto): Promise<JobDto> {
+    return this.request<JobDto>("POST", `projects/${projectId}/train/`, body);
+  }
+
+  exportDataset(projectId: number, body: ExportRequestDto): Promise<JobDto> {
+    return this.request<JobDto>("POST", `projects/${projectId}/exports/`, body);
+  }
+
+  jobs(projectId: number, pageSize: number): Promise<Page<JobDto>> {
+    return this.request<Page<JobDto>>("GET", `projects/${projectId}/jobs/?page_size=${pageSize}`);
+  }
+
+  cancelJob(jobId: number): Promise<JobDto> {
+    return this.request<JobDto>("POST", `jobs/${jobId}/cancel/`, {});
+  }
+
   private async request<T>(method: string, path: string, body?: object): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const isForm = body instanceof FormData;
+    // A multipart body sets its own Content-Type (with the boundary).
+    if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRFToken"] = cookie("csrftoken");
     let response: Response;
     try {
@@ -156,7 +159,7 @@ export class HttpApi implements Api {
         method,
         headers,
         credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
       });
     } catch (err) {
       throw new ApiError(0, `Network error: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,7 +3,7 @@
  * and the saved version. Every mutation goes through `applyChange`, which is what history
  * replays, so undo/redo and rendering invalidation can never drift apart.
  */
-import type { AnnotationDocumentDto, AnnotationDto, AnnotationInputDto, LabelClassDto } from "./api";
+import type { AnnotationDocumentDto, AnnotationDto, AnnotationInputDto, LabelClassDto, SavedDocumentDto } from "./api";
 import { Emitter } from "./emitter";
 import { type Rect, EMPTY_RECT } from "./geometry";
 import { Mask } from "./mask";
@@ -247,7 +247,7 @@ export class EditorDocument {
 
   /** Takes the server's answer to a save: new ids, provenance, the new version. */
   acceptSaved(
-    response: AnnotationDocumentDto,
+    response: SavedDocumentDto,
     sent: Array<{ item: AnnotationItem; rev: number; counts: string }>,
     revisionAtSend: number,
   ): void {
@@ -260,7 +260,7 @@ export class EditorDocument {
     }
     sent.forEach(({ item, rev, counts }, index) => {
       // The server names each sent item's id in order; z-order is the fallback for older servers.
-      const savedId = response.saved_ids?.[index];
+      const savedId = response.saved_ids[index];
       const dto =
         (savedId !== undefined ? byId.get(savedId) : undefined) ??
         (item.id !== null ? byId.get(item.id) : undefined) ??

@@ -32,6 +32,7 @@ export function docWith(w: number, h: number, masks: Array<{ id: number; cls: nu
       score: m.proposal ? 0.9 : null,
       is_proposal: m.proposal ?? false,
       author: m.proposal ? null : "olivia",
+      created_at: "2024-01-01T00:00:00Z",
       updated_at: "2024-01-01T00:00:00Z",
     })),
   };

@@ -1,12 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
-import { type Api, ApiError, type AnnotationDocumentDto, type SaveRequestDto } from "../src/api";
+import { type Api, ApiError, type AnnotationDocumentDto, type SaveRequestDto, type SavedDocumentDto } from "../src/api";
 import { History } from "../src/history";
 import { SaveController, type Timer } from "../src/save";
 import { docWith, rectBitmap } from "./helpers";
 
 class FakeApi implements Api {
   saves: SaveRequestDto[] = [];
-  answers: Array<(body: SaveRequestDto) => AnnotationDocumentDto> = [];
+  answers: Array<(body: SaveRequestDto) => SavedDocumentDto> = [];
   serverDoc: AnnotationDocumentDto = { image: 9, version: 5, width: 10, height: 10, annotations: [] };
   project(): never {
     throw new Error("unused");
@@ -23,7 +23,7 @@ class FakeApi implements Api {
   async annotations(): Promise<AnnotationDocumentDto> {
     return this.serverDoc;
   }
-  async saveAnnotations(_id: number, body: SaveRequestDto): Promise<AnnotationDocumentDto> {
+  async saveAnnotations(_id: number, body: SaveRequestDto): Promise<SavedDocumentDto> {
     this.saves.push(JSON.parse(JSON.stringify(body)) as SaveRequestDto);
     const answer = this.answers.shift();
     if (!answer) throw new Error("no answer scripted");
@@ -31,24 +31,26 @@ class FakeApi implements Api {
   }
 }
 
-const echo = (body: SaveRequestDto): AnnotationDocumentDto => ({
+const echo = (body: SaveRequestDto): SavedDocumentDto => ({
   image: 9,
   version: body.version + 1,
   width: 10,
   height: 10,
+  saved_ids: body.annotations.map((a, i) => a.id ?? 100 + i),
   annotations: body.annotations.map((a, i) => ({
     id: a.id ?? 100 + i,
     label_class: a.label_class,
     mask: a.mask,
     bbox: [0, 0, 0, 0],
     area: 0,
-    z_order: a.z_order,
+    z_order: a.z_order ?? i,
     source: "human",
     model_version: null,
     model_version_name: null,
     score: null,
     is_proposal: a.is_proposal ?? false,
     author: "olivia",
+    created_at: "",
     updated_at: "",
   })),
 });

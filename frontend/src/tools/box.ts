@@ -56,8 +56,7 @@ export class BoxAssistTool implements Tool {
         this.state = { kind: "idle" };
         this.ctx.redrawUi();
         this.apply(Mask.fromRle(res.mask), cls.id);
-        const score = res.score === null ? "" : ` (score ${res.score.toFixed(2)})`;
-        this.ctx.notify(`Mask from the model in ${Math.round(res.latency_ms)} ms${score}.`);
+        this.ctx.notify(`Mask from the model in ${Math.round(res.latency_ms)} ms.`);
       })
       .catch((err: unknown) => {
         if (this.state.kind !== "waiting" || this.state.token !== token) return;
