@@ -368,7 +368,7 @@ export interface components {
             mask: unknown;
             z_order?: number;
             /** @default false */
-            is_proposal: boolean;
+            is_proposal?: boolean;
         };
         AnnotationOut: {
             readonly id: number;
@@ -446,19 +446,19 @@ export interface components {
         ExportIn: {
             format: components["schemas"]["FormatEnum"];
             /** @default rle */
-            mask_format: components["schemas"]["MaskFormatEnum"];
+            mask_format?: components["schemas"]["MaskFormatEnum"];
             /** @default false */
-            with_images: boolean;
+            with_images?: boolean;
             only_status?: components["schemas"]["OnlyStatusEnum"][];
             /** @default false */
-            include_proposals: boolean;
+            include_proposals?: boolean;
             /**
              * @description e.g. train=0.8,val=0.2
              * @default
              */
-            split: string;
+            split?: string;
             /** @default 0 */
-            seed: number;
+            seed?: number;
         };
         /**
          * @description * `coco` - coco
@@ -518,7 +518,7 @@ export interface components {
             archive: string;
             format: components["schemas"]["FormatEnum"];
             /** @default true */
-            create_classes: boolean;
+            create_classes?: boolean;
         };
         ImportResultOut: {
             created: components["schemas"]["ImageOut"][];
@@ -577,11 +577,11 @@ export interface components {
         LabelClassIn: {
             name: string;
             /** @default instance */
-            kind: components["schemas"]["KindA04Enum"];
+            kind?: components["schemas"]["KindA04Enum"];
             /** @default #ff0000 */
-            color: string;
+            color?: string;
             /** @default  */
-            hotkey: string;
+            hotkey?: string;
             order?: number;
         };
         LabelClassOut: {
@@ -602,7 +602,7 @@ export interface components {
         MemberIn: {
             username: string;
             /** @default annotator */
-            role: components["schemas"]["RoleEnum"];
+            role?: components["schemas"]["RoleEnum"];
         };
         MemberOut: {
             username: string;
@@ -613,7 +613,7 @@ export interface components {
             /** Format: uri */
             checkpoint?: string | null;
             /** @default false */
-            torchvision: boolean;
+            torchvision?: boolean;
             architecture?: components["schemas"]["ModelRegisterInArchitectureEnum"];
         };
         /**
@@ -671,17 +671,17 @@ export interface components {
              * @description "all", "unlabeled" or a list of image ids
              * @default unlabeled
              */
-            images: unknown;
+            images?: unknown;
             /**
              * Format: double
              * @default 0.5
              */
-            score_threshold: number;
+            score_threshold?: number;
         };
         ProjectIn: {
             name: string;
             /** @default  */
-            description: string;
+            description?: string;
         };
         ProjectOut: {
             readonly id: number;
@@ -728,9 +728,9 @@ export interface components {
              * Format: double
              * @default 0.2
              */
-            val_fraction: number;
+            val_fraction?: number;
             /** @default 0 */
-            seed: number;
+            seed?: number;
             batch_size?: number;
             /** Format: double */
             lr?: number;
