@@ -1,7 +1,10 @@
-// Builds the editor into Django's static folder with fixed names, so the template
-// can reference editor.js / editor.css without a manifest.
+// Builds the editor and the project page into Django's static folder with fixed names, so the
+// templates can reference editor.js / editor.css / project.js without a manifest. Code both
+// pages share (the API client, DOM helpers) goes into a shared chunk that the entries import.
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
+
+const src = (path: string): string => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
 
 export default defineConfig({
   build: {
@@ -11,10 +14,10 @@ export default defineConfig({
     target: "es2022",
     sourcemap: true,
     rollupOptions: {
-      input: fileURLToPath(new URL("./src/main.ts", import.meta.url)),
+      input: { editor: src("main.ts"), project: src("pages/project.ts") },
       output: {
-        entryFileNames: "editor.js",
-        chunkFileNames: "editor-[name].js",
+        entryFileNames: "[name].js",
+        chunkFileNames: "shared-[name].js",
         assetFileNames: "editor[extname]",
       },
     },

@@ -6,6 +6,7 @@
 import { type Api, ApiError } from "./api";
 import type { EditorDocument } from "./document";
 import { Emitter } from "./emitter";
+import { type Timer, realTimer } from "./timer";
 
 export type SaveState =
   | { kind: "saved" }
@@ -14,20 +15,6 @@ export type SaveState =
   | { kind: "retrying"; attempt: number; delayMs: number; message: string }
   | { kind: "conflict"; currentVersion: number | null; message: string }
   | { kind: "failed"; message: string };
-
-export interface Timer {
-  sleep(ms: number): Promise<void>;
-  /** Runs `fn` once after `ms`; returns a function that cancels it. Without it there is no idle autosave. */
-  after?(ms: number, fn: () => void): () => void;
-}
-
-export const realTimer: Timer = {
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  after: (ms, fn) => {
-    const id = setTimeout(fn, ms);
-    return () => clearTimeout(id);
-  },
-};
 
 export class SaveController {
   readonly events = new Emitter<{ state: SaveState }>();

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { type Api, ApiError, type AnnotationDocumentDto, type SaveRequestDto, type SavedDocumentDto } from "../src/api";
 import { History } from "../src/history";
-import { SaveController, type Timer } from "../src/save";
+import { SaveController } from "../src/save";
+import type { Timer } from "../src/timer";
 import { docWith, rectBitmap } from "./helpers";
 
 class FakeApi implements Api {

@@ -1,7 +1,7 @@
 """Browser fixtures: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright against
 pytest-django's live server, a logged-in page, and helpers to read the editor's state.
 
-The editor bundle is built from frontend/ when it is missing or older than its sources.
+The editor and project-page bundles are built from frontend/ when missing or older than their sources.
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 REPO = Path(__file__).resolve().parents[2]
 FRONTEND = REPO / "frontend"
-BUNDLE = REPO / "annotations" / "static" / "editor" / "editor.js"
+STATIC = REPO / "annotations" / "static" / "editor"
+BUNDLE = STATIC / "editor.js"
+BUNDLES = (BUNDLE, STATIC / "project.js")
 CHROMIUM = os.environ.get("LABELER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -27,9 +29,9 @@ CHROMIUM_ARGS = [
 
 
 def _bundle_is_stale() -> bool:
-    if not BUNDLE.exists():
+    if not all(b.exists() for b in BUNDLES):
         return True
-    built = BUNDLE.stat().st_mtime
+    built = min(b.stat().st_mtime for b in BUNDLES)
     return any(p.stat().st_mtime > built for p in (FRONTEND / "src").rglob("*") if p.is_file())
 
 
@@ -38,7 +40,7 @@ def editor_bundle() -> Path:
     if _bundle_is_stale():
         npm = shutil.which("npm")
         if npm is None or not (FRONTEND / "node_modules").exists():
-            pytest.fail("the editor bundle is missing or stale: run `cd frontend && npm ci && npm run build`")
+            pytest.fail("the frontend bundles are missing or stale: run `cd frontend && npm ci && npm run build`")
         subprocess.run([npm, "run", "build"], cwd=FRONTEND, check=True, capture_output=True)
     return BUNDLE
 

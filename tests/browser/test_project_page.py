@@ -60,3 +60,45 @@ def test_annotators_see_no_train_form(login_page, live_server, teammate, project
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     assert page.locator('form[data-action="upload"]').count() == 1
     assert page.locator('form[data-action="train"]').count() == 0
+
+
+def test_it_cancels_a_queued_job_from_the_job_table(login_page, live_server, owner, project):
+    job = Job.objects.create(project=project, kind=Job.Kind.EXPORT, status=Job.Status.QUEUED, total=4, done=1)
+    page = login_page(owner)
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    row = page.locator(f"[data-jobs] tr[data-job-id='{job.pk}']")
+    row.locator("button", has_text="Cancel").click()
+    page.wait_for_selector(f"[data-jobs] tr[data-job-id='{job.pk}'][data-status='cancelled']")
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+    assert row.locator("button").count() == 0
+    assert not page.js_errors
+
+
+def test_the_train_form_sends_its_budget_and_shows_the_servers_refusal(login_page, live_server, owner, project, car):
+    page = login_page(owner)
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    train = page.locator('form[data-action="train"]')
+    train.locator("select[name=arch]").select_option("segnet")
+    train.locator("input[name=minutes]").fill("3")
+    train.locator("button").click()
+    page.wait_for_selector('form[data-action="train"] output.error')
+    assert "training needs at least 2 approved images" in train.locator("output").text_content()
+    assert not Job.objects.filter(project=project, kind="train").exists()
+
+
+def test_the_prelabel_form_queues_a_job_for_the_chosen_model(login_page, live_server, owner, project, car):
+    from annotations.models import ModelVersion
+
+    version = ModelVersion.objects.create(project=project, name="unet-v1", architecture="unet")
+    page = login_page(owner)
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    prelabel = page.locator('form[data-action="prelabel"]')
+    prelabel.locator("select[name=images]").select_option("all")
+    prelabel.locator("input[name=score_threshold]").fill("0.7")
+    prelabel.locator("button").click()
+    page.wait_for_function("() => /pre-label job \\d+ queued/.test(document.querySelector('form[data-action=prelabel] output').textContent)")
+    job = Job.objects.get(project=project, kind="prelabel")
+    assert job.params["model_version"] == version.pk
+    assert job.params["images"] == "all" and job.params["score_threshold"] == 0.7
+    page.wait_for_selector(f"[data-jobs] tr[data-job-id='{job.pk}']")
