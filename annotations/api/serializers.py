@@ -5,6 +5,10 @@ from rest_framework import serializers
 
 from annotations.models import Annotation, Image, Job, LabelClass, ModelVersion, Project
 
+# The range of the database's integer columns (PostgreSQL `integer`): a larger value is refused
+# as invalid input here, instead of overflowing in the database (a 500 on SQLite and PostgreSQL).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
 
 class LabelClassOut(serializers.ModelSerializer):
     class Meta:
@@ -17,16 +21,21 @@ class LabelClassIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=LabelClass.Kind.choices, default=LabelClass.Kind.INSTANCE)
     color = serializers.CharField(max_length=7, default="#ff0000")
     hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
-    order = serializers.IntegerField(required=False, min_value=0)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=INT_MAX)
 
 
 class ProjectOut(serializers.ModelSerializer):
     label_classes = LabelClassOut(many=True, read_only=True)
-    image_count = serializers.IntegerField(read_only=True, required=False)
+    image_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
         fields = ["id", "name", "description", "created_at", "label_classes", "image_count"]
+
+    def get_image_count(self, project: Project) -> int:
+        # Lists annotate the count in their one query; a single project counts its own.
+        annotated = getattr(project, "image_count", None)
+        return annotated if annotated is not None else project.images.count()
 
 
 class ProjectIn(serializers.Serializer):
@@ -48,6 +57,11 @@ class ImageOut(serializers.ModelSerializer):
 
     def get_thumbnail_url(self, image: Image) -> str | None:
         return image.thumbnail.url if image.thumbnail else None
+
+
+class NextImageOut(serializers.Serializer):
+    image = ImageOut(allow_null=True, help_text="null when no unlabeled image is left")
+    reason = serializers.CharField(help_text='"uncertainty" (the most uncertain unlabeled image), "order" (the next by id), or why there is none')
 
 
 class ImageDetailOut(ImageOut):
@@ -97,7 +111,7 @@ class AnnotationIn(serializers.Serializer):
     id = serializers.IntegerField(required=False, allow_null=True)
     label_class = serializers.IntegerField()
     mask = MaskField()
-    z_order = serializers.IntegerField(required=False)
+    z_order = serializers.IntegerField(required=False, min_value=INT_MIN, max_value=INT_MAX)
     is_proposal = serializers.BooleanField(required=False, default=False)
 
 
@@ -147,3 +161,10 @@ class ImportResultOut(serializers.Serializer):
     created = ImageOut(many=True)
     duplicates = serializers.ListField(child=serializers.CharField())
     thumbnail_job = serializers.IntegerField(allow_null=True)
+
+
+class ErrorOut(serializers.Serializer):
+    """The one error shape of the whole API (annotations/api/errors.py)."""
+
+    message = serializers.CharField(help_text="what went wrong, for a person to read")
+    extra = serializers.DictField(help_text='details: "fields" (each refused field and its errors) for invalid input, else what the error names')
