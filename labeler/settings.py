@@ -130,7 +130,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Adds the one error shape to every operation and pages plain APIViews' lists (annotations/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "annotations.api.schema.LabelerAutoSchema",
     "EXCEPTION_HANDLER": "annotations.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -140,6 +141,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Segmentation labeling: projects, images, annotation documents, jobs.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Choice sets that share a field name (status, kind) get names of their own, not hashes.
+    "ENUM_NAME_OVERRIDES": {
+        "ImageStatusEnum": "annotations.models.Image.Status",
+        "JobStatusEnum": "annotations.models.Job.Status",
+        "JobKindEnum": "annotations.models.Job.Kind",
+        "LabelClassKindEnum": "annotations.models.LabelClass.Kind",
+    },
 }
 
 # Celery: JSON only, late acks so a task whose worker dies is redelivered (tasks are idempotent).

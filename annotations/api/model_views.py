@@ -123,7 +123,7 @@ def _run_assist(args: list) -> dict:
 
 
 class AssistApi(APIView):
-    @extend_schema(request=AssistIn, responses=AssistOut)
+    @extend_schema(request=AssistIn, responses={200: AssistOut, 503: s.ErrorOut})
     def post(self, request: Request, image_id: int) -> Response:
         started = time.perf_counter()
         image = selectors.image_get(user=request.user, image_id=image_id)

@@ -109,8 +109,8 @@ class ModelCompareApi(APIView):
 
 class NextImageApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("after", int, description="the image just labeled")],
-        responses=s.ImageOut,
+        parameters=[OpenApiParameter("after", {"type": "integer", "minimum": 0}, description="the image just labeled")],
+        responses=s.NextImageOut,
     )
     def get(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(user=request.user, project_id=project_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -13,10 +13,11 @@ from rest_framework.views import APIView
 
 from annotations import ingest, jobs, selectors, services
 from annotations.errors import NotFound
-from annotations.models import Membership
+from annotations.models import Image, Membership
 from annotations.training_selectors import next_image
 
 from . import serializers as s
+from .schema import paginated
 
 ANY_ROLE = Membership.Role.values
 EDITORS = [Membership.Role.OWNER, Membership.Role.ANNOTATOR, Membership.Role.REVIEWER]
@@ -68,7 +69,11 @@ class LabelClassListApi(APIView):
 class ImageListApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(responses=s.ImageOut(many=True))
+    @extend_schema(responses=paginated(s.ImageOut, Pages), parameters=[
+        OpenApiParameter("status", {"type": "array", "items": {"type": "string", "enum": Image.Status.values}}, style="form",
+                         explode=False, description="only images with one of these statuses (comma-separated)"),
+        OpenApiParameter("ordering", str, enum=["id", "uncertainty"], description="id (default) or most uncertain first"),
+    ])
     def get(self, request: Request, project_id: int) -> Response:
         selectors.project_get(user=request.user, project_id=project_id)
         images = selectors.image_list(
@@ -138,7 +143,7 @@ class AnnotationDocumentApi(APIView):
 
 
 class JobListApi(APIView):
-    @extend_schema(responses=s.JobOut(many=True))
+    @extend_schema(responses=paginated(s.JobOut, Pages))
     def get(self, request: Request, project_id: int) -> Response:
         selectors.project_get(user=request.user, project_id=project_id)
         paginator = Pages()
@@ -153,7 +158,7 @@ class JobDetailApi(APIView):
 
 
 class JobCancelApi(APIView):
-    @extend_schema(request=None, responses=s.JobOut)
+    @extend_schema(request=None, responses={200: s.JobOut, 503: s.ErrorOut})
     def post(self, request: Request, job_id: int) -> Response:
         job = selectors.job_get(user=request.user, job_id=job_id)
         services.require_role(project=job.project, user=request.user, roles=UPLOADERS)
