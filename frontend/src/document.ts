@@ -41,12 +41,16 @@ export type Change =
   | { kind: "remove"; item: AnnotationItem }
   | { kind: "proposal"; key: number; before: boolean; after: boolean };
 
-export interface DocumentEvents {
+/** What changed in the document; views subscribe to `changed` and redraw what they show of it. */
+export type DocumentChange =
   /** Pixels of one annotation changed in `rect` (EMPTY_RECT: everything about it). */
-  pixels: { key: number; rect: Rect };
+  | { kind: "pixels"; key: number; rect: Rect }
   /** Annotations added, removed, reordered, or their properties changed. */
-  structure: null;
-  selection: number | null;
+  | { kind: "annotations" }
+  | { kind: "selection"; key: number | null };
+
+export interface DocumentEvents {
+  changed: DocumentChange;
 }
 
 export class EditorDocument {
@@ -84,8 +88,8 @@ export class EditorDocument {
     this.selectedKey = null;
     this.revision++;
     this.savedRevision = this.revision;
-    this.events.emit("structure", null);
-    this.events.emit("selection", null);
+    this.events.emit("changed", { kind: "annotations" });
+    this.events.emit("changed", { kind: "selection", key: null });
   }
 
   private itemFromDto(a: AnnotationDto): AnnotationItem {
@@ -137,7 +141,7 @@ export class EditorDocument {
     if (key !== null && !this.items.has(key)) key = null;
     if (key === this.selectedKey) return;
     this.selectedKey = key;
-    this.events.emit("selection", key);
+    this.events.emit("changed", { kind: "selection", key });
   }
 
   semanticLayer(classId: number): AnnotationItem | null {
@@ -178,7 +182,7 @@ export class EditorDocument {
         item.mask.write(change.rect, fwd ? change.after : change.before);
         item.savedCounts = null;
         item.rev++;
-        this.events.emit("pixels", { key: item.key, rect: change.rect });
+        this.emitPixels(item.key, change.rect);
         break;
       }
       case "add":
@@ -191,8 +195,8 @@ export class EditorDocument {
           if (this.selectedKey === change.item.key) this.select(null);
         }
         change.item.rev++;
-        this.events.emit("pixels", { key: change.item.key, rect: EMPTY_RECT });
-        this.events.emit("structure", null);
+        this.emitPixels(change.item.key, EMPTY_RECT);
+        this.events.emit("changed", { kind: "annotations" });
         break;
       }
       case "proposal": {
@@ -200,8 +204,8 @@ export class EditorDocument {
         if (!item) throw new Error(`no annotation ${change.key} to accept`);
         item.isProposal = fwd ? change.after : change.before;
         item.rev++;
-        this.events.emit("pixels", { key: item.key, rect: EMPTY_RECT });
-        this.events.emit("structure", null);
+        this.emitPixels(item.key, EMPTY_RECT);
+        this.events.emit("changed", { kind: "annotations" });
         break;
       }
     }
@@ -213,15 +217,19 @@ export class EditorDocument {
     item.savedCounts = null;
     item.rev++;
     item.mask.rev++;
-    this.events.emit("pixels", { key: item.key, rect });
+    this.emitPixels(item.key, rect);
+  }
+
+  private emitPixels(key: number, rect: Rect): void {
+    this.events.emit("changed", { kind: "pixels", key, rect });
   }
 
   setVisible(key: number, visible: boolean): void {
     const item = this.items.get(key);
     if (!item || item.visible === visible) return;
     item.visible = visible;
-    this.events.emit("pixels", { key, rect: EMPTY_RECT });
-    this.events.emit("structure", null);
+    this.emitPixels(key, EMPTY_RECT);
+    this.events.emit("changed", { kind: "annotations" });
   }
 
   /** What a save sends: every non-empty annotation, with the version this document was read at. */
@@ -282,6 +290,6 @@ export class EditorDocument {
     const sentKeys = new Set(sent.map((s) => s.item.key));
     for (const item of this.items.values()) if (!sentKeys.has(item.key)) item.id = null;
     if (this.revision === revisionAtSend) this.savedRevision = this.revision;
-    this.events.emit("structure", null);
+    this.events.emit("changed", { kind: "annotations" });
   }
 }

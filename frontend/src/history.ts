@@ -4,13 +4,21 @@
  * (excalidraw's History habit), so undo never recomputes anything from the current state.
  */
 import type { Change, EditorDocument } from "./document";
+import { Emitter } from "./emitter";
 
 export interface HistoryEntry {
   label: string;
   changes: Change[];
 }
 
+export interface HistoryState {
+  canUndo: boolean;
+  canRedo: boolean;
+}
+
 export class History {
+  /** After every entry recorded, undone, redone or cleared (the undo/redo buttons listen). */
+  readonly events = new Emitter<{ changed: HistoryState }>();
   private readonly undoStack: HistoryEntry[] = [];
   private readonly redoStack: HistoryEntry[] = [];
 
@@ -32,6 +40,7 @@ export class History {
     this.undoStack.push(entry);
     if (this.undoStack.length > this.limit) this.undoStack.shift();
     this.redoStack.length = 0;
+    this.changed();
   }
 
   undo(): HistoryEntry | null {
@@ -39,6 +48,7 @@ export class History {
     if (!entry) return null;
     for (let i = entry.changes.length - 1; i >= 0; i--) this.doc.applyChange(entry.changes[i], "backward");
     this.redoStack.push(entry);
+    this.changed();
     return entry;
   }
 
@@ -47,12 +57,14 @@ export class History {
     if (!entry) return null;
     for (const c of entry.changes) this.doc.applyChange(c, "forward");
     this.undoStack.push(entry);
+    this.changed();
     return entry;
   }
 
   clear(): void {
     this.undoStack.length = 0;
     this.redoStack.length = 0;
+    this.changed();
   }
 
   get canUndo(): boolean {
@@ -61,5 +73,9 @@ export class History {
 
   get canRedo(): boolean {
     return this.redoStack.length > 0;
+  }
+
+  private changed(): void {
+    this.events.emit("changed", { canUndo: this.canUndo, canRedo: this.canRedo });
   }
 }

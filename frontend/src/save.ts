@@ -3,7 +3,7 @@
  * keeps the user's work and waits for their choice (reload theirs / keep mine); network
  * failures and 5xx answers are retried with exponential backoff. Never a silent loss.
  */
-import { type Api, ApiError } from "./api";
+import { type Api, ApiError, type SavedDocumentDto } from "./api";
 import type { EditorDocument } from "./document";
 import { Emitter } from "./emitter";
 import { type Timer, realTimer } from "./timer";
@@ -17,7 +17,8 @@ export type SaveState =
   | { kind: "failed"; message: string };
 
 export class SaveController {
-  readonly events = new Emitter<{ state: SaveState }>();
+  /** `saved`: the server took a save and answered with its document. */
+  readonly events = new Emitter<{ state: SaveState; saved: SavedDocumentDto }>();
   private current: SaveState = { kind: "saved" };
   private inFlight: Promise<boolean> | null = null;
 
@@ -96,6 +97,7 @@ export class SaveController {
         const response = await this.api.saveAnnotations(this.imageId, body);
         this.doc.acceptSaved(response, sent, revisionAtSend);
         this.setState(this.doc.dirty ? { kind: "dirty" } : { kind: "saved" });
+        this.events.emit("saved", response);
         return true;
       } catch (err) {
         const error = err instanceof ApiError ? err : new ApiError(0, String(err));

@@ -1,7 +1,12 @@
-/** Screen <-> image transform: screen = image * scale + offset (CSS pixels). Zoom, pan, fit, 1:1. */
+/**
+ * Screen <-> image transform: screen = image * scale + offset (CSS pixels). Zoom, pan, fit, 1:1.
+ * Every move emits `changed`, which the renderer and the zoom readout follow.
+ */
+import { Emitter } from "./emitter";
 import type { Point, Rect } from "./geometry";
 
 export class Viewport {
+  readonly events = new Emitter<{ changed: null }>();
   scale = 1;
   offsetX = 0;
   offsetY = 0;
@@ -43,11 +48,13 @@ export class Viewport {
     this.scale = 1;
     this.offsetX = Math.round(this.screenW / 2 - c.x);
     this.offsetY = Math.round(this.screenH / 2 - c.y);
+    this.changed();
   }
 
   center(): void {
     this.offsetX = Math.round((this.screenW - this.imageW * this.scale) / 2);
     this.offsetY = Math.round((this.screenH - this.imageH * this.scale) / 2);
+    this.changed();
   }
 
   /** Zooms by `factor` keeping the image point under (sx, sy) fixed. */
@@ -56,10 +63,16 @@ export class Viewport {
     this.scale = Math.min(32, Math.max(0.02, this.scale * factor));
     this.offsetX = sx - p.x * this.scale;
     this.offsetY = sy - p.y * this.scale;
+    this.changed();
   }
 
   pan(dx: number, dy: number): void {
     this.offsetX += dx;
     this.offsetY += dy;
+    this.changed();
+  }
+
+  private changed(): void {
+    this.events.emit("changed", null);
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { History } from "../src/history";
+import type { DocumentChange } from "../src/document";
+import { History, type HistoryState } from "../src/history";
 import { paintCapsule } from "../src/raster";
 import { docWith, rectBitmap } from "./helpers";
 
@@ -59,5 +60,35 @@ describe("undo stack of inverse changes", () => {
     const history = new History(doc);
     history.record({ label: "nothing", changes: [] });
     expect(history.canUndo).toBe(false);
+  });
+
+  it("says when it changed, so the undo and redo buttons follow without being told", () => {
+    const doc = docWith(10, 10, []);
+    const history = new History(doc);
+    const states: HistoryState[] = [];
+    history.events.on("changed", (s) => states.push(s));
+    history.commit({ label: "a", changes: [{ kind: "add", item: doc.createItem(2) }] });
+    history.undo();
+    history.redo();
+    history.clear();
+    expect(states).toEqual([
+      { canUndo: true, canRedo: false },
+      { canUndo: false, canRedo: true },
+      { canUndo: true, canRedo: false },
+      { canUndo: false, canRedo: false },
+    ]);
+  });
+});
+
+describe("document changes", () => {
+  it("are one typed event: pixels, the annotation list, the selection", () => {
+    const doc = docWith(10, 10, [{ id: 7, cls: 1, bitmap: rectBitmap(10, 10, 0, 0, 2, 2), proposal: true }]);
+    const seen: DocumentChange["kind"][] = [];
+    doc.events.on("changed", (c) => seen.push(c.kind));
+    const [item] = doc.list();
+    doc.select(item.key);
+    new History(doc).commit({ label: "accept", changes: [{ kind: "proposal", key: item.key, before: true, after: false }] });
+    doc.touched(item, { x: 0, y: 0, w: 1, h: 1 });
+    expect(seen).toEqual(["selection", "pixels", "annotations", "pixels"]);
   });
 });

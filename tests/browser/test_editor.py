@@ -121,8 +121,14 @@ def test_it_paints_polygons_erases_undoes_and_saves_pixel_exact(login_page, live
     assert np.array_equal(in_browser_mask(page, road_key), road_erased)
     assert np.array_equal(in_browser_mask(page, car_key), car_expected)
 
+    patches: list[str] = []
+    page.on("request", lambda r: patches.append(r.url) if r.method == "PATCH" else None)
     page.keyboard.press("Control+s")
     wait_saved(page)
+    # The save moved the new image to in progress on the server; the editor shows it, sending nothing more.
+    page.wait_for_selector(".lbl-image-status:text-is('in progress')")
+    image.refresh_from_db()
+    assert image.status == "in_progress" and patches == []
 
     stored = {a["label_class"]: a for a in server_masks(owner, image)}
     assert set(stored) == {road.id, car.id}
@@ -310,3 +316,31 @@ def test_it_saves_by_itself_a_few_seconds_after_the_last_edit(login_page, live_s
     (stored,) = server_masks(owner, image)
     (key,) = [i for ids in keys_by_class(page).values() for i in ids]
     assert np.array_equal(bitmap(stored), in_browser_mask(page, key))
+
+
+def test_the_keys_buttons_and_help_all_follow_the_keymap(login_page, live_server, owner, car, make_image):
+    image = make_image(W, H)
+    page = login_page(owner)
+    open_editor(page, live_server, image)
+    page.keyboard.press("?")
+    help_box = page.locator(".lbl-help")
+    help_box.wait_for(state="visible")
+    assert "Ctrl+Shift+Z / Ctrl+Y" in help_box.inner_text()
+    page.keyboard.press("Escape")
+    assert help_box.count() == 0
+
+    polygon = page.locator("[data-tool='polygon']")
+    assert polygon.get_attribute("title") == "Polygon (P)"
+    polygon.click()
+    assert "is-active" in (polygon.get_attribute("class") or "")
+    page.keyboard.press("0")
+    page.keyboard.press("1")
+    for x, y in [(30, 30), (90, 30), (90, 90)]:
+        click_at(page, x, y)
+    page.keyboard.press("Enter")  # closes the polygon
+    assert page.locator(".lbl-item").count() == 1
+    assert page.locator("[data-action='undo']").is_enabled()
+    page.keyboard.press("Control+z")
+    assert page.locator(".lbl-item").count() == 0
+    assert page.locator("[data-action='undo']").is_disabled()
+    assert not page.js_errors

@@ -69,9 +69,12 @@ export class Renderer {
     // Outline and hatch sizes in image pixels, chosen so they stay visible at fit-to-window.
     this.outline = Math.max(1, Math.round(longSide / 1500));
     this.period = Math.max(6, Math.round(longSide / 250));
-    doc.events.on("pixels", ({ key, rect }) => this.invalidateAnnotation(key, rect));
-    doc.events.on("structure", () => this.invalidateMasks());
-    doc.events.on("selection", () => this.invalidateUi());
+    doc.events.on("changed", (change) => {
+      if (change.kind === "pixels") this.invalidateAnnotation(change.key, change.rect);
+      else if (change.kind === "annotations") this.invalidateMasks();
+      else this.invalidateUi();
+    });
+    view.events.on("changed", () => this.invalidateView());
   }
 
   setImage(image: CanvasImageSource): void {

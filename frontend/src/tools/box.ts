@@ -6,35 +6,34 @@ import { ApiError } from "../api";
 import type { Change } from "../document";
 import { type Point, type Rect, normalizeBox } from "../geometry";
 import { Mask } from "../mask";
+import type { CommandId } from "../keymap";
 import type { Viewport } from "../viewport";
-import type { Tool, ToolContext, ToolPointer } from "./tool";
+import { BaseTool, type ToolPointer } from "./tool";
 
 type BoxState =
   | { kind: "idle" }
   | { kind: "dragging"; start: Point; end: Point }
   | { kind: "waiting"; box: Rect; token: number };
 
-export class BoxAssistTool implements Tool {
+export class BoxAssistTool extends BaseTool {
   readonly name = "box" as const;
   readonly cursor = "crosshair";
   private state: BoxState = { kind: "idle" };
   private token = 0;
-
-  constructor(private readonly ctx: ToolContext) {}
 
   pointerDown(p: ToolPointer): void {
     if (this.state.kind !== "idle") return;
     this.state = { kind: "dragging", start: { x: p.x, y: p.y }, end: { x: p.x, y: p.y } };
   }
 
-  pointerMove(p: ToolPointer): void {
+  override pointerMove(p: ToolPointer): void {
     if (this.state.kind === "dragging") {
       this.state.end = { x: p.x, y: p.y };
       this.ctx.redrawUi();
     }
   }
 
-  pointerUp(p: ToolPointer): void {
+  override pointerUp(p: ToolPointer): void {
     if (this.state.kind !== "dragging") return;
     const b = normalizeBox(this.state.start, { x: p.x, y: p.y });
     const box: Rect = { x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.w), h: Math.round(b.h) };
@@ -86,8 +85,8 @@ export class BoxAssistTool implements Tool {
     doc.select(item.key);
   }
 
-  keyDown(e: KeyboardEvent): boolean {
-    if (e.key === "Escape" && this.state.kind !== "idle") {
+  override command(id: CommandId): boolean {
+    if (id === "escape" && this.state.kind !== "idle") {
       this.cancel();
       this.ctx.redrawUi();
       return true;
@@ -95,11 +94,11 @@ export class BoxAssistTool implements Tool {
     return false;
   }
 
-  cancel(): void {
+  override cancel(): void {
     this.state = { kind: "idle" };
   }
 
-  drawUi(g: CanvasRenderingContext2D, view: Viewport): void {
+  override drawUi(g: CanvasRenderingContext2D, view: Viewport): void {
     let box: Rect | null = null;
     if (this.state.kind === "dragging") box = normalizeBox(this.state.start, this.state.end);
     if (this.state.kind === "waiting") box = this.state.box;

@@ -9,7 +9,7 @@ import { type Point, type Rect, EMPTY_RECT, isEmpty, union } from "../geometry";
 import type { Mask } from "../mask";
 import { paintCapsule } from "../raster";
 import type { Viewport } from "../viewport";
-import { type Tool, type ToolContext, type ToolName, type ToolPointer, acceptOnEdit } from "./tool";
+import { BaseTool, type ToolContext, type ToolName, type ToolPointer, acceptOnEdit } from "./tool";
 
 interface StrokeTarget {
   item: AnnotationItem;
@@ -22,15 +22,17 @@ type BrushState =
   | { kind: "idle" }
   | { kind: "drawing"; targets: StrokeTarget[]; last: Point };
 
-export class BrushTool implements Tool {
+export class BrushTool extends BaseTool {
   readonly cursor = "none";
   private state: BrushState = { kind: "idle" };
   private hover: ToolPointer | null = null;
 
   constructor(
-    private readonly ctx: ToolContext,
+    ctx: ToolContext,
     readonly name: Extract<ToolName, "brush" | "eraser">,
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   private get value(): 0 | 1 {
     return this.name === "brush" ? 1 : 0;
@@ -59,7 +61,7 @@ export class BrushTool implements Tool {
     this.paint({ x: p.x, y: p.y }, { x: p.x, y: p.y });
   }
 
-  pointerMove(p: ToolPointer): void {
+  override pointerMove(p: ToolPointer): void {
     this.hover = p;
     if (this.state.kind === "drawing") {
       const from = this.state.last;
@@ -69,7 +71,7 @@ export class BrushTool implements Tool {
     this.ctx.redrawUi();
   }
 
-  pointerUp(p: ToolPointer): void {
+  override pointerUp(p: ToolPointer): void {
     if (this.state.kind !== "drawing") return;
     this.paint(this.state.last, { x: p.x, y: p.y });
     this.commit();
@@ -108,11 +110,7 @@ export class BrushTool implements Tool {
     this.ctx.history.record({ label: this.name, changes: [...changes, ...after] });
   }
 
-  keyDown(): boolean {
-    return false;
-  }
-
-  cancel(): void {
+  override cancel(): void {
     if (this.state.kind === "drawing") {
       // Abandoned stroke (tool switch mid-drag): put the pixels back, as if it never happened.
       for (const t of this.state.targets) {
@@ -128,7 +126,7 @@ export class BrushTool implements Tool {
     this.ctx.setGestureActive(false);
   }
 
-  drawUi(g: CanvasRenderingContext2D, view: Viewport): void {
+  override drawUi(g: CanvasRenderingContext2D, view: Viewport): void {
     if (!this.hover) return;
     const r = this.ctx.brushRadius() * view.scale;
     g.save();

@@ -1,13 +1,11 @@
 /** Fill: click inside a closed outline of the target annotation to fill the hole it encloses. */
 import type { Change } from "../document";
 import { enclosedRegion } from "../raster";
-import { type Tool, type ToolContext, type ToolPointer, acceptOnEdit } from "./tool";
+import { BaseTool, type ToolPointer, acceptOnEdit } from "./tool";
 
-export class FillTool implements Tool {
+export class FillTool extends BaseTool {
   readonly name = "fill" as const;
   readonly cursor = "cell";
-
-  constructor(private readonly ctx: ToolContext) {}
 
   pointerDown(p: ToolPointer): void {
     const t = this.ctx.resolveTarget(false);
@@ -28,12 +26,4 @@ export class FillTool implements Tool {
     if (accept) changes.push(accept);
     this.ctx.history.commit({ label: "fill", changes });
   }
-
-  pointerMove(): void {}
-  pointerUp(): void {}
-  keyDown(): boolean {
-    return false;
-  }
-  cancel(): void {}
-  drawUi(): void {}
 }

@@ -1,13 +1,14 @@
 /**
  * Polygon: click vertices; drag a vertex to move it before closing; close by clicking the
- * first vertex or pressing Enter; Backspace drops the last vertex; Escape abandons.
+ * first vertex or with the "confirm" command (Enter); "delete" drops the last vertex; "escape" abandons.
  * Closing fills the polygon (pixel centres inside, even-odd) into the target as one undo step.
  */
 import type { Change } from "../document";
 import { type Point, isEmpty, polygonRect } from "../geometry";
 import { fillPolygon } from "../raster";
+import type { CommandId } from "../keymap";
 import type { Viewport } from "../viewport";
-import { type Tool, type ToolContext, type ToolPointer, acceptOnEdit } from "./tool";
+import { BaseTool, type ToolPointer, acceptOnEdit } from "./tool";
 
 type PolygonState =
   | { kind: "idle" }
@@ -16,13 +17,11 @@ type PolygonState =
 /** Screen distance (px) within which a click grabs a vertex. */
 export const SNAP_PX = 8;
 
-export class PolygonTool implements Tool {
+export class PolygonTool extends BaseTool {
   readonly name = "polygon" as const;
   readonly cursor = "crosshair";
   private state: PolygonState = { kind: "idle" };
   private hover: ToolPointer | null = null;
-
-  constructor(private readonly ctx: ToolContext) {}
 
   get points(): readonly Point[] {
     return this.state.kind === "drawing" ? this.state.points : [];
@@ -63,7 +62,7 @@ export class PolygonTool implements Tool {
     this.ctx.redrawUi();
   }
 
-  pointerMove(p: ToolPointer): void {
+  override pointerMove(p: ToolPointer): void {
     this.hover = p;
     if (this.state.kind === "drawing" && this.state.dragging !== null) {
       this.state.points[this.state.dragging] = { x: p.x, y: p.y };
@@ -71,28 +70,28 @@ export class PolygonTool implements Tool {
     this.ctx.redrawUi();
   }
 
-  pointerUp(): void {
+  override pointerUp(): void {
     if (this.state.kind === "drawing") this.state.dragging = null;
   }
 
-  keyDown(e: KeyboardEvent): boolean {
+  override command(id: CommandId): boolean {
     if (this.state.kind !== "drawing") return false;
-    if (e.key === "Enter") {
-      this.close();
-      return true;
+    switch (id) {
+      case "confirm":
+        this.close();
+        return true;
+      case "escape":
+        this.cancel();
+        this.ctx.redrawUi();
+        return true;
+      case "delete":
+        this.state.points.pop();
+        if (this.state.points.length === 0) this.state = { kind: "idle" };
+        this.ctx.redrawUi();
+        return true;
+      default:
+        return false;
     }
-    if (e.key === "Escape") {
-      this.cancel();
-      this.ctx.redrawUi();
-      return true;
-    }
-    if (e.key === "Backspace") {
-      this.state.points.pop();
-      if (this.state.points.length === 0) this.state = { kind: "idle" };
-      this.ctx.redrawUi();
-      return true;
-    }
-    return false;
   }
 
   /** Fills the polygon into the target and records one history entry. */
@@ -129,12 +128,12 @@ export class PolygonTool implements Tool {
     doc.select(t.item.key);
   }
 
-  cancel(): void {
+  override cancel(): void {
     this.state = { kind: "idle" };
     this.hover = null;
   }
 
-  drawUi(g: CanvasRenderingContext2D, view: Viewport): void {
+  override drawUi(g: CanvasRenderingContext2D, view: Viewport): void {
     if (this.state.kind !== "drawing") return;
     const pts = this.state.points.map((q) => view.toScreen(q.x, q.y));
     g.save();

@@ -1,11 +1,9 @@
 /** Select: click an annotation to select it (topmost visible wins); click empty space to clear. */
-import type { Tool, ToolContext, ToolPointer } from "./tool";
+import { BaseTool, type ToolPointer } from "./tool";
 
-export class SelectTool implements Tool {
+export class SelectTool extends BaseTool {
   readonly name = "select" as const;
   readonly cursor = "default";
-
-  constructor(private readonly ctx: ToolContext) {}
 
   pointerDown(p: ToolPointer): void {
     const x = Math.floor(p.x);
@@ -19,12 +17,4 @@ export class SelectTool implements Tool {
     }
     this.ctx.doc.select(null);
   }
-
-  pointerMove(): void {}
-  pointerUp(): void {}
-  keyDown(): boolean {
-    return false;
-  }
-  cancel(): void {}
-  drawUi(): void {}
 }

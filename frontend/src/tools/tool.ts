@@ -4,6 +4,7 @@
  * cleans up whatever it was doing when the user switches away (`cancel`).
  */
 import type { Api } from "../api";
+import type { CommandId } from "../keymap";
 import type { AnnotationItem, EditorDocument, LabelClass } from "../document";
 import type { History } from "../history";
 import type { Viewport } from "../viewport";
@@ -45,11 +46,50 @@ export interface Tool {
   pointerDown(p: ToolPointer): void;
   pointerMove(p: ToolPointer): void;
   pointerUp(p: ToolPointer): void;
-  /** Returns true when the key was used. */
-  keyDown(e: KeyboardEvent): boolean;
+  /**
+   * The tool's first say on every command (from keys or buttons); true when it used it: while a
+   * polygon is drawn, Escape cancels the shape rather than the selection and Delete drops a vertex.
+   */
+  command(id: CommandId): boolean;
   /** Leaves the tool: abandon any half-done gesture without leaving traces. */
   cancel(): void;
   drawUi(ctx: CanvasRenderingContext2D, view: Viewport): void;
+}
+
+/**
+ * The hooks a tool may leave out: a click-only tool overrides `pointerDown` and nothing else.
+ * A tool that keeps state overrides `cancel` to drop it.
+ */
+export abstract class BaseTool implements Tool {
+  abstract readonly name: ToolName;
+  abstract readonly cursor: string;
+
+  constructor(protected readonly ctx: ToolContext) {}
+
+  abstract pointerDown(p: ToolPointer): void;
+  pointerMove(_p: ToolPointer): void {}
+  pointerUp(_p: ToolPointer): void {}
+  command(_id: CommandId): boolean {
+    return false;
+  }
+  cancel(): void {}
+  drawUi(_g: CanvasRenderingContext2D, _view: Viewport): void {}
+}
+
+/**
+ * The annotation a painting tool edits for class `cls`: the class layer of a semantic class, the
+ * selected instance when it belongs to an instance class, else (when `create`) a new one.
+ */
+export function paintTarget(doc: EditorDocument, cls: LabelClass | null, create: boolean): { item: AnnotationItem; created: boolean } | null {
+  if (!cls) return null;
+  if (cls.kind === "semantic") {
+    const layer = doc.semanticLayer(cls.id);
+    if (layer) return { item: layer, created: false };
+  } else {
+    const sel = doc.selected;
+    if (sel && sel.labelClass === cls.id) return { item: sel, created: false };
+  }
+  return create ? { item: doc.createItem(cls.id), created: true } : null;
 }
 
 /** A proposal edited by a person becomes theirs: the change that accepts it, if needed. */
