@@ -6,10 +6,13 @@
  * generated/api-schema.ts by scripts/gen-api-types.sh (tests/test_api_types.py fails when the
  * committed file is stale), so a field renamed or retyped on the server breaks `tsc` here.
  */
-import type { components } from "./generated/api-schema";
+import type { components, paths } from "./generated/api-schema";
 import type { CocoRle } from "./rle";
 
 type Schemas = components["schemas"];
+/** The JSON body an operation takes, and the JSON it answers with `status`. */
+type JsonBody<Op> = Op extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
+type JsonAnswer<Op, Status extends number> = Op extends { responses: { [S in Status]: { content: { "application/json": infer B } } } } ? B : never;
 
 /**
  * A response as the server sends it: DRF renders every field of an output serializer, but the
@@ -37,18 +40,13 @@ export type SaveRequestDto = Omit<Schemas["DocumentIn"], "annotations"> & { anno
 export type AssistResultDto = WithRle<Sent<Schemas["AssistOut"]>>;
 export type JobDto = Sent<Schemas["JobOut"]>;
 export type JobStatus = JobDto["status"];
+/** One page of the job list ({count, next, previous, results}). */
+export type JobPageDto = Sent<JsonAnswer<paths["/api/projects/{project_id}/jobs/"]["get"], 200>>;
 export type ImportResultDto = Sent<Schemas["ImportResultOut"]>;
-export type PrelabelRequestDto = Schemas["PrelabelIn"];
-export type TrainRequestDto = Schemas["TrainIn"];
-export type ExportRequestDto = Schemas["ExportIn"];
-
-/** One page of a paginated list (DRF PageNumberPagination). */
-export interface Page<T> {
-  count: number;
-  next: string | null;
-  previous: string | null;
-  results: T[];
-}
+// Job requests by endpoint: their serializers' names are the server's business.
+export type PrelabelRequestDto = JsonBody<paths["/api/projects/{project_id}/prelabel/"]["post"]>;
+export type TrainRequestDto = JsonBody<paths["/api/projects/{project_id}/train/"]["post"]>;
+export type ExportRequestDto = JsonBody<paths["/api/projects/{project_id}/exports/"]["post"]>;
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -84,7 +82,7 @@ export interface ProjectApi {
   prelabel(projectId: number, body: PrelabelRequestDto): Promise<JobDto>;
   train(projectId: number, body: TrainRequestDto): Promise<JobDto>;
   exportDataset(projectId: number, body: ExportRequestDto): Promise<JobDto>;
-  jobs(projectId: number, pageSize: number): Promise<Page<JobDto>>;
+  jobs(projectId: number, pageSize: number): Promise<JobPageDto>;
   cancelJob(jobId: number): Promise<JobDto>;
 }
 
@@ -139,8 +137,8 @@ export class HttpApi implements Api, ProjectApi {
     return this.request<JobDto>("POST", `projects/${projectId}/exports/`, body);
   }
 
-  jobs(projectId: number, pageSize: number): Promise<Page<JobDto>> {
-    return this.request<Page<JobDto>>("GET", `projects/${projectId}/jobs/?page_size=${pageSize}`);
+  jobs(projectId: number, pageSize: number): Promise<JobPageDto> {
+    return this.request<JobPageDto>("GET", `projects/${projectId}/jobs/?page_size=${pageSize}`);
   }
 
   cancelJob(jobId: number): Promise<JobDto> {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { JobDto, Page } from "../src/api";
+import type { JobDto, JobPageDto } from "../src/api";
 import {
   ACTIVE_POLL_MS,
   JobPoller,
@@ -54,7 +54,7 @@ function manualTimer() {
   };
 }
 
-const page = (results: JobDto[]): Page<JobDto> => ({ count: results.length, next: null, previous: null, results });
+const page = (results: JobDto[]): JobPageDto => ({ count: results.length, next: null, previous: null, results });
 
 describe("the project page's forms", () => {
   it("sends images as files and a zip as the archive", () => {

@@ -2,7 +2,7 @@
  * What the project page's actions decide, apart from the DOM: the request each form sends,
  * the line it answers with, how a job row reads, and when the job list polls again.
  */
-import type { ExportRequestDto, ImportResultDto, JobDto, Page, PrelabelRequestDto, TrainRequestDto } from "../api";
+import type { ExportRequestDto, ImportResultDto, JobDto, JobPageDto, PrelabelRequestDto, TrainRequestDto } from "../api";
 import type { Timer } from "../timer";
 
 /** Poll this often while a job is queued or running; after a failed poll, wait longer. */
@@ -26,7 +26,7 @@ export function prelabelBody(fields: { modelVersion: string; images: string; sco
 }
 
 export function trainBody(fields: { arch: string; minutes: string }): TrainRequestDto {
-  // The select offers the server's architectures; anything else is refused by the server with a message.
+  // The selects offer the server's choices; anything else is refused by the server with a message.
   return { arch: fields.arch as TrainRequestDto["arch"], minutes: Number(fields.minutes) };
 }
 
@@ -76,14 +76,14 @@ export class JobPoller {
   private cancelNext: (() => void) | null = null;
 
   constructor(
-    private readonly load: () => Promise<Page<JobDto>>,
+    private readonly load: () => Promise<JobPageDto>,
     private readonly show: (jobs: JobDto[]) => void,
     private readonly timer: Required<Pick<Timer, "after">>,
   ) {}
 
   async refresh(): Promise<void> {
     this.stop();
-    let page: Page<JobDto>;
+    let page: JobPageDto;
     try {
       page = await this.load();
     } catch {
