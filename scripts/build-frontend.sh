@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the TypeScript editor into annotations/static/editor/ (npm ci from the committed lockfile).
+# Build the TypeScript editor and project page into annotations/static/editor/ (npm ci from the committed lockfile).
 set -euo pipefail
 cd "$(dirname "$0")/../frontend"
 stamp=node_modules/.labeler-installed
