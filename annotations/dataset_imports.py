@@ -17,7 +17,6 @@ from typing import BinaryIO, Callable
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
 
 from . import ingest, masks, services
 from .errors import ValidationFailed
@@ -25,7 +24,7 @@ from .formats.archive import Archive, Errors
 from .formats.coco_import import parse_coco
 from .formats.records import ImportedDataset, ImportedImage
 from .formats.voc_import import parse_voc
-from .models import Annotation, DocumentRevision, Image, Job, LabelClass, Project
+from .models import Annotation, Image, Job, LabelClass, Project
 
 FORMATS = ("coco", "voc")
 _BULK = 2000
@@ -124,7 +123,7 @@ def _classes(*, project: Project, dataset: ImportedDataset, create: bool) -> tup
         )
     created = []
     for item in missing:
-        color = item.color if item.color and services._COLOR.match(item.color) else "#ff0000"
+        color = item.color if item.color and services.COLOR.match(item.color) else "#ff0000"
         existing[item.name] = services.label_class_create(
             project=project, name=item.name, kind=item.kind or LabelClass.Kind.INSTANCE, color=color,
         )
@@ -161,26 +160,6 @@ def _row(image: Image, label_class: LabelClass, rle: dict, z_order: int, score: 
         image=image, label_class=label_class, rle_counts=rle["counts"], bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h,
         area=masks.area(rle), z_order=z_order, score=score, source=Annotation.Source.HUMAN, is_proposal=False, author=user,
     )
-
-
-def _record_revisions(image_ids: list[int], user) -> None:
-    """An import saves documents: bump each touched image's version (an editor holding the old one
-    gets a conflict instead of deleting what came in) and keep a revision, as every save does."""
-    for start in range(0, len(image_ids), 500):
-        chunk = image_ids[start:start + 500]
-        Image.objects.filter(pk__in=chunk).update(annotation_version=F("annotation_version") + 1)
-        Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
-        versions = dict(Image.objects.filter(pk__in=chunk).values_list("id", "annotation_version"))
-        payloads: dict[int, list] = {pk: [] for pk in chunk}
-        for a in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id"):
-            payloads[a.image_id].append({
-                "id": a.id, "label_class": a.label_class_id, "counts": a.rle_counts, "z_order": a.z_order,
-                "source": a.source, "model_version": a.model_version_id, "score": a.score,
-                "is_proposal": a.is_proposal, "author": a.author_id,
-            })
-        DocumentRevision.objects.bulk_create(
-            DocumentRevision(image_id=pk, version=versions[pk], author=user, annotations=payloads[pk]) for pk in chunk
-        )
 
 
 def dataset_import(
@@ -239,7 +218,9 @@ def dataset_import(
                     pending = []
             Annotation.objects.bulk_create(pending)
             result.annotations += len(pending)
-            _record_revisions(list(touched), user)
+            # An import saves documents: an editor holding an old version gets a conflict instead
+            # of deleting what came in, and each touched document gets its revision.
+            services.documents_commit(image_ids=list(touched), author=user)
             result.images_created = len(created)
             if make_thumbnails:
                 from .thumbnails import thumbnail_job_start
@@ -250,22 +231,24 @@ def dataset_import(
 
 @transaction.atomic
 def dataset_import_start(
-    *, project: Project, user: AbstractBaseUser | None, upload: BinaryIO, format: str, create_classes: bool = True,
+    *, project: Project, user: AbstractBaseUser | None, archive: BinaryIO, format: str, create_classes: bool = True,
 ) -> Job:
     """Keep the uploaded zip under MEDIA_ROOT/tmp/imports/ (workers share media storage) and queue the Job."""
     from .jobs import job_start
 
     if format not in FORMATS:
         raise ValidationFailed(f"unknown dataset format {format!r}; use coco or voc")
+    name = getattr(archive, "name", "") or ""
+    if name and not name.lower().endswith(".zip"):
+        raise ValidationFailed(f"{name}: a dataset import takes one .zip archive")
     relative = f"tmp/imports/{uuid.uuid4().hex}.zip"
     path = Path(settings.MEDIA_ROOT) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
-        shutil.copyfileobj(upload, out, 1 << 20)
+        shutil.copyfileobj(archive, out, 1 << 20)
     try:
         return job_start(
-            project=project, user=user, kind=Job.Kind.IMPORT_DATASET, task="workers.default.import_dataset",
-            params={"upload": relative, "format": format, "create_classes": bool(create_classes)},
+            project=project, user=user, kind=Job.Kind.IMPORT_DATASET, params={"upload": relative, "format": format, "create_classes": bool(create_classes)},
         )
     except BaseException:
         path.unlink(missing_ok=True)

@@ -1,6 +1,8 @@
 """Domain errors. The API's single exception handler turns each into one JSON error shape."""
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A request the domain refuses; `status` is the HTTP status the API answers with."""
@@ -31,3 +33,14 @@ class StaleVersion(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+def first_message(detail: Any) -> str:
+    """The first message of a serializer's (nested) errors, prefixed with its field: "epochs: ..."."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = first_message(value)
+            return inner if key in ("detail", "non_field_errors") else f"{key}: {inner}"
+    if isinstance(detail, list) and detail:
+        return first_message(detail[0])
+    return str(detail)

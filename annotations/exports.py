@@ -48,6 +48,10 @@ class ExportOptions:
         params["only_status"] = list(self.only_status)
         return params
 
+    @classmethod
+    def from_params(cls, params: dict) -> "ExportOptions":
+        return cls(**{**params, "only_status": tuple(params.get("only_status", ()))})
+
 
 def export_options(
     *, format: str, mask_format: str = "rle", with_images: bool = False, only_status: str | list[str] | tuple[str, ...] | None = None,
@@ -55,17 +59,17 @@ def export_options(
 ) -> ExportOptions:
     """Validated options; raises ValidationFailed naming the bad one."""
     if format not in FORMATS:
-        raise ValidationFailed(f"unknown export format {format!r}; use coco or voc")
+        raise ValidationFailed(f"format: unknown export format {format!r}; use {' or '.join(FORMATS)}")
     if mask_format not in MASK_FORMATS:
-        raise ValidationFailed(f"unknown mask format {mask_format!r}; use rle or polygon")
+        raise ValidationFailed(f"mask_format: unknown mask format {mask_format!r}; use {' or '.join(MASK_FORMATS)}")
     if isinstance(only_status, str):
         only_status = [s.strip() for s in only_status.split(",") if s.strip()]
     statuses = tuple(only_status or ())
     unknown = [s for s in statuses if s not in Image.Status.values]
     if unknown:
-        raise ValidationFailed(f"unknown image status {', '.join(unknown)}; use {', '.join(Image.Status.values)}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValidationFailed("seed must be an integer")
+        raise ValidationFailed(f"only_status: unknown image status {', '.join(unknown)}; use {', '.join(Image.Status.values)}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValidationFailed(f"seed: must be an integer from 0 to {2**32 - 1}, got {seed!r}")
     split_parse(split, seed=seed)  # validates
     return ExportOptions(format, mask_format, bool(with_images), statuses, bool(include_proposals), split or "", seed)
 
@@ -88,8 +92,7 @@ def export_start(*, project: Project, user: AbstractBaseUser | None, options: Ex
     if not project.label_classes.exists():
         raise ValidationFailed(f"project {project.name!r} has no label classes to export")
     return job_start(
-        project=project, user=user, kind=Job.Kind.EXPORT, task="workers.default.export_dataset",
-        params=options.as_params(), total=export_image_count(project=project, options=options),
+        project=project, user=user, kind=Job.Kind.EXPORT, params=options.as_params(), total=export_image_count(project=project, options=options),
     )
 
 
@@ -197,7 +200,7 @@ def export_write(
 def export_to_storage(*, job: Job, on_progress: Callable[[int, int], None] | None = None) -> tuple[str, dict]:
     """Run a Job's export into MEDIA_ROOT/exports/...; written to a temporary file and renamed, so a
     retried task never leaves half a zip where a download could find it."""
-    options = export_options(**job.params)
+    options = ExportOptions.from_params(job.params)  # checked by export_options when the Job started
     name = export_storage_name(job=job)
     final = Path(settings.MEDIA_ROOT) / name
     final.parent.mkdir(parents=True, exist_ok=True)

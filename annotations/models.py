@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from . import architectures
+
 
 class Project(models.Model):
     name = models.CharField(max_length=200)
@@ -67,6 +69,11 @@ class Image(models.Model):
         DONE = "done"
         REVIEWED = "reviewed"
 
+    # Work left to do on it: what "next image" offers and pre-labeling may fill in.
+    OPEN = (Status.NEW, Status.IN_PROGRESS)
+    # People finished it: the labels training learns from and evaluation measures against.
+    APPROVED = (Status.DONE, Status.REVIEWED)
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
     file = models.FileField(max_length=255)  # content-addressed: images/<sha[:2]>/<sha>.<ext>
     thumbnail = models.FileField(max_length=255, blank=True)
@@ -99,10 +106,10 @@ class ModelVersion(models.Model):
     """A trained network the workers can run: architecture, class mapping, checkpoint, metrics."""
 
     class Architecture(models.TextChoices):
-        UNET = "unet"
-        SEGNET = "segnet"
-        FCN = "fcn"
-        MASKRCNN = "maskrcnn"
+        UNET = architectures.UNET
+        SEGNET = architectures.SEGNET
+        FCN = architectures.FCN
+        MASKRCNN = architectures.MASKRCNN
 
     class Source(models.TextChoices):
         TRAINED = "trained"

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.fields.files import FieldFile
 
 from .errors import NotFound
 from .models import Annotation, Image, Job, LabelClass, Membership, ModelVersion, Project
@@ -44,6 +45,15 @@ def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
     return image
 
 
+def media_file_get(*, user: AbstractBaseUser, path: str) -> FieldFile | None:
+    """An image file or thumbnail under media, if `user` is a member of a project that holds it."""
+    field = {"images/": "file", "thumbnails/": "thumbnail"}.get(path.split("/", 1)[0] + "/")
+    if field is None:
+        return None
+    image = Image.objects.filter(project__memberships__user=user, **{field: path}).first()
+    return getattr(image, field) if image is not None else None
+
+
 def image_neighbours(*, image: Image) -> tuple[int | None, int | None]:
     siblings = Image.objects.filter(project_id=image.project_id)
     prev_id = siblings.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first()
@@ -78,3 +88,19 @@ def model_version_get(*, project: Project, version_id: int) -> ModelVersion:
     if version is None:
         raise NotFound(f"model version {version_id} is not in project {project.name!r}")
     return version
+
+
+def image_unlabeled_list(*, project: Project) -> QuerySet[Image]:
+    """Images with work left (Image.OPEN) on which no person made or accepted an annotation."""
+    confirmed = Annotation.objects.filter(image=OuterRef("pk"), is_proposal=False)
+    return project.images.filter(status__in=Image.OPEN).exclude(Exists(confirmed))
+
+
+def prelabel_image_ids(*, project: Project, which: str | list[int]) -> list[int]:
+    """The images a pre-label Job covers: "all", "unlabeled" (see image_unlabeled_list) or the
+    listed ids that are still in the project, in that order."""
+    if isinstance(which, list):
+        found = set(project.images.filter(pk__in=which).values_list("pk", flat=True))
+        return [i for i in which if i in found]
+    images = image_unlabeled_list(project=project) if which == "unlabeled" else project.images.all()
+    return list(images.order_by("pk").values_list("pk", flat=True))

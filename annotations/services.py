@@ -18,7 +18,7 @@ from .corrections import corrections_record
 from .errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from .models import Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
 
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @transaction.atomic
@@ -69,7 +69,7 @@ def label_class_create(
         raise ValidationFailed("a label class needs a name")
     if kind not in LabelClass.Kind.values:
         raise ValidationFailed(f"unknown class kind {kind!r}; use semantic or instance")
-    if not _COLOR.match(color):
+    if not COLOR.match(color):
         raise ValidationFailed(f"colour must look like #rrggbb, got {color!r}")
     if project.label_classes.filter(name=name).exists():
         raise ValidationFailed(f"project {project.name!r} already has a class named {name!r}")
@@ -144,35 +144,69 @@ def _geometry(rle: dict) -> dict[str, int]:
     return {"bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h, "area": masks.area(rle)}
 
 
-def _revision_payload(image: Image) -> list[dict[str, Any]]:
+def _revision_payload(annotations: Iterable[Annotation]) -> list[dict[str, Any]]:
     return [
         {
             "id": a.id, "label_class": a.label_class_id, "counts": a.rle_counts, "z_order": a.z_order,
             "source": a.source, "model_version": a.model_version_id, "score": a.score,
             "is_proposal": a.is_proposal, "author": a.author_id,
         }
-        for a in image.annotations.order_by("z_order", "id")
+        for a in annotations
     ]
 
 
-def _bump_version(*, image: Image, expected: int | None) -> int:
-    images = Image.objects.filter(pk=image.pk)
-    if expected is not None:
-        images = images.filter(annotation_version=expected)
-    if images.update(annotation_version=F("annotation_version") + 1) == 0:
-        current = Image.objects.filter(pk=image.pk).values_list("annotation_version", flat=True).first()
-        raise StaleVersion(
-            f"image {image.pk} was saved by someone else (you read version {expected}, it is now {current})",
-            current_version=current,
+_COMMIT_CHUNK = 500
+
+
+def documents_commit(
+    *, image_ids: Sequence[int], author: AbstractBaseUser | None, expected_version: int | None = None,
+    starts_work: bool = True,
+) -> dict[int, int]:
+    """The last step of every write to annotation documents, inside the writer's transaction.
+
+    Bumps each image's document version (with `expected_version`, for one image, a save against
+    a stale version raises StaleVersion, and the writer's transaction rolls back whatever it
+    wrote), moves NEW images to IN_PROGRESS when a person's work `starts_work` (model proposals
+    do not), and records a revision of each document as it now stands. Returns {image id: version}.
+    """
+    if expected_version is not None and len(image_ids) != 1:
+        raise ValueError("expected_version checks one document at a time")
+    versions: dict[int, int] = {}
+    for start in range(0, len(image_ids), _COMMIT_CHUNK):
+        chunk = list(image_ids[start:start + _COMMIT_CHUNK])
+        images = Image.objects.filter(pk__in=chunk)
+        if expected_version is not None:
+            images = images.filter(annotation_version=expected_version)
+        if images.update(annotation_version=F("annotation_version") + 1) == 0 and expected_version is not None:
+            current = Image.objects.filter(pk=chunk[0]).values_list("annotation_version", flat=True).first()
+            raise StaleVersion(
+                f"image {chunk[0]} was saved by someone else (you read version {expected_version}, it is now {current})",
+                current_version=current,
+            )
+        if starts_work:
+            Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
+        versions.update(Image.objects.filter(pk__in=chunk).values_list("id", "annotation_version"))
+        rows: dict[int, list[Annotation]] = {pk: [] for pk in chunk}
+        for row in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id"):
+            rows[row.image_id].append(row)
+        DocumentRevision.objects.bulk_create(
+            DocumentRevision(image_id=pk, version=versions[pk], author=author, annotations=_revision_payload(rows[pk]))
+            for pk in chunk
         )
-    image.refresh_from_db(fields=["annotation_version", "status"])
-    return image.annotation_version
+    return versions
+
+
+@dataclass(frozen=True)
+class DocumentSaved:
+    image: Image
+    version: int
+    saved_ids: list[int]  # the id of each sent annotation, in the order they were sent
 
 
 @transaction.atomic
 def annotation_document_save(
     *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]],
-) -> Image:
+) -> DocumentSaved:
     """Replace an image's annotations with `annotations`, if `version` is still the current one.
 
     Existing annotations are named by id and keep their provenance; a proposal sent back with a
@@ -184,11 +218,10 @@ def annotation_document_save(
     if not isinstance(annotations, (list, tuple)):
         raise ValidationFailed("annotations must be a list")
     items = _parse_items(image=image, items=annotations)
-    _bump_version(image=image, expected=version)
 
     existing = {a.id: a for a in image.annotations.all()}
     # Before any row changes: how much of each model version's proposals the person changed.
-    corrections_record(image=image, user=user, document_version=image.annotation_version, existing=existing, items=items)
+    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=items)
     kept: set[int] = set()
     new_rows: list[Annotation] = []
     saved_rows: list[Annotation] = []  # in request order, so the client learns the new rows' ids
@@ -220,12 +253,9 @@ def annotation_document_save(
         row.save()
     image.annotations.exclude(pk__in=kept).filter(pk__in=list(existing)).delete()
     Annotation.objects.bulk_create(new_rows)
-    if image.status == Image.Status.NEW:
-        image.status = Image.Status.IN_PROGRESS
-        image.save(update_fields=["status", "updated_at"])
-    DocumentRevision.objects.create(image=image, version=image.annotation_version, author=user, annotations=_revision_payload(image))
-    image.saved_annotation_ids = [row.pk for row in saved_rows]
-    return image
+    documents_commit(image_ids=[image.pk], author=user, expected_version=version)
+    image.refresh_from_db(fields=["annotation_version", "status"])
+    return DocumentSaved(image=image, version=image.annotation_version, saved_ids=[row.pk for row in saved_rows])
 
 
 @dataclass(frozen=True)
@@ -265,8 +295,7 @@ def proposals_replace(*, image: Image, model_version: ModelVersion, proposals: S
             **_geometry(proposal.rle),
         ))
     Annotation.objects.bulk_create(rows)
-    _bump_version(image=image, expected=None)
-    DocumentRevision.objects.create(image=image, version=image.annotation_version, author=None, annotations=_revision_payload(image))
+    documents_commit(image_ids=[image.pk], author=None, starts_work=False)
     return len(rows)
 
 

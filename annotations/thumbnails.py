@@ -35,6 +35,5 @@ def thumbnail_job_start(*, images: list[Image], user=None) -> Job | None:
     from .jobs import job_start
 
     return job_start(
-        project=images[0].project, user=user, kind=Job.Kind.THUMBNAILS, task="workers.default.thumbnails",
-        params={"image_ids": [i.pk for i in images]}, total=len(images),
+        project=images[0].project, user=user, kind=Job.Kind.THUMBNAILS, params={"image_ids": [i.pk for i in images]}, total=len(images),
     )

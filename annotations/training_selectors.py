@@ -10,9 +10,6 @@ from . import selectors
 from .corrections import correction_effort, empty_effort
 from .models import Image, ModelVersion, Project
 
-UNLABELED = [Image.Status.NEW, Image.Status.IN_PROGRESS]
-
-
 def _training_summary(version: ModelVersion) -> dict:
     t = version.training or {}
     return {k: t[k] for k in ("images", "epochs_completed", "elapsed_s", "stopped", "recipe", "job") if k in t}
@@ -30,9 +27,9 @@ def version_comparison(*, project: Project) -> list[dict]:
 
 
 def next_image(*, project: Project, after: int | None) -> tuple[Image | None, str]:
-    """The most uncertain unlabeled image (status new or in progress), else the next one by id
+    """The most uncertain image with work left (Image.OPEN), else the next one by id
     after `after` (wrapping round). `after` itself is never the answer: it was just saved."""
-    candidates = project.images.filter(status__in=UNLABELED)
+    candidates = project.images.filter(status__in=Image.OPEN)
     if after is not None:
         candidates = candidates.exclude(pk=after)
     scored = candidates.filter(uncertainty__isnull=False).order_by(F("uncertainty").desc(), "pk").first()

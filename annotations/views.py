@@ -26,7 +26,7 @@ def project_or_404(request: HttpRequest, project_id: int):
 def project_list_page(request: HttpRequest) -> HttpResponse:
     projects = selectors.project_list(user=request.user).annotate(
         image_count=Count("images", distinct=True),
-        done_count=Count("images", filter=Q(images__status__in=["done", "reviewed"]), distinct=True),
+        done_count=Count("images", filter=Q(images__status__in=Image.APPROVED), distinct=True),
     )
     return render(request, "annotations/project_list.html", {"projects": projects})
 
@@ -62,17 +62,9 @@ def editor_page(request: HttpRequest, project_id: int, image_id: int) -> HttpRes
 @require_GET
 def media_file(request: HttpRequest, path: str) -> FileResponse:
     """Image files and thumbnails, only for members of a project that holds them."""
-    member_images = Image.objects.filter(project__memberships__user=request.user)
-    if path.startswith("images/"):
-        image = member_images.filter(file=path).first()
-        field = "file"
-    elif path.startswith("thumbnails/"):
-        image = member_images.filter(thumbnail=path).first()
-        field = "thumbnail"
-    else:
-        image = None
-    if image is None:
+    file = selectors.media_file_get(user=request.user, path=path)
+    if file is None:
         raise Http404("no such file")
-    response = FileResponse(getattr(image, field).open("rb"))
+    response = FileResponse(file.open("rb"))
     response["Cache-Control"] = "private, max-age=31536000, immutable"  # content-addressed
     return response

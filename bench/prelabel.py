@@ -3,9 +3,9 @@
     .venv/bin/python bench/prelabel.py                      # 48 images of 512x384, all four nets
     .venv/bin/python bench/prelabel.py --images 200 --archs unet,maskrcnn --batch-sizes 1,4,8
 
-(a) bare forward: the model over pre-decoded, pre-normalised tensors in batches, nothing else
+(a) bare forward: the model over pre-decoded, pre-normalized tensors in batches, nothing else
     (no decode, no argmax, no RLE, no database).
-(b) whole job: `workers.prelabel.run_prelabel` on a real project in a throwaway SQLite database:
+(b) whole job: `workers.prelabel_job.run_prelabel` on a real project in a throwaway SQLite database:
     decode ahead in threads, inference, argmax / thresholds, RLE encode, proposal rows, progress.
 Prints images/s for both and the ratio (b)/(a); the target is >= 0.9. Bare and job runs
 alternate (`--repeats`) and the medians are compared, since a shared machine's speed drifts. Weights are random
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["LABELER_VAR_DIR"] = tempfile.mkdtemp(prefix="labeler-bench-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeler.settings")
-os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+os.environ["LABELER_TASK_RUNNER"] = "workers.management.job_here.SendNothing"  # the bench runs the job itself
 
 ARCHS = {
     "unet": {"depth": 4, "base_width": 32},
@@ -76,12 +76,12 @@ def bare_forward(model, spec, paths, batch_size: int, device, use_autocast: bool
     import torch
 
     from workers.ml import device as devices
-    from workers.ml.datasets import load_image, normalise, to_tensor_image
+    from workers.ml.datasets import load_image, normalize, to_tensor_image
 
     tensors = []
     for p in paths:
         t = to_tensor_image(load_image(p))
-        tensors.append(t if spec.is_instance else normalise(t, spec.normalisation))
+        tensors.append(t if spec.is_instance else normalize(t, spec.normalization))
     model = model.to(device).eval()
 
     def run():
@@ -125,7 +125,7 @@ def main() -> None:
     from workers.ml.device import select_device
     from workers.ml.inference import Predictor
     from workers.model_versions import model_version_register
-    from workers.prelabel import run_prelabel
+    from workers.prelabel_job import run_prelabel
 
     h, w = (int(v) for v in args.size.split("x"))
     device = select_device()

@@ -163,7 +163,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# How the web side sends a Job's task (annotations/jobs.py): Celery here; tests run tasks in-process.
+LABELER_TASK_RUNNER = os.environ.get("LABELER_TASK_RUNNER", "annotations.jobs.CeleryRunner")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How long a task taken by a worker that died stays invisible before Redis hands it out again.
 # Kombu scans for such tasks on every 10th restore tick, so the tick sets how soon they return.

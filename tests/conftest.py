@@ -1,6 +1,7 @@
 """Shared cast and fixtures: an owner, a teammate and an outsider; a project; image factories.
 
-Tests run Celery eagerly unless they use the real `worker` fixture (tests/integration).
+Tests run each task in-process (tests/task_runner.py) unless they use the real `worker` fixture
+(tests/integration), which sends them through Redis to a real Celery worker.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from annotations.models import Image, LabelClass, Membership, Project
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.LABELER_TASK_RUNNER = "tests.task_runner.InProcessRunner"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -16,7 +16,6 @@ from typing import Callable
 
 from django.utils import timezone
 
-from annotations.jobs import JobReporter
 from annotations.models import ModelVersion
 
 from . import training_data
@@ -29,14 +28,14 @@ log = logging.getLogger(__name__)
 INSTANCE_SCORE_THRESHOLD = 0.05
 
 
-def _clean(value):
+def json_safe(value):
     """JSON without NaN (PostgreSQL's jsonb refuses it): absent data is None."""
     if isinstance(value, float):
         return None if math.isnan(value) else round(value, 6)
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -104,26 +103,9 @@ def evaluate_version(
         "images": len(image_ids) - len(errors), "on": on, "image_ids": image_ids, "errors": errors[:20],
         "seconds": round(time.monotonic() - started, 3), "evaluated_at": timezone.now().isoformat(),
     })
-    metrics = _clean(metrics)
+    metrics = json_safe(metrics)
     if not image_ids:
         metrics["note"] = "no approved images to evaluate on"
     ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
     version.metrics = metrics
     return metrics
-
-
-def run_evaluate(job_id: int) -> None:
-    """The evaluate job (gpu queue): params {"model_version": id}. Idempotent: it only overwrites metrics."""
-    reporter = JobReporter(job_id)
-    job = reporter.start()
-    if job is None:
-        return
-    with reporter.outcome():
-        version = ModelVersion.objects.select_related("project").get(pk=job.params["model_version"], project_id=job.project_id)
-        metrics = evaluate_version(version, progress=lambda done, total: reporter.progress(done=done, total=total))
-        headline = metrics.get("metric")
-        reporter.succeed(
-            result={"model_version": version.pk, "metrics": metrics},
-            message=f"{version.name}: {metrics['metric_name']} "
-                    + (f"{headline:.3f}" if headline is not None else "n/a") + f" on {metrics['images']} image(s)",
-        )

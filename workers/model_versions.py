@@ -19,6 +19,7 @@ from django.db import transaction
 
 from annotations.errors import ValidationFailed
 from annotations.models import ModelVersion, Project
+from annotations.training import model_version_name_check
 
 from .ml import checkpoints
 from .ml.checkpoints import CheckpointError, ModelSpec
@@ -62,27 +63,28 @@ def _store_checkpoint(project: Project, source: Path, name: str) -> str:
 def _spec_fields(spec: ModelSpec) -> dict:
     return {
         "architecture": spec.arch, "builder_kwargs": spec.builder_kwargs,
-        "normalization": spec.normalisation, "size_policy": spec.size_policy,
+        "normalization": spec.normalization, "size_policy": spec.size_policy,
     }
 
 
 def model_version_register(
     *, project: Project, checkpoint_path: str | Path, name: str, user: AbstractBaseUser | None = None,
     source: str = ModelVersion.Source.UPLOADED, metrics: dict | None = None, training: dict | None = None,
-    parent: ModelVersion | None = None,
+    parent: ModelVersion | None = None, file_name: str | None = None,
 ) -> ModelVersion:
-    """Register a labeler checkpoint (spec + state dict) after checking that it loads."""
+    """Register a labeler checkpoint (spec + state dict) after checking that it loads. Errors name
+    the file as `file_name` (what the user uploaded) when given."""
     path = Path(checkpoint_path)
+    shown = file_name or path.name
     if not path.is_file():
-        raise ValidationFailed(f"{path}: no such checkpoint file")
-    if ModelVersion.objects.filter(project=project, name=name).exists():
-        raise ValidationFailed(f"project {project.name!r} already has a model version named {name!r}")
+        raise ValidationFailed(f"{shown}: no such checkpoint file")
+    model_version_name_check(project=project, name=name)
     try:
         _, spec = checkpoints.load_checkpoint(path)
     except CheckpointError as exc:
-        raise ValidationFailed(f"{path.name}: {exc}") from None
+        raise ValidationFailed(f"{shown}: {exc}") from None
     except Exception as exc:  # torch refuses pickles that are not plain weights
-        raise ValidationFailed(f"{path.name}: not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
+        raise ValidationFailed(f"{shown}: not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
     mapping = class_mapping_for(project=project, class_names=list(spec.class_names), require_all=True)
     with transaction.atomic():
         return ModelVersion.objects.create(
@@ -100,6 +102,7 @@ def model_version_register_torchvision(
     Their categories are matched to the project's classes by name; the others are ignored.
     A missing weights file is a clear error naming it: nothing is downloaded.
     """
+    model_version_name_check(project=project, name=name)
     try:
         path = checkpoints.torchvision_weights_path(arch, weights)
         model, spec = checkpoints.load_torchvision_weights(arch, weights)

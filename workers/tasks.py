@@ -1,42 +1,108 @@
-"""Celery task registry: each task has an explicit dotted name, queue and retry policy.
+"""Celery task registry: each task has an explicit dotted name and its retry policy, declared here.
 
-Task names start with `workers.default.` or `workers.gpu.`; labeler/celery.py routes by prefix.
-Tasks take a Job id, report through JobReporter and are idempotent, hence acks_late.
-ML modules are imported inside the GPU tasks so the default queue's workers stay light.
+Names are `workers.<queue>.<job>`; labeler/celery.py routes by that prefix, the only place a queue
+is chosen. Job tasks take a Job id and are idempotent (a redelivered or retried task redoes work
+without duplicating it), hence acks_late. What each retries:
+- transient errors (annotations.jobs.TRANSIENT_ERRORS: the database went away or stayed locked)
+  are retried with backoff up to `retries` times; the Job says it is retrying, and past the limit
+  it ends `failed` with the error, so nothing loops;
+- everything else (a refused input, a bug) ends the Job `failed` at once with its message: it
+  would fail the same way again.
+ML modules are imported inside the gpu task bodies so the default queue's workers stay light.
 """
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
-from celery import shared_task
+from celery import Task, shared_task
+
+from annotations.jobs import ASSIST_TASK, TRANSIENT_ERRORS, JobReporter
 
 log = logging.getLogger(__name__)
 
-
-@shared_task(name="workers.default.thumbnails", queue="default", acks_late=True, max_retries=3, default_retry_delay=10)
-def thumbnails(job_id: int) -> None:
-    from .default_tasks import run_thumbnails
-
-    run_thumbnails(job_id)
+RETRY_BACKOFF_S = 2.0  # first retry after 2 s, then 4, 8: a database restart takes seconds
 
 
-@shared_task(name="workers.gpu.prelabel", queue="gpu", acks_late=True, reject_on_worker_lost=True, max_retries=3)
-def prelabel(job_id: int) -> None:
-    from .prelabel import run_prelabel
+def job_task(name: str, *, retries: int = 3, **options) -> Callable[[Callable[[], Callable[[int], None]]], Task]:
+    """Declare the task `name` for a Job body. The decorated function returns the body
+    (`run(job_id)`), so a body's modules (torch for gpu work) load only when it runs."""
 
-    run_prelabel(job_id)
+    def decorate(load_body: Callable[[], Callable[[int], None]]) -> Task:
+        @shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=retries, **options)
+        def task(self: Task, job_id: int) -> None:
+            try:
+                load_body()(job_id)
+            except TRANSIENT_ERRORS as exc:
+                attempt = self.request.retries + 1
+                reason = f"{type(exc).__name__}: {exc}"
+                if self.request.retries >= self.max_retries:
+                    log.error("job %s: giving up after %s attempts: %s", job_id, attempt, reason)
+                    JobReporter(job_id).fail(message=f"gave up after {attempt} attempts; last error: {reason}")
+                    return
+                log.warning("job %s: attempt %s failed (%s); retrying", job_id, attempt, reason)
+                JobReporter(job_id).note(message=f"attempt {attempt} of {self.max_retries + 1} failed ({reason}); retrying")
+                raise self.retry(exc=exc, countdown=RETRY_BACKOFF_S * 2 ** self.request.retries)
+
+        task.__doc__ = load_body.__doc__
+        return task
+
+    return decorate
 
 
-@shared_task(name="workers.gpu.register_model", queue="gpu", acks_late=True, reject_on_worker_lost=True, max_retries=3)
-def register_model(job_id: int) -> None:
-    from .model_jobs import run_register_model
+@job_task("workers.default.thumbnails")
+def thumbnails():
+    from .thumbnail_job import run_thumbnails
 
-    run_register_model(job_id)
+    return run_thumbnails
 
 
-@shared_task(name="workers.gpu.assist", queue="gpu", ignore_result=False, acks_late=False, time_limit=120)
+@job_task("workers.default.export_dataset")
+def export_dataset():
+    from .export_job import run_export
+
+    return run_export
+
+
+@job_task("workers.default.import_dataset")
+def import_dataset():
+    from .import_job import run_import
+
+    return run_import
+
+
+@job_task("workers.gpu.prelabel")
+def prelabel():
+    from .prelabel_job import run_prelabel
+
+    return run_prelabel
+
+
+@job_task("workers.gpu.register_model")
+def register_model():
+    from .register_model_job import run_register_model
+
+    return run_register_model
+
+
+@job_task("workers.gpu.train")
+def train():
+    """Redelivered after a worker dies; resumes from the job's last epoch checkpoint."""
+    from .train_job import run_train
+
+    return run_train
+
+
+@job_task("workers.gpu.evaluate")
+def evaluate():
+    from .evaluate_job import run_evaluate
+
+    return run_evaluate
+
+
+@shared_task(name=ASSIST_TASK, ignore_result=False, acks_late=False, time_limit=120)
 def assist(image_id: int, box: list[float], label_class_id: int | None, model_version_id: int) -> dict:
-    """Answers a waiting request, so it is not retried: a late answer is no answer."""
+    """Answers a waiting request, so it is never retried: a late answer is no answer."""
     from annotations.errors import DomainError
 
     from .assist import assist_mask
@@ -45,32 +111,3 @@ def assist(image_id: int, box: list[float], label_class_id: int | None, model_ve
         return assist_mask(image_id=image_id, box_xywh=box, label_class_id=label_class_id, model_version_id=model_version_id)
     except DomainError as exc:
         return {"error": exc.message, "status": exc.status}
-
-
-@shared_task(name="workers.default.export_dataset", queue="default", acks_late=True, reject_on_worker_lost=True, max_retries=0)
-def export_dataset(job_id: int) -> None:
-    from .dataset_tasks import run_export
-
-    run_export(job_id)
-
-
-@shared_task(name="workers.default.import_dataset", queue="default", acks_late=True, reject_on_worker_lost=True, max_retries=0)
-def import_dataset(job_id: int) -> None:
-    from .dataset_tasks import run_import
-
-    run_import(job_id)
-
-
-@shared_task(name="workers.gpu.train", queue="gpu", acks_late=True, reject_on_worker_lost=True, max_retries=3)
-def train(job_id: int) -> None:
-    """Redelivered after a worker dies; resumes from the job's last epoch checkpoint."""
-    from .train_job import run_train
-
-    run_train(job_id)
-
-
-@shared_task(name="workers.gpu.evaluate", queue="gpu", acks_late=True, reject_on_worker_lost=True, max_retries=3)
-def evaluate(job_id: int) -> None:
-    from .evaluation import run_evaluate
-
-    run_evaluate(job_id)

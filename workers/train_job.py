@@ -23,12 +23,12 @@ from pathlib import Path
 
 from django.conf import settings
 
-from annotations.errors import ValidationFailed
-from annotations.jobs import JobCancelled, JobReporter
+from annotations.jobs import JobCancelled, JobReporter, job_body
 from annotations.models import Job, ModelVersion
+from annotations.training import model_version_name_check, train_check
 
 from . import training_data
-from .evaluation import evaluate_version
+from .evaluation import evaluate_version, json_safe
 from .model_versions import model_version_register
 
 log = logging.getLogger(__name__)
@@ -61,34 +61,21 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def make_plan(job: Job) -> dict:
-    """Everything the run needs from the database, decided once."""
-    params = job.params
-    project = job.project
-    parent = None
-    if params.get("from_version"):
-        parent = ModelVersion.objects.filter(project=project, pk=params["from_version"]).first()
-        if parent is None:
-            raise ValidationFailed(f"model version {params['from_version']} is not in project {project.name!r}")
-    arch = params.get("arch") or (parent.architecture if parent else None)
-    if arch not in ModelVersion.Architecture.values:
-        raise ValidationFailed(f"arch must be one of {', '.join(ModelVersion.Architecture.values)}, got {arch!r}")
-    if parent is not None and parent.architecture != arch:
-        raise ValidationFailed(f"cannot fine-tune {parent.architecture} version {parent.name!r} as {arch}")
-    if parent is not None and parent.source == ModelVersion.Source.TORCHVISION:
-        raise ValidationFailed("fine-tuning torchvision's published weights is not supported; train from scratch")
+    """Everything the run needs from the database, decided once (the rules: annotations.training)."""
+    checked = train_check(project=job.project, params=job.params, job=job)
+    params, parent, project = checked.params, checked.parent, job.project
+    arch = params["arch"]
     classes = training_data.class_list_for(project=project, arch=arch, parent=parent)
     approved = list(training_data.approved_images(project=project))
-    if len(approved) < 2:
-        raise ValidationFailed(f"training needs at least 2 approved images (status done or reviewed); project has {len(approved)}")
     seed = int(params.get("seed", 0))
     val_fraction = float(params.get("val_fraction", training_data.DEFAULT_VAL_FRACTION))
     train_ids, val_ids = training_data.split_images(approved, val_fraction=val_fraction, seed=seed)
     image_size = params.get("image_size")
     is_instance = arch == ModelVersion.Architecture.MASKRCNN
     if parent is not None:
-        builder_kwargs, normalisation, size_policy = dict(parent.builder_kwargs), dict(parent.normalization), dict(parent.size_policy)
+        builder_kwargs, normalization, size_policy = dict(parent.builder_kwargs), dict(parent.normalization), dict(parent.size_policy)
     else:
-        builder_kwargs, normalisation, size_policy = dict(params.get("builder_kwargs") or {}), {}, {}
+        builder_kwargs, normalization, size_policy = dict(params.get("builder_kwargs") or {}), {}, {}
     if image_size:
         if is_instance:  # Mask R-CNN resizes inside its transform
             builder_kwargs.update(min_size=int(image_size), max_size=int(image_size))
@@ -105,7 +92,7 @@ def make_plan(job: Job) -> dict:
     return {
         "arch": arch, "name": version_name(job), "parent": parent.pk if parent else None,
         "class_ids": list(classes.ids), "class_names": list(classes.names),
-        "builder_kwargs": builder_kwargs, "normalisation": normalisation, "size_policy": size_policy,
+        "builder_kwargs": builder_kwargs, "normalization": normalization, "size_policy": size_policy,
         "image_size": int(image_size) if image_size else None, "recipe": recipe,
         "split": {"method": "sha256", "seed": seed, "val_fraction": val_fraction, "train": train_ids, "val": val_ids},
         "starts": [],
@@ -184,37 +171,35 @@ def _register(job: Job, plan: dict, checkpoint: Path, result, started_epoch: int
         "history": [{k: v for k, v in h.items() if k != "metrics"} | {"metric": h.get("metrics", {}).get("metric")} for h in result.history],
         "val_metrics_during_training": {k: v for k, v in result.metrics.items() if k != "per_class_iou"},
     }
-    from .evaluation import _clean
-
     parent = ModelVersion.objects.filter(pk=plan["parent"]).first() if plan["parent"] else None
     return model_version_register(
         project=job.project, checkpoint_path=checkpoint, name=plan["name"], user=job.created_by,
-        source=ModelVersion.Source.TRAINED, training=_clean(training), parent=parent,
+        source=ModelVersion.Source.TRAINED, training=json_safe(training), parent=parent,
     )
 
 
-def run_train(job_id: int, *, device: str | None = None) -> None:
-    reporter = JobReporter(job_id)
-    job = reporter.start()
-    if job is None:
-        return
-    workdir = workdir_for(job.pk)
-    with reporter.outcome(on_cancel=lambda: shutil.rmtree(workdir, ignore_errors=True)):
-        version, plan, started_epoch = _train(job, reporter, workdir, device=device)
-        if version is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-            return  # cancelled
-        reporter.progress(done=reporter.job.done, message=f"evaluating {version.name} on the validation images")
-        metrics = evaluate_version(version, device=device)
-        headline = metrics.get("metric")
-        reporter.succeed(
-            result={"model_version": version.pk, "name": version.name, "metrics": metrics, "starts": plan["starts"],
-                    "resumed_from_epoch": started_epoch, "epochs_completed": version.training.get("epochs_completed"),
-                    "images": version.training["images"]},
-            message=f"{version.name}: {metrics['metric_name']} " + (f"{headline:.3f}" if headline is not None else "n/a")
-                    + f" on {metrics['images']} validation image(s)",
-        )
-        shutil.rmtree(workdir, ignore_errors=True)  # the version's checkpoint now lives under models/
+def _remove_workdir(job: Job) -> None:
+    shutil.rmtree(workdir_for(job.pk), ignore_errors=True)
+
+
+@job_body(Job.Kind.TRAIN, on_cancel=_remove_workdir)
+def run_train(job: Job, reporter: JobReporter) -> None:
+    device = None  # CUDA when there is one (workers/ml/device.py)
+    version, plan, started_epoch = _train(job, reporter, workdir_for(job.pk), device=device)
+    if version is None:
+        _remove_workdir(job)
+        return  # cancelled
+    reporter.progress(done=reporter.job.done, message=f"evaluating {version.name} on the validation images")
+    metrics = evaluate_version(version, device=device)
+    headline = metrics.get("metric")
+    reporter.succeed(
+        result={"model_version": version.pk, "name": version.name, "metrics": metrics, "starts": plan["starts"],
+                "resumed_from_epoch": started_epoch, "epochs_completed": version.training.get("epochs_completed"),
+                "images": version.training["images"]},
+        message=f"{version.name}: {metrics['metric_name']} " + (f"{headline:.3f}" if headline is not None else "n/a")
+                + f" on {metrics['images']} validation image(s)",
+    )
+    _remove_workdir(job)  # the version's checkpoint now lives under models/
 
 
 def _train(job: Job, reporter: JobReporter, workdir: Path, *, device: str | None):
@@ -236,9 +221,8 @@ def _train(job: Job, reporter: JobReporter, workdir: Path, *, device: str | None
     plan["starts"].append(started_epoch)
     _write_json(plan_path, plan)
 
-    if ModelVersion.objects.filter(project=job.project, name=plan["name"]).exclude(training__job=job.pk).exists():
-        raise ValidationFailed(f"project {job.project.name!r} already has a model version named {plan['name']!r}")
-    spec_kwargs = {"normalisation": plan["normalisation"]} if plan["normalisation"] else {}
+    model_version_name_check(project=job.project, name=plan["name"], job=job)
+    spec_kwargs = {"normalization": plan["normalization"]} if plan["normalization"] else {}
     spec = ModelSpec(arch=plan["arch"], class_names=tuple(plan["class_names"]), builder_kwargs=plan["builder_kwargs"],
                      size_policy=plan["size_policy"], **spec_kwargs)
     classes = training_data.ClassList(tuple(plan["class_ids"]), tuple(plan["class_names"]))

@@ -21,12 +21,12 @@ from PIL import Image as PILImage
 from annotations import masks
 from annotations.errors import ValidationFailed
 from annotations.formats.split import split_parse
-from annotations.models import Annotation, Image, LabelClass, ModelVersion, Project
+from annotations.models import Annotation, Image, ModelVersion, Project
+from annotations.training import training_class_ids
 
 from .ml.datasets import InstanceSample, SemanticSample
 from .ml.metrics import IGNORE_INDEX
 
-APPROVED = (Image.Status.DONE, Image.Status.REVIEWED)
 DEFAULT_VAL_FRACTION = 0.2
 MAX_SEMANTIC_CLASSES = 254  # label maps are uint8 and 255 means "ignore"
 
@@ -47,33 +47,16 @@ class ClassList:
 
 
 def class_list_for(*, project: Project, arch: str, parent: ModelVersion | None = None) -> ClassList:
-    """A fine-tuned version keeps its parent's outputs; a new one takes the project's classes
-    (semantic nets: all of them, instance classes painted as class pixels; Mask R-CNN: the
-    instance classes)."""
-    classes = {c.pk: c for c in project.label_classes.all()}
-    if parent is not None:
-        ids = list(parent.class_mapping[1:])
-        if not ids or any(i is None or i not in classes for i in ids):
-            raise ValidationFailed(
-                f"model version {parent.name!r} has outputs that are not classes of project {project.name!r}; "
-                "only a version whose every output maps to a class can be fine-tuned"
-            )
-    else:
-        wanted = [c for c in classes.values()]
-        if arch == ModelVersion.Architecture.MASKRCNN:
-            wanted = [c for c in wanted if c.kind == LabelClass.Kind.INSTANCE]
-            if not wanted:
-                raise ValidationFailed(f"project {project.name!r} has no instance classes for Mask R-CNN to learn")
-        if not wanted:
-            raise ValidationFailed(f"project {project.name!r} has no label classes to learn")
-        ids = [c.pk for c in sorted(wanted, key=lambda c: (c.order, c.pk))]
+    """The outputs of a version to train (which classes: annotations.training.training_class_ids)."""
+    ids = training_class_ids(project=project, arch=arch, parent=parent)
     if len(ids) > MAX_SEMANTIC_CLASSES:
         raise ValidationFailed(f"{len(ids)} classes; at most {MAX_SEMANTIC_CLASSES} can be trained")
-    return ClassList(tuple(ids), ("background", *(classes[i].name for i in ids)))
+    names = dict(project.label_classes.values_list("pk", "name"))
+    return ClassList(tuple(ids), ("background", *(names[i] for i in ids)))
 
 
 def approved_images(*, project: Project):
-    return Image.objects.filter(project=project, status__in=APPROVED).order_by("pk")
+    return Image.objects.filter(project=project, status__in=Image.APPROVED).order_by("pk")
 
 
 def split_images(images: Iterable[Image], *, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:

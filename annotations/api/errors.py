@@ -1,23 +1,11 @@
 """One error shape for the whole API: {"message": str, "extra": {...}}."""
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from annotations.errors import DomainError
-
-
-def _first_message(detail: Any) -> str:
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            inner = _first_message(value)
-            return inner if key in ("detail", "non_field_errors") else f"{key}: {inner}"
-    if isinstance(detail, list) and detail:
-        return _first_message(detail[0])
-    return str(detail)
+from annotations.errors import DomainError, first_message
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -27,10 +15,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"message": _first_message(exc.detail), "extra": {"fields": exc.detail}}
+        response.data = {"message": first_message(exc.detail), "extra": {"fields": exc.detail}}
     else:
         detail = getattr(exc, "detail", str(exc))
-        response.data = {"message": _first_message(detail), "extra": {}}
+        response.data = {"message": first_message(detail), "extra": {}}
     if response.status_code == status.HTTP_403_FORBIDDEN and not context["request"].user.is_authenticated:
         response.status_code = status.HTTP_401_UNAUTHORIZED
     return response

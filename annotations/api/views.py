@@ -138,8 +138,8 @@ class AnnotationDocumentApi(APIView):
         services.require_role(project=image.project, user=request.user, roles=EDITORS)
         data = s.DocumentIn(data=request.data)
         data.is_valid(raise_exception=True)
-        image = services.annotation_document_save(image=image, user=request.user, **data.validated_data)
-        return Response({**_document(image), "saved_ids": image.saved_annotation_ids})
+        saved = services.annotation_document_save(image=image, user=request.user, **data.validated_data)
+        return Response({**_document(saved.image), "saved_ids": saved.saved_ids})
 
 
 class JobListApi(APIView):

@@ -169,7 +169,7 @@ def test_proposals_replace_is_idempotent_and_spares_human_work(owner, image, car
     version = ModelVersion.objects.create(project=image.project, name="m", architecture="unet")
     human = services.annotation_document_save(image=image, user=owner, version=0, annotations=[
         {"label_class": road.pk, "mask": masks.encode(_rect(image, 0, 0, 64, 10))},
-    ])
+    ]).image
     proposals = [
         services.Proposal(label_class_id=car.pk, rle=masks.encode(_rect(image, 2, 2, 12, 12)), score=0.8),
         services.Proposal(label_class_id=road.pk, rle=masks.encode(_rect(image, 0, 0, 64, 20)), score=None),

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def run(django_capture_on_commit_callbacks):
-    """POST, let the queued job run (eagerly) as it would after commit, and return the job as the API shows it."""
+    """POST, let the queued job run (in-process) as it would after commit, and return the job as the API shows it."""
 
     def post(client, url, data, fmt):
         with django_capture_on_commit_callbacks(execute=True):

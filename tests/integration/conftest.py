@@ -95,7 +95,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, worker_
         "DJANGO_SETTINGS_MODULE": "labeler.settings",
         "REDIS_URL": redis_url,
         "MEDIA_ROOT": str(worker_media_root),
-        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "LABELER_TASK_RUNNER": "annotations.jobs.CeleryRunner",
         "LABELER_VISIBILITY_TIMEOUT": "5",
         "LABELER_UNACKED_RESTORE_INTERVAL": "0.5",  # a killed worker's task returns within ~5-10 s
         "PYTHONPATH": str(ROOT),
@@ -115,7 +115,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, worker_
 @pytest.fixture
 def worker(celery_worker_process, settings, worker_media_root):
     """Use the real worker in this test: tasks go through Redis, media is shared with the worker."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.LABELER_TASK_RUNNER = "annotations.jobs.CeleryRunner"
     settings.MEDIA_ROOT = worker_media_root
     if celery_worker_process.process is None:
         celery_worker_process.start()

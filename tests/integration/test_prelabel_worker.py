@@ -25,8 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _prelabel(project, version, images="all"):
-    return job_start(project=project, user=None, kind=Job.Kind.PRELABEL, task="workers.gpu.prelabel",
-                     params={"model_version": version.pk, "images": images, "score_threshold": 0.5})
+    return job_start(project=project, user=None, kind=Job.Kind.PRELABEL, params={"model_version": version.pk, "images": images, "score_threshold": 0.5})
 
 
 def _prelabel_shapes(owner, checkpoint, name: str, *, size: int = 48, kind: str = "semantic"):

@@ -18,8 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def test_a_worker_killed_mid_training_resumes_from_its_last_checkpoint(worker, owner):
     project, _ = approved_shapes(owner=owner, n=24)
-    job = job_start(project=project, user=owner, kind=Job.Kind.TRAIN, task="workers.gpu.train",
-                    params={**TINY_UNET_PARAMS, "epochs": 30, "cpu_threads": 1, "name": "unet-resumed"}, total=30)
+    job = job_start(project=project, user=owner, kind=Job.Kind.TRAIN, params={**TINY_UNET_PARAMS, "epochs": 30, "cpu_threads": 1, "name": "unet-resumed"}, total=30)
     checkpoint = workdir_for(job.pk) / "last.pt"  # MEDIA_ROOT is the worker's here
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (checkpoint.is_file() and Job.objects.get(pk=job.pk).done >= 2):

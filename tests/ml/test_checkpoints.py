@@ -102,3 +102,10 @@ def test_published_fcn_weights_load_from_the_cache_with_their_class_names(tmp_pa
     assert torch.equal(
         model.model.classifier[4].weight, published.classifier[4].weight
     )
+
+
+def test_a_spec_written_with_the_old_normalisation_key_keeps_its_values():
+    old = {"arch": "unet", "class_names": ["background", "a"], "normalisation": {"mean": [0.1] * 3, "std": [0.2] * 3}}
+    spec = ModelSpec.from_dict(old)
+    assert spec.normalization == {"mean": [0.1] * 3, "std": [0.2] * 3}
+    assert "normalization" in spec.to_dict() and "normalisation" not in spec.to_dict()

@@ -42,7 +42,7 @@ def test_unknown_versions_and_bad_image_lists_are_refused(owner, unet_checkpoint
     call_command("register_model", str(project.pk), str(unet_checkpoint), "--name", "m", stdout=io.StringIO())
     with pytest.raises(CommandError, match="comma-separated"):
         call_command("prelabel", str(project.pk), "--model", "m", "--images", "1,x")
-    assert not Job.objects.exists()
+    assert not Job.objects.filter(kind="prelabel").exists()
 
 
 def test_register_model_refuses_a_missing_file(owner, tmp_path):

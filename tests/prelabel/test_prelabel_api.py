@@ -1,4 +1,4 @@
-"""Pre-labeling through the API (eager Celery): proposals, provenance, idempotence, assist, errors."""
+"""Pre-labeling through the API (tasks run in-process): proposals, provenance, idempotence, assist, errors."""
 from __future__ import annotations
 
 import numpy as np
@@ -176,7 +176,7 @@ def test_a_job_cancelled_midway_stops_its_model_thread_and_keeps_what_it_wrote(s
 
     from annotations.jobs import JobReporter, job_cancel
     from workers.ml.inference import Predictor
-    from workers.prelabel import run_prelabel
+    from workers.prelabel_job import run_prelabel
 
     project, _ = shapes
     job = Job.objects.create(project=project, kind=Job.Kind.PRELABEL,

@@ -10,7 +10,7 @@ from annotations.models import Annotation, Image, Job
 from workers.ml.checkpoints import ModelSpec, save_checkpoint
 from workers.ml.synthetic import CLASS_NAMES
 from workers.model_versions import model_version_register
-from workers.prelabel import run_prelabel
+from workers.prelabel_job import run_prelabel
 
 from ..model_support import shapes_project
 

@@ -1,4 +1,4 @@
-"""The train job on the real job path (eager Celery): a tiny U-Net learns the approved shapes, is
+"""The train job on the real job path (tasks run in-process): a tiny U-Net learns the approved shapes, is
 registered with its split and recipe, evaluated, usable for pre-labeling at once; cancel; Mask R-CNN."""
 from __future__ import annotations
 

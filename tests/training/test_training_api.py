@@ -80,12 +80,9 @@ def test_evaluating_a_version_of_another_project_is_404(owner, owner_api, shapes
     assert response.status_code == 404 and not Job.objects.exists()
 
 
-def test_a_training_start_is_a_queued_job(owner_api, shapes, settings, monkeypatch):
-    from annotations import jobs
-
+def test_a_training_start_is_a_queued_job(owner_api, shapes, settings):
     project, _ = shapes
-    sent = []
-    monkeypatch.setattr(jobs, "_enqueue", lambda job_id, task: sent.append((job_id, task)))
+    settings.LABELER_TASK_RUNNER = "tests.task_runner.QueueOnly"
     response = _train(owner_api, project, arch="unet", epochs=3, image_size=64)
     assert response.status_code == 202
     job = Job.objects.get()
@@ -103,3 +100,16 @@ def test_the_models_page_lists_versions_side_by_side(client, owner, shapes):
     assert page.status_code == 200
     html = page.content.decode()
     assert "alpha" in html and "beta" in html and "0.812" in html and "IoU circle" in html
+
+
+def test_next_image_refuses_an_after_that_only_looks_like_a_number(owner_api, shapes):
+    project, _ = shapes
+    response = owner_api.get(f"/api/projects/{project.pk}/next-image/", {"after": "²"})
+    assert response.status_code == 400 and "after must be an image id" in response.json()["message"]
+
+
+def test_a_seed_past_32_bits_is_refused_before_a_job_exists(owner_api, shapes):
+    project, _ = shapes
+    response = _train(owner_api, project, arch="unet", epochs=1, seed=2**64)
+    assert response.status_code == 400 and response.json()["message"].startswith("seed:")
+    assert not Job.objects.exists()

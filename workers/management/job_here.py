@@ -1,25 +1,48 @@
-"""Run a job's body in the command's own process (the default for the ML commands), or queue it."""
+"""Run a Job in the command's own process (the default for the ML commands), or queue it.
+
+The command starts its Job through the same service the API calls (so the same rules apply);
+to run it here, the service is given a runner that sends nothing, and the command then runs the
+Job's task itself, through Celery's `apply`, exactly as a worker would.
+"""
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from django.core.management.base import CommandError
 
-from annotations.jobs import job_start
-from annotations.models import Job, Project
+from annotations.errors import DomainError
+from annotations.jobs import TASKS, TaskRunner
+from annotations.models import Job
 
 
-def queue_or_run_here(
-    *, project: Project, kind: str, task: str, params: dict[str, Any], body: Callable[[int], None],
-    queue: bool, failure: str, total: int = 0,
-) -> Job:
-    """With `queue`, enqueue the task for the workers and return the queued Job; otherwise create the
-    Job row, run `body(job_id)` here and return the finished Job, raising CommandError("<failure>: ...")
-    unless it succeeded."""
+class SendNothing:
+    """A runner for a Job that the command runs itself."""
+
+    def send(self, task: str, job_id: int) -> str | None:
+        return None
+
+    def call(self, task: str, args: list[Any], *, timeout_s: float) -> Any:
+        raise NotImplementedError("a command runs Jobs, not waiting tasks")
+
+
+def run_job_here(job: Job) -> None:
+    import workers.tasks  # noqa: F401  registers the tasks (torch loads only in the gpu bodies)
+    from labeler.celery import app
+
+    app.tasks[TASKS[job.kind]].apply(args=[job.pk])
+
+
+def queue_or_run_here(*, start: Callable[[TaskRunner | None], Job], queue: bool, failure: str) -> Job:
+    """`start(runner)` is the service call that creates the Job. With `queue`, the Job goes to the
+    workers and comes back queued; otherwise it runs here and comes back finished, or
+    CommandError("<failure>: ...") says why it did not succeed. A refusal is a CommandError too."""
+    try:
+        job = start(None if queue else SendNothing())
+    except DomainError as exc:
+        raise CommandError(exc.message) from None
     if queue:
-        return job_start(project=project, user=None, kind=kind, task=task, params=params, total=total)
-    job = Job.objects.create(project=project, kind=kind, params=params, total=total)
-    body(job.pk)
+        return job
+    run_job_here(job)
     job.refresh_from_db()
     if job.status != Job.Status.SUCCEEDED:
         raise CommandError(f"{failure}: {job.message}")

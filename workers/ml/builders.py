@@ -5,8 +5,9 @@ choices; the modules below only wire layers. Semantic nets return logits `[N, C,
 with C = background + project classes and H, W equal to the input's; Mask R-CNN is
 torchvision's and returns its list of dicts (boxes, labels, scores, masks).
 
-`ARCHITECTURES` names what `build_model` accepts; `SEMANTIC` / `INSTANCE` say which output
-kind each produces, which is what inference and training dispatch on.
+`ARCHITECTURES` names what `build_model` accepts; `SEMANTIC` / `INSTANCE` (annotations/
+architectures.py, the one list of names) say which output kind each produces, which is what
+inference and training dispatch on.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-SEMANTIC = frozenset({"unet", "segnet", "fcn"})
-INSTANCE = frozenset({"maskrcnn"})
+from annotations.architectures import INSTANCE, SEMANTIC
+
 ARCHITECTURES = SEMANTIC | INSTANCE
 
 FCN_BACKBONES = ("resnet50", "resnet101", "resnet18")

@@ -1,5 +1,5 @@
 """Checkpoint files: a model's state dict together with the metadata needed to rebuild and
-use it (`ModelSpec`: architecture, builder kwargs, class names, input normalisation, size
+use it (`ModelSpec`: architecture, builder kwargs, class names, input normalization, size
 policy), saved with `torch.save` and loaded with `torch.load(..., weights_only=True)`.
 
 Also finds torchvision's published COCO weights in the torch hub cache: nothing here
@@ -20,7 +20,7 @@ from torch import nn
 from .builders import ARCHITECTURES, build_model, is_instance_arch
 
 FORMAT_VERSION = 1
-IMAGENET_NORMALISATION = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+IMAGENET_NORMALIZATION = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
 class CheckpointError(ValueError):
@@ -32,7 +32,7 @@ class ModelSpec:
     """Everything besides the weights that a model version needs to be rebuilt and run.
 
     class_names[i] names output index i; index 0 is the background.
-    normalisation: mean/std on 0..1 pixel values (semantic nets; Mask R-CNN normalises inside).
+    normalization: mean/std on 0..1 pixel values (semantic nets; Mask R-CNN normalizes inside).
     size_policy: {"mode": "pad", "multiple": 32} (fully convolutional, exact size back),
     {"mode": "resize", "size": [h, w]}, or {"mode": "native"} (Mask R-CNN resizes itself).
     """
@@ -40,7 +40,7 @@ class ModelSpec:
     arch: str
     class_names: tuple[str, ...]
     builder_kwargs: dict = field(default_factory=dict)
-    normalisation: dict = field(default_factory=lambda: dict(IMAGENET_NORMALISATION))
+    normalization: dict = field(default_factory=lambda: dict(IMAGENET_NORMALIZATION))
     size_policy: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,7 +89,8 @@ class ModelSpec:
                 arch=data["arch"],
                 class_names=tuple(data["class_names"]),
                 builder_kwargs=dict(data.get("builder_kwargs", {})),
-                normalisation=dict(data.get("normalisation", IMAGENET_NORMALISATION)),
+                # "normalisation": the key's spelling in checkpoints written before 2026-12
+                normalization=dict(data.get("normalization", data.get("normalisation", IMAGENET_NORMALIZATION))),
                 size_policy=dict(data.get("size_policy", {})),
             )
         except KeyError as exc:

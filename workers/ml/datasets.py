@@ -2,7 +2,7 @@
 lists: a sample is an image (path or H x W x 3 uint8 array) with either a semantic label
 map (H x W ints, 0 = background, 255 = ignore) or instances [(class_index, H x W bool)].
 
-Semantic items are (normalised float image [3,H,W], long label map [H,W]); instance items
+Semantic items are (normalized float image [3,H,W], long label map [H,W]); instance items
 are (float image [3,H,W] in 0..1, {"boxes", "labels", "masks"}) as torchvision's Mask
 R-CNN takes them. The collate functions pad semantic batches to a common size.
 """
@@ -19,7 +19,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
-from .checkpoints import IMAGENET_NORMALISATION
+from .checkpoints import IMAGENET_NORMALIZATION
 from .metrics import IGNORE_INDEX
 
 ImageSource = "str | os.PathLike | np.ndarray"
@@ -43,9 +43,9 @@ def to_tensor_image(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).float().div_(255)
 
 
-def normalise(image: torch.Tensor, normalisation: dict) -> torch.Tensor:
-    mean = torch.tensor(normalisation["mean"], dtype=image.dtype).view(-1, 1, 1)
-    std = torch.tensor(normalisation["std"], dtype=image.dtype).view(-1, 1, 1)
+def normalize(image: torch.Tensor, normalization: dict) -> torch.Tensor:
+    mean = torch.tensor(normalization["mean"], dtype=image.dtype).view(-1, 1, 1)
+    std = torch.tensor(normalization["std"], dtype=image.dtype).view(-1, 1, 1)
     return (image - mean) / std
 
 
@@ -74,12 +74,12 @@ class SemanticDataset(Dataset):
         samples: Sequence[SemanticSample],
         *,
         num_classes: int,
-        normalisation: dict | None = None,
+        normalization: dict | None = None,
         transforms: Callable | None = None,
     ):
         self.samples = list(samples)
         self.num_classes = num_classes
-        self.normalisation = normalisation or IMAGENET_NORMALISATION
+        self.normalization = normalization or IMAGENET_NORMALIZATION
         self.transforms = transforms
 
     def __len__(self) -> int:
@@ -105,7 +105,7 @@ class SemanticDataset(Dataset):
         mask = tv_tensors.Mask(torch.from_numpy(labels.astype(np.int64)))
         if self.transforms is not None:
             img, mask = self.transforms(img, mask)
-        return normalise(img.as_subclass(torch.Tensor), self.normalisation), mask.as_subclass(torch.Tensor)
+        return normalize(img.as_subclass(torch.Tensor), self.normalization), mask.as_subclass(torch.Tensor)
 
 
 class InstanceDataset(Dataset):

@@ -1,6 +1,6 @@
 """Batched inference: images in, per-image masks out, as a stream.
 
-Decoding (and resizing / normalising) runs ahead of the model in background threads with a
+Decoding (and resizing / normalizing) runs ahead of the model in background threads with a
 bounded window, so the device is not kept waiting on JPEG decoding and memory stays flat on
 long jobs. Batches are sized to the device; forward passes run under `torch.inference_mode`,
 with autocast (bf16, else fp16) and channels_last on CUDA only. The model can also run ahead of
@@ -8,7 +8,7 @@ the consumer in its own thread (`predict(run_ahead=True)`, what the jobs use), s
 RLE and database work overlaps the next batch.
 
 Semantic nets: argmax over classes -> one boolean mask per class present (at the original image
-size, exactly) and the image's uncertainty, the mean pixel entropy normalised to 0..1.
+size, exactly) and the image's uncertainty, the mean pixel entropy normalized to 0..1.
 Mask R-CNN: score and mask thresholds -> (class, score, mask) per instance, and an
 uncertainty from how undecided the raw detection scores are.
 
@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import device as devices
-from .checkpoints import IMAGENET_NORMALISATION, ModelSpec
-from .datasets import load_image, normalise, to_tensor_image
+from .checkpoints import IMAGENET_NORMALIZATION, ModelSpec
+from .datasets import load_image, normalize, to_tensor_image
 from .reductions import class_argmax, mean_entropy
 
 
@@ -120,13 +120,13 @@ class Predictor:
     def _prepare(self, array: np.ndarray) -> torch.Tensor:
         image = to_tensor_image(array)
         if self.spec.is_instance:
-            return image  # Mask R-CNN normalises and resizes inside its transform
+            return image  # Mask R-CNN normalizes and resizes inside its transform
         policy = self.spec.size_policy
         if policy["mode"] == "resize":
             image = F.interpolate(
                 image[None], size=tuple(policy["size"]), mode="bilinear", antialias=True, align_corners=False
             )[0]
-        return normalise(image, self.spec.normalisation)
+        return normalize(image, self.spec.normalization)
 
     def _decode(self, key, decode: Callable[[], np.ndarray]) -> _Decoded:
         try:
@@ -409,9 +409,9 @@ def _assist_semantic(model, array, box, spec, class_index, dev, context) -> np.n
     cx1, cy1 = int(max(0, math.floor(x1 - mx))), int(max(0, math.floor(y1 - my)))
     cx2, cy2 = int(min(w, math.ceil(x2 + mx))), int(min(h, math.ceil(y2 + my)))
     crop = np.ascontiguousarray(array[cy1:cy2, cx1:cx2])
-    normalisation = spec.normalisation if spec else IMAGENET_NORMALISATION
+    normalization = spec.normalization if spec else IMAGENET_NORMALIZATION
     multiple = spec.size_policy.get("multiple", 32) if spec else 32
-    x = normalise(to_tensor_image(crop), normalisation)[None]
+    x = normalize(to_tensor_image(crop), normalization)[None]
     ch, cw = x.shape[-2:]
     x = F.pad(x, (0, (-cw) % multiple, 0, (-ch) % multiple), mode="replicate")
     logits = model.eval()(x.to(dev))[..., :ch, :cw].float()

@@ -157,7 +157,7 @@ def _make_loader(spec: ModelSpec, samples, config: TrainConfig, generator: torch
             crop = config.crop_size or _default_crop(samples)
             transforms = semantic_train_transforms(crop_size=crop)
         dataset = SemanticDataset(
-            samples, num_classes=spec.num_classes, normalisation=spec.normalisation, transforms=transforms
+            samples, num_classes=spec.num_classes, normalization=spec.normalization, transforms=transforms
         )
         collate = pad_collate_semantic
     return DataLoader(
@@ -202,7 +202,7 @@ def evaluate(
 
 
 def _evaluate_semantic(model, spec, samples, dev, batch_size) -> dict:
-    dataset = SemanticDataset(samples, num_classes=spec.num_classes, normalisation=spec.normalisation)
+    dataset = SemanticDataset(samples, num_classes=spec.num_classes, normalization=spec.normalization)
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=pad_collate_semantic)
     meter = SemanticMeter(spec.num_classes)
     for images, labels in loader:

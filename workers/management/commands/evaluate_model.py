@@ -7,7 +7,7 @@ import json
 from django.core.management.base import BaseCommand
 
 from annotations.management.project_arg import project_from_arg, version_from_arg
-from annotations.models import Job
+from annotations.training import evaluate_start
 from workers.management.job_here import queue_or_run_here
 
 
@@ -22,9 +22,8 @@ class Command(BaseCommand):
     def handle(self, *args, project, version, queue, **options):
         target = project_from_arg(project)
         model_version = version_from_arg(target, version)
-        params = {"model_version": model_version.pk}
         job = queue_or_run_here(
-            project=target, kind=Job.Kind.EVALUATE, task="workers.gpu.evaluate", params=params, body=_evaluate_here,
+            start=lambda runner: evaluate_start(project=target, user=None, version=model_version, runner=runner),
             queue=queue, failure="evaluation failed",
         )
         if queue:
@@ -33,9 +32,3 @@ class Command(BaseCommand):
         metrics = {k: v for k, v in job.result["metrics"].items() if k not in ("image_ids", "errors")}
         self.stdout.write(job.message)
         self.stdout.write(json.dumps(metrics, indent=1))
-
-
-def _evaluate_here(job_id: int) -> None:
-    from workers.evaluation import run_evaluate  # torch loads only when the command evaluates here
-
-    run_evaluate(job_id)

@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.management.project_arg import project_from_arg, version_from_arg
-from annotations.models import Job
+from annotations.training import PRELABEL_IMAGE_SETS, prelabel_start
 from workers.management.job_here import queue_or_run_here
 
 
@@ -24,24 +24,18 @@ class Command(BaseCommand):
         target = project_from_arg(project)
         version = version_from_arg(target, model)
         which: str | list[int] = images
-        if images not in ("all", "unlabeled"):
+        if images not in PRELABEL_IMAGE_SETS:
             try:
                 which = [int(i) for i in images.split(",") if i]
             except ValueError:
                 raise CommandError("--images must be all, unlabeled or comma-separated ids") from None
-        params = {"model_version": version.pk, "images": which, "score_threshold": score_threshold}
         started = time.monotonic()
         job = queue_or_run_here(
-            project=target, kind=Job.Kind.PRELABEL, task="workers.gpu.prelabel", params=params, body=_prelabel_here,
+            start=lambda runner: prelabel_start(project=target, user=None, version=version, images=which,
+                                                score_threshold=score_threshold, runner=runner),
             queue=queue, failure="pre-labeling failed",
         )
         if queue:
             self.stdout.write(f"queued job {job.pk}")
         else:
             self.stdout.write(f"{job.message} in {time.monotonic() - started:.1f} s")
-
-
-def _prelabel_here(job_id: int) -> None:
-    from workers.prelabel import run_prelabel  # torch loads only when the command runs it here
-
-    run_prelabel(job_id)

@@ -1,13 +1,15 @@
 """manage.py train_model <project> --arch unet|segnet|fcn|maskrcnn [--epochs N | --minutes M] [--from VERSION]
-[--image-size S] [--name NAME] [--queue]: train on the project's approved labels, register and evaluate."""
+[--image-size S] [--name NAME] [--queue]: train on the project's approved labels, register and evaluate.
+The rules are annotations.training.train_check's, as for the API."""
 from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from annotations.management.project_arg import project_from_arg, version_from_arg
-from annotations.models import Job, ModelVersion
+from annotations.models import ModelVersion
+from annotations.training import train_start
 from workers.management.job_here import queue_or_run_here
 
 
@@ -32,34 +34,16 @@ class Command(BaseCommand):
     def handle(self, *args, project, arch, epochs, minutes, from_version, image_size, name, val_fraction, seed,
                batch_size, lr, queue, **options):
         target = project_from_arg(project)
-        if epochs is None and minutes is None:
-            raise CommandError("give a budget: --epochs N and/or --minutes M")
-        if epochs is not None and epochs < 1 or minutes is not None and minutes <= 0:
-            raise CommandError("--epochs must be >= 1 and --minutes > 0")
         params: dict = {"epochs": epochs, "minutes": minutes, "image_size": image_size, "name": name,
                         "val_fraction": val_fraction, "seed": seed, "batch_size": batch_size, "lr": lr, "arch": arch}
         if from_version:
-            parent = version_from_arg(target, from_version)
-            if arch and arch != parent.architecture:
-                raise CommandError(f"{parent.name!r} is a {parent.architecture}; it cannot be fine-tuned as {arch}")
-            params.update(from_version=parent.pk, arch=parent.architecture)
-        elif not arch:
-            raise CommandError("give --arch or --from VERSION")
-        if name and target.model_versions.filter(name=name).exists():
-            raise CommandError(f"project {target.name!r} already has a model version named {name!r}")
-        params = {k: v for k, v in params.items() if v is not None}
+            params["from_version"] = version_from_arg(target, from_version).pk
         started = time.monotonic()
         job = queue_or_run_here(
-            project=target, kind=Job.Kind.TRAIN, task="workers.gpu.train", params=params, body=_train_here,
-            queue=queue, failure="training failed", total=epochs or 0,
+            start=lambda runner: train_start(project=target, user=None, params=params, runner=runner),
+            queue=queue, failure="training failed",
         )
         if queue:
             self.stdout.write(f"queued job {job.pk}")
         else:
             self.stdout.write(f"{job.message} (version {job.result['model_version']}) in {time.monotonic() - started:.1f} s")
-
-
-def _train_here(job_id: int) -> None:
-    from workers.train_job import run_train  # torch loads only when the command trains here
-
-    run_train(job_id)

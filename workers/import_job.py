@@ -1,0 +1,34 @@
+"""The dataset import job (default queue): a COCO or VOC zip into the project, all or nothing.
+
+Safe to run twice: the import is one transaction, so a crash before commit leaves nothing to
+undo, and a job already finished is not run again. A refused archive fails the job with a
+message naming the files and problems; a cancel rolls the transaction back. Either way the
+uploaded zip is removed, unless a transient error means the task runs again.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from annotations.dataset_imports import dataset_import
+from annotations.jobs import TRANSIENT_ERRORS, JobReporter, job_body
+from annotations.models import Job
+
+
+@job_body(Job.Kind.IMPORT_DATASET)
+def run_import(job: Job, reporter: JobReporter) -> None:
+    upload = Path(settings.MEDIA_ROOT) / job.params["upload"]
+    try:
+        result = dataset_import(
+            project=job.project, user=job.created_by, archive=upload, format=job.params["format"],
+            create_classes=job.params.get("create_classes", True),
+            on_progress=lambda done, total: reporter.progress(done=done, total=total),
+        )
+    except TRANSIENT_ERRORS:
+        raise  # the task is retried and needs the upload again
+    except BaseException:
+        upload.unlink(missing_ok=True)
+        raise
+    upload.unlink(missing_ok=True)
+    reporter.succeed(result=result.as_dict())
