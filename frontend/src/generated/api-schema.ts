@@ -447,13 +447,19 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description Shapes only: annotations.exports.export_options checks the values (also for the command). */
         ExportIn: {
-            format: components["schemas"]["FormatEnum"];
-            /** @default rle */
-            mask_format?: components["schemas"]["MaskFormatEnum"];
+            /** @description coco or voc */
+            format: string;
+            /**
+             * @description rle or polygon
+             * @default rle
+             */
+            mask_format?: string;
             /** @default false */
             with_images?: boolean;
-            only_status?: components["schemas"]["OnlyStatusEnum"][];
+            /** @description image statuses to export (default: all) */
+            only_status?: string[];
             /** @default false */
             include_proposals?: boolean;
             /**
@@ -464,12 +470,6 @@ export interface components {
             /** @default 0 */
             seed?: number;
         };
-        /**
-         * @description * `coco` - coco
-         *     * `voc` - voc
-         * @enum {string}
-         */
-        FormatEnum: "coco" | "voc";
         ImageDetailOut: {
             readonly id: number;
             project: number;
@@ -528,7 +528,8 @@ export interface components {
         ImportIn: {
             /** Format: binary */
             archive: string;
-            format: components["schemas"]["FormatEnum"];
+            /** @description coco or voc */
+            format: string;
             /** @default true */
             create_classes?: boolean;
         };
@@ -605,12 +606,6 @@ export interface components {
             /** Format: int64 */
             order?: number;
         };
-        /**
-         * @description * `rle` - rle
-         *     * `polygon` - polygon
-         * @enum {string}
-         */
-        MaskFormatEnum: "rle" | "polygon";
         MemberIn: {
             username: string;
             /** @default annotator */
@@ -672,14 +667,6 @@ export interface components {
         };
         /** @enum {unknown} */
         NullEnum: null;
-        /**
-         * @description * `new` - new
-         *     * `in_progress` - in_progress
-         *     * `done` - done
-         *     * `reviewed` - reviewed
-         * @enum {string}
-         */
-        OnlyStatusEnum: "new" | "in_progress" | "done" | "reviewed";
         PaginatedImageOutList: {
             /** @example 123 */
             count: number;
@@ -716,12 +703,13 @@ export interface components {
         PrelabelIn: {
             model_version: number;
             /**
-             * @description "all", "unlabeled" or a list of image ids
+             * @description "all", "unlabeled" (no annotation a person made or accepted) or a list of image ids
              * @default unlabeled
              */
             images?: unknown;
             /**
              * Format: double
+             * @description proposals scored below it are dropped (0..1)
              * @default 0.5
              */
             score_threshold?: number;
@@ -764,7 +752,8 @@ export interface components {
             /** @description send as the header "Authorization: Token <token>" */
             token: string;
         };
-        TrainIn: {
+        /** @description What a train Job takes; a budget (epochs, minutes or both) is required. */
+        TrainParams: {
             arch?: components["schemas"]["ArchEnum"];
             epochs?: number;
             /** Format: double */
@@ -777,7 +766,10 @@ export interface components {
              * @default 0.2
              */
             val_fraction?: number;
-            /** @default 0 */
+            /**
+             * Format: int64
+             * @default 0
+             */
             seed?: number;
             batch_size?: number;
             /** Format: double */
@@ -2919,9 +2911,9 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["TrainIn"];
-                "application/x-www-form-urlencoded": components["schemas"]["TrainIn"];
-                "multipart/form-data": components["schemas"]["TrainIn"];
+                "application/json": components["schemas"]["TrainParams"];
+                "application/x-www-form-urlencoded": components["schemas"]["TrainParams"];
+                "multipart/form-data": components["schemas"]["TrainParams"];
             };
         };
         responses: {
