@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from rest_framework import serializers
 
-from . import architectures, jobs, selectors
+from . import architectures, jobs, selectors, train_presets
 from .errors import ValidationFailed, first_message
 from .models import Image, Job, LabelClass, ModelVersion, Project
 
@@ -38,6 +38,8 @@ class TrainParams(serializers.Serializer):
     """What a train Job takes; a budget (epochs, minutes or both) is required."""
 
     arch = serializers.ChoiceField(choices=ModelVersion.Architecture.values, required=False)
+    preset = serializers.ChoiceField(choices=list(train_presets.PRESETS), required=False,
+                                     help_text="a small CPU-sized network (annotations/train_presets.py): sets arch and builder_kwargs")
     epochs = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     minutes = serializers.FloatField(min_value=0.01, max_value=7 * 24 * 60, required=False)
     from_version = serializers.IntegerField(required=False, allow_null=True)
@@ -97,12 +99,25 @@ class TrainCheck:
     approved: int
 
 
+def _preset_merge(clean: dict[str, Any]) -> None:
+    """A preset names an arch and its builder kwargs; kwargs given explicitly win."""
+    preset = train_presets.preset_get(clean["preset"])
+    if "from_version" in clean:
+        raise ValidationFailed("a preset picks a new network and fine-tuning keeps its parent's: give preset or from_version")
+    if clean.get("arch", preset.arch) != preset.arch:
+        raise ValidationFailed(f"preset {preset.name!r} is a {preset.arch}, not a {clean['arch']}")
+    clean["arch"] = preset.arch
+    clean["builder_kwargs"] = {**preset.builder_kwargs, **clean.get("builder_kwargs", {})}
+
+
 def train_check(*, project: Project, params: dict[str, Any], job: Job | None = None) -> TrainCheck:
     """Every rule a train Job must satisfy, at start and again when the worker plans it."""
     given = {k: v for k, v in params.items() if v is not None}
     clean = {k: v for k, v in parse(TrainParams, given).items() if v is not None}
     if "epochs" not in clean and "minutes" not in clean:
         raise ValidationFailed("give a budget: epochs, minutes or both")
+    if "preset" in clean:
+        _preset_merge(clean)
     parent = None
     if "from_version" in clean:
         parent = selectors.model_version_get(project=project, version_id=clean["from_version"])
