@@ -98,6 +98,8 @@ def evaluate_version(
             "task": "semantic", "miou": semantic["miou"], "pixel_accuracy": semantic["pixel_accuracy"],
             "per_class_iou": dict(zip(classes.names, semantic["per_class_iou"])),
             "metric_name": "mIoU", "metric": semantic["miou"],
+            # Pixel counts, rows = truth, columns = prediction; void/ignore pixels never enter the meter.
+            "confusion": {"classes": list(classes.names), "counts": meter.confusion.tolist()},
         }
     metrics.update({
         "images": len(image_ids) - len(errors), "on": on, "image_ids": image_ids, "errors": errors[:20],
