@@ -7,21 +7,28 @@ from __future__ import annotations
 from django.db.models import F
 
 from . import selectors
-from .corrections import correction_effort, empty_effort
+from .corrections import correction_effort, empty_effort, scratch_effort
 from .models import Image, ModelVersion, Project
+
+# What a version's training record shows (the split and class ids stay on the row); any may be
+# missing on versions trained elsewhere or before the key existed.
+TRAINING_SUMMARY_KEYS = ("images", "epochs_completed", "steps", "elapsed_s", "stopped", "recipe", "job",
+                         "history", "best_epoch", "best_metric", "peak_rss_mb")
+
 
 def _training_summary(version: ModelVersion) -> dict:
     t = version.training or {}
-    return {k: t[k] for k in ("images", "epochs_completed", "elapsed_s", "stopped", "recipe", "job") if k in t}
+    return {k: t[k] for k in TRAINING_SUMMARY_KEYS if k in t}
 
 
 def version_comparison(*, project: Project) -> list[dict]:
     """All versions of a project side by side: metrics, what they were trained on, correction effort."""
-    effort = correction_effort(project=project)
+    scratch = scratch_effort(project=project)
+    effort = correction_effort(project=project, scratch=scratch)
     return [
         {"id": v.pk, "name": v.name, "architecture": v.architecture, "source": v.source, "parent": v.parent_id,
          "created_at": v.created_at, "metrics": {k: val for k, val in (v.metrics or {}).items() if k != "image_ids"},
-         "training": _training_summary(v), "correction_effort": effort.get(v.pk, empty_effort())}
+         "training": _training_summary(v), "correction_effort": effort.get(v.pk) or empty_effort(scratch=scratch)}
         for v in selectors.model_version_list(project=project)
     ]
 

@@ -19,6 +19,29 @@ from . import serializers as s
 from .views import ANY_ROLE, OWNERS, UPLOADERS
 
 
+class CorrectionEffortOut(serializers.Serializer):
+    """What people did to a version's proposals (annotations/corrections.py says how each is counted)."""
+
+    images = serializers.IntegerField(help_text="images the version pre-labeled that people saved")
+    saves = serializers.IntegerField()
+    proposals_decided = serializers.IntegerField()
+    accepted = serializers.IntegerField(help_text="proposals accepted with mask and class unchanged")
+    edited = serializers.IntegerField()
+    relabeled = serializers.IntegerField()
+    deleted = serializers.IntegerField()
+    added = serializers.IntegerField(help_text="objects drawn by hand on images the version pre-labeled")
+    pixels_added = serializers.IntegerField()
+    pixels_removed = serializers.IntegerField()
+    proposal_pixels = serializers.IntegerField()
+    hand_drawn_pixels = serializers.IntegerField()
+    acceptance_rate = serializers.FloatField(allow_null=True, help_text="accepted unchanged / decided")
+    pixels_changed_per_proposal_pixel = serializers.FloatField(allow_null=True)
+    pixels_changed_per_image = serializers.FloatField(allow_null=True, help_text="(pixels painted onto and erased from proposals + drawn by hand) / images")
+    scratch_images = serializers.IntegerField(help_text="approved images that never had a proposal")
+    scratch_pixels_per_image = serializers.FloatField(allow_null=True, help_text="annotation pixels per image labelled from scratch")
+    effort_vs_scratch = serializers.FloatField(allow_null=True, help_text="pixels_changed_per_image / scratch_pixels_per_image")
+
+
 class VersionCompareOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -28,7 +51,7 @@ class VersionCompareOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
     metrics = serializers.JSONField()
     training = serializers.JSONField()
-    correction_effort = serializers.JSONField()
+    correction_effort = CorrectionEffortOut()
 
 
 class TrainStartApi(APIView):

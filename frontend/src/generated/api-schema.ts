@@ -427,6 +427,48 @@ export interface components {
          * @enum {string}
          */
         ClassWeightsEnum: "median_frequency";
+        /** @description What people did to a version's proposals (annotations/corrections.py says how each is counted). */
+        CorrectionEffortOut: {
+            /** @description images the version pre-labeled that people saved */
+            images: number;
+            saves: number;
+            proposals_decided: number;
+            /** @description proposals accepted with mask and class unchanged */
+            accepted: number;
+            edited: number;
+            relabeled: number;
+            deleted: number;
+            /** @description objects drawn by hand on images the version pre-labeled */
+            added: number;
+            pixels_added: number;
+            pixels_removed: number;
+            proposal_pixels: number;
+            hand_drawn_pixels: number;
+            /**
+             * Format: double
+             * @description accepted unchanged / decided
+             */
+            acceptance_rate: number | null;
+            /** Format: double */
+            pixels_changed_per_proposal_pixel: number | null;
+            /**
+             * Format: double
+             * @description (pixels painted onto and erased from proposals + drawn by hand) / images
+             */
+            pixels_changed_per_image: number | null;
+            /** @description approved images that never had a proposal */
+            scratch_images: number;
+            /**
+             * Format: double
+             * @description annotation pixels per image labelled from scratch
+             */
+            scratch_pixels_per_image: number | null;
+            /**
+             * Format: double
+             * @description pixels_changed_per_image / scratch_pixels_per_image
+             */
+            effort_vs_scratch: number | null;
+        };
         DocumentIn: {
             version: number;
             annotations: components["schemas"]["AnnotationIn"][];
@@ -714,6 +756,14 @@ export interface components {
              */
             score_threshold?: number;
         };
+        /**
+         * @description * `fcn-small` - fcn-small
+         *     * `maskrcnn-small` - maskrcnn-small
+         *     * `unet-small` - unet-small
+         *     * `segnet-small` - segnet-small
+         * @enum {string}
+         */
+        PresetEnum: "fcn-small" | "maskrcnn-small" | "unet-small" | "segnet-small";
         ProjectIn: {
             name: string;
             /** @default  */
@@ -755,6 +805,15 @@ export interface components {
         /** @description What a train Job takes; a budget (epochs, minutes or both) is required. */
         TrainParams: {
             arch?: components["schemas"]["ArchEnum"];
+            /**
+             * @description a small CPU-sized network (annotations/train_presets.py): sets arch and builder_kwargs
+             *
+             *     * `fcn-small` - fcn-small
+             *     * `maskrcnn-small` - maskrcnn-small
+             *     * `unet-small` - unet-small
+             *     * `segnet-small` - segnet-small
+             */
+            preset?: components["schemas"]["PresetEnum"];
             epochs?: number;
             /** Format: double */
             minutes?: number;
@@ -793,7 +852,7 @@ export interface components {
             created_at: string;
             metrics: unknown;
             training: unknown;
-            correction_effort: unknown;
+            correction_effort: components["schemas"]["CorrectionEffortOut"];
         };
     };
     responses: never;
