@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import selectors
+from . import selectors, train_presets
 from .errors import NotFound
 from .models import Image
 
@@ -43,6 +43,7 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "label_classes": project.label_classes.all(), "jobs": project.jobs.all()[:15],
         "model_versions": selectors.model_version_list(project=project).order_by("-id"),
         "is_owner": selectors.membership_role(user=request.user, project=project) == "owner",
+        "train_choices": train_presets.form_choices(),
     })
 
 

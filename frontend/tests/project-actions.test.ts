@@ -6,6 +6,7 @@ import {
   RETRY_POLL_MS,
   exportBody,
   jobRowView,
+  networkKind,
   prelabelBody,
   trainBody,
   uploadBody,
@@ -69,7 +70,9 @@ describe("the project page's forms", () => {
 
   it("turns the form's text into the API's numbers and choices", () => {
     expect(prelabelBody({ modelVersion: "4", images: "unlabeled", scoreThreshold: "0.35" })).toEqual({ model_version: 4, images: "unlabeled", score_threshold: 0.35 });
-    expect(trainBody({ arch: "segnet", minutes: "10" })).toEqual({ arch: "segnet", minutes: 10 });
+    expect(trainBody({ network: "segnet", kind: "arch", minutes: "10" })).toEqual({ arch: "segnet", minutes: 10 });
+    expect(trainBody({ network: "fcn-small", kind: networkKind("preset"), minutes: "2" })).toEqual({ preset: "fcn-small", minutes: 2 });
+    expect(networkKind(undefined)).toBe("arch");
     expect(exportBody({ format: "voc", withImages: true, approvedOnly: true })).toEqual({ format: "voc", with_images: true, only_status: ["done", "reviewed"] });
     expect(exportBody({ format: "coco", withImages: false, approvedOnly: false }).only_status).toEqual([]);
   });

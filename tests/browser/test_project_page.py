@@ -79,7 +79,7 @@ def test_the_train_form_sends_its_budget_and_shows_the_servers_refusal(login_pag
     page = login_page(owner)
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     train = page.locator('form[data-action="train"]')
-    train.locator("select[name=arch]").select_option("segnet")
+    train.locator("select[name=network]").select_option("segnet")
     train.locator("input[name=minutes]").fill("3")
     train.locator("button").click()
     page.wait_for_selector('form[data-action="train"] output.error')

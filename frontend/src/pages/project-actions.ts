@@ -25,9 +25,19 @@ export function prelabelBody(fields: { modelVersion: string; images: string; sco
   return { model_version: Number(fields.modelVersion), images: fields.images, score_threshold: Number(fields.scoreThreshold) };
 }
 
-export function trainBody(fields: { arch: string; minutes: string }): TrainRequestDto {
-  // The selects offer the server's choices; anything else is refused by the server with a message.
-  return { arch: fields.arch as TrainRequestDto["arch"], minutes: Number(fields.minutes) };
+/** The network select offers presets (annotations/train_presets.py) and full architectures; each
+ * option says which it is, and the value goes in that request field. */
+export type NetworkKind = "preset" | "arch";
+
+export function trainBody(fields: { network: string; kind: NetworkKind; minutes: string }): TrainRequestDto {
+  // The select offers the server's choices; anything else is refused by the server with a message.
+  const minutes = Number(fields.minutes);
+  if (fields.kind === "preset") return { preset: fields.network as TrainRequestDto["preset"], minutes };
+  return { arch: fields.network as TrainRequestDto["arch"], minutes };
+}
+
+export function networkKind(value: string | undefined): NetworkKind {
+  return value === "preset" ? "preset" : "arch";
 }
 
 export function exportBody(fields: { format: string; withImages: boolean; approvedOnly: boolean }): ExportRequestDto {

@@ -13,6 +13,7 @@ import {
   JobPoller,
   exportBody,
   jobRowView,
+  networkKind,
   prelabelBody,
   queuedSummary,
   trainBody,
@@ -34,6 +35,19 @@ function say(form: HTMLFormElement, message: string, isError = false): void {
   if (!out) return;
   out.textContent = message;
   out.classList.toggle("error", isError);
+}
+
+/** The train form says what the chosen network costs (the option carries its cost line). */
+function showTrainCost(root: HTMLElement): void {
+  const form = root.querySelector<HTMLFormElement>('form[data-action="train"]');
+  const cost = form?.querySelector<HTMLElement>("[data-train-cost]");
+  if (!form || !cost) return;
+  const network = select(form, "network");
+  const show = (): void => {
+    cost.textContent = network.selectedOptions[0]?.dataset.cost ?? "";
+  };
+  network.addEventListener("change", show);
+  show();
 }
 
 function mount(): void {
@@ -89,7 +103,12 @@ function mount(): void {
     const body = prelabelBody({ modelVersion: select(form, "model_version").value, images: select(form, "images").value, scoreThreshold: input(form, "score_threshold").value });
     return queuedSummary("pre-label", await api.prelabel(projectId, body));
   });
-  wire("train", async (form) => queuedSummary("train", await api.train(projectId, trainBody({ arch: select(form, "arch").value, minutes: input(form, "minutes").value }))));
+  wire("train", async (form) => {
+    const network = select(form, "network");
+    const body = trainBody({ network: network.value, kind: networkKind(network.selectedOptions[0]?.dataset.kind), minutes: input(form, "minutes").value });
+    return queuedSummary("train", await api.train(projectId, body));
+  });
+  showTrainCost(root);
   wire("export", async (form) => {
     const body = exportBody({ format: select(form, "format").value, withImages: input(form, "with_images").checked, approvedOnly: input(form, "approved_only").checked });
     return queuedSummary("export", await api.exportDataset(projectId, body));
