@@ -87,6 +87,13 @@ class Image(models.Model):
     annotation_version = models.PositiveIntegerField(default=0)
     # Set by pre-labeling: higher = the model was less sure (used to pick what to label next).
     uncertainty = models.FloatField(null=True, blank=True)
+    # Pixels the dataset marks void / "don't care" (VOC 255): COCO compressed RLE counts of the
+    # image's size, null when there are none. Part of the annotation document; training and
+    # metrics skip these pixels (selectors.image_void_rle), VOC exports them as 255.
+    void_rle_counts = models.TextField(null=True, blank=True)
+    # The split a dataset import put the image in ("train", "val", ...); "" when none was given.
+    # Exports without --split write it back; training can use it.
+    split = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -159,6 +166,8 @@ class Annotation(models.Model):
     score = models.FloatField(null=True, blank=True)
     # A model's proposal until a person accepts or edits it.
     is_proposal = models.BooleanField(default=False)
+    # COCO's crowd flag: one region covering many objects; COCOeval ignores matches to it.
+    iscrowd = models.BooleanField(default=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -189,6 +198,7 @@ class DocumentRevision(models.Model):
     version = models.PositiveIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     annotations = models.JSONField()
+    void_rle_counts = models.TextField(null=True, blank=True)  # the document's void region at this version
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

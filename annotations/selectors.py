@@ -104,3 +104,20 @@ def prelabel_image_ids(*, project: Project, which: str | list[int]) -> list[int]
         return [i for i in which if i in found]
     images = image_unlabeled_list(project=project) if which == "unlabeled" else project.images.all()
     return list(images.order_by("pk").values_list("pk", flat=True))
+
+
+def image_void_rle(image: Image) -> dict | None:
+    """The image's void ("don't care") region as COCO compressed RLE `{"size": [h, w], "counts": str}`,
+    or None when it has none. Training losses and metrics skip these pixels (IGNORE_INDEX)."""
+    if not image.void_rle_counts:
+        return None
+    return {"size": [image.height, image.width], "counts": image.void_rle_counts}
+
+
+def image_void_rles(*, image_ids: list[int]) -> dict[int, dict]:
+    """image id -> void RLE for those of `image_ids` that have a void region (one query)."""
+    rows = Image.objects.filter(pk__in=image_ids).exclude(void_rle_counts=None).exclude(void_rle_counts="")
+    return {
+        pk: {"size": [h, w], "counts": counts}
+        for pk, h, w, counts in rows.values_list("pk", "height", "width", "void_rle_counts")
+    }

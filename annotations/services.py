@@ -19,6 +19,21 @@ from .errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from .models import Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Control characters (newlines, tabs, NUL) break every line-based dataset file (VOC labelmap.txt,
+# ImageSets lists) and are never meant; ':' and the rest are kept and escaped where a format needs it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def label_class_name_check(name: str) -> str:
+    """The name, stripped, if a class may have it; ValidationFailed says why not."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("a label class needs a name")
+    if _CONTROL.search(name):
+        raise ValidationFailed(f"class name {name!r} contains a control character (newline, tab, ...); use printable characters")
+    if len(name) > 100:
+        raise ValidationFailed(f"class name {name[:40]!r}... is longer than 100 characters")
+    return name
 
 
 @transaction.atomic
@@ -64,9 +79,7 @@ def label_class_create(
     *, project: Project, name: str, kind: str = LabelClass.Kind.INSTANCE, color: str = "#ff0000",
     hotkey: str = "", order: int | None = None,
 ) -> LabelClass:
-    name = name.strip()
-    if not name:
-        raise ValidationFailed("a label class needs a name")
+    name = label_class_name_check(name)
     if kind not in LabelClass.Kind.values:
         raise ValidationFailed(f"unknown class kind {kind!r}; use semantic or instance")
     if not COLOR.match(color):
@@ -98,6 +111,7 @@ class _Item:
     rle: dict
     z_order: int
     is_proposal: bool
+    iscrowd: bool | None  # None: not sent (an existing annotation keeps its flag; a new one is not crowd)
 
 
 def _parse_items(*, image: Image, items: Sequence[dict[str, Any]]) -> list[_Item]:
@@ -135,8 +149,29 @@ def _parse_items(*, image: Image, items: Sequence[dict[str, Any]]) -> list[_Item
         rle = dict(item["mask"])
         if isinstance(rle["counts"], list):  # uncompressed RLE in: store compressed
             rle = masks.encode(masks.decode(rle))
-        parsed.append(_Item(ann_id, label_class, rle, z_order, bool(item.get("is_proposal", False))))
+        iscrowd = item.get("iscrowd")
+        if iscrowd is not None and not isinstance(iscrowd, bool):
+            raise ValidationFailed(f"{where}: iscrowd must be true or false", index=index)
+        parsed.append(_Item(ann_id, label_class, rle, z_order, bool(item.get("is_proposal", False)), iscrowd))
     return parsed
+
+
+_UNSET: Any = object()
+
+
+def _void_counts(*, image: Image, void: Any) -> str | None:
+    """The void region sent with a document -> stored counts (None when empty or null)."""
+    if void is None:
+        return None
+    try:
+        masks.validate(void, height=image.height, width=image.width)
+    except masks.MaskError as exc:
+        raise ValidationFailed(f"void: {exc}") from exc
+    rle = masks.encode(masks.decode(void)) if isinstance(void["counts"], list) else void
+    if masks.area(rle) == 0:
+        return None
+    counts = rle["counts"]
+    return counts.decode("ascii") if isinstance(counts, bytes) else counts
 
 
 def _geometry(rle: dict) -> dict[str, int]:
@@ -144,15 +179,8 @@ def _geometry(rle: dict) -> dict[str, int]:
     return {"bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h, "area": masks.area(rle)}
 
 
-def _revision_payload(annotations: Iterable[Annotation]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": a.id, "label_class": a.label_class_id, "counts": a.rle_counts, "z_order": a.z_order,
-            "source": a.source, "model_version": a.model_version_id, "score": a.score,
-            "is_proposal": a.is_proposal, "author": a.author_id,
-        }
-        for a in annotations
-    ]
+_REVISION_FIELDS = ("id", "label_class", "counts", "z_order", "source", "model_version", "score", "is_proposal", "author", "iscrowd")
+_REVISION_COLUMNS = ("id", "label_class_id", "rle_counts", "z_order", "source", "model_version_id", "score", "is_proposal", "author_id", "iscrowd")
 
 
 _COMMIT_CHUNK = 500
@@ -186,11 +214,15 @@ def documents_commit(
         if starts_work:
             Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
         versions.update(Image.objects.filter(pk__in=chunk).values_list("id", "annotation_version"))
-        rows: dict[int, list[Annotation]] = {pk: [] for pk in chunk}
-        for row in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id"):
-            rows[row.image_id].append(row)
+        rows: dict[int, list[dict[str, Any]]] = {pk: [] for pk in chunk}
+        # plain tuples, not model instances: an import commits thousands of documents at once
+        for image_id, *values in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id").values_list(
+            "image_id", *_REVISION_COLUMNS,
+        ):
+            rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
+        voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
         DocumentRevision.objects.bulk_create(
-            DocumentRevision(image_id=pk, version=versions[pk], author=author, annotations=_revision_payload(rows[pk]))
+            DocumentRevision(image_id=pk, version=versions[pk], author=author, annotations=rows[pk], void_rle_counts=voids[pk])
             for pk in chunk
         )
     return versions
@@ -205,19 +237,22 @@ class DocumentSaved:
 
 @transaction.atomic
 def annotation_document_save(
-    *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]],
+    *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]], void: Any = _UNSET,
 ) -> DocumentSaved:
     """Replace an image's annotations with `annotations`, if `version` is still the current one.
 
     Existing annotations are named by id and keep their provenance; a proposal sent back with a
     changed mask or class, or with is_proposal false, becomes accepted (authored by `user`).
-    Omitted annotations are deleted. A stale version raises StaleVersion and changes nothing.
+    Omitted annotations are deleted. `void` (an RLE of the image's size, or None to clear it) sets
+    the document's void region; left out, the region stays as it is. A stale version raises
+    StaleVersion and changes nothing.
     """
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationFailed("the document's version must be an integer (the version you read)")
     if not isinstance(annotations, (list, tuple)):
         raise ValidationFailed("annotations must be a list")
     items = _parse_items(image=image, items=annotations)
+    void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
 
     existing = {a.id: a for a in image.annotations.all()}
     # Before any row changes: how much of each model version's proposals the person changed.
@@ -230,7 +265,7 @@ def annotation_document_save(
         if item.id is None:
             new_rows.append(Annotation(
                 image=image, label_class=item.label_class, rle_counts=item.rle["counts"], z_order=item.z_order,
-                source=Annotation.Source.HUMAN, author=user, is_proposal=False, **geometry,
+                source=Annotation.Source.HUMAN, author=user, is_proposal=False, iscrowd=bool(item.iscrowd), **geometry,
             ))
             saved_rows.append(new_rows[-1])
             continue
@@ -238,8 +273,10 @@ def annotation_document_save(
         kept.add(row.id)
         saved_rows.append(row)
         changed = row.rle_counts != item.rle["counts"] or row.label_class_id != item.label_class.id
-        if not changed and row.z_order == item.z_order and row.is_proposal == item.is_proposal:
+        iscrowd = row.iscrowd if item.iscrowd is None else item.iscrowd
+        if not changed and row.z_order == item.z_order and row.is_proposal == item.is_proposal and row.iscrowd == iscrowd:
             continue
+        row.iscrowd = iscrowd
         if row.is_proposal and (changed or not item.is_proposal):
             row.is_proposal = False  # accepted or edited by a person
             row.author = user
@@ -253,8 +290,10 @@ def annotation_document_save(
         row.save()
     image.annotations.exclude(pk__in=kept).filter(pk__in=list(existing)).delete()
     Annotation.objects.bulk_create(new_rows)
+    if void_counts is not _UNSET:
+        Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
     documents_commit(image_ids=[image.pk], author=user, expected_version=version)
-    image.refresh_from_db(fields=["annotation_version", "status"])
+    image.refresh_from_db(fields=["annotation_version", "status", "void_rle_counts"])
     return DocumentSaved(image=image, version=image.annotation_version, saved_ids=[row.pk for row in saved_rows])
 
 

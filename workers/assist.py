@@ -1,4 +1,5 @@
-"""Box-to-mask assist: the mask of the object inside a box, from a warm model on the gpu worker."""
+"""Box-to-mask assist: the mask of the object inside a box, from a warm model on the gpu worker;
+clicks then refine the model's mask through GrabCut seeded with it (workers/grabcut.py)."""
 from __future__ import annotations
 
 import time
@@ -9,10 +10,14 @@ from annotations import masks
 from annotations.errors import NotFound, ValidationFailed
 from annotations.models import Image, ModelVersion
 
+from .free_assist import clicks_from
+from .grabcut import NoForeground, grabcut
 from .model_versions import load_model_version
 
 
-def assist_mask(*, image_id: int, box_xywh: list[float], label_class_id: int | None, model_version_id: int) -> dict:
+def assist_mask(
+    *, image_id: int, box_xywh: list[float], label_class_id: int | None, model_version_id: int, clicks: list[dict] | None = None,
+) -> dict:
     from PIL import Image as PILImage
 
     from .ml.inference import assist_box
@@ -36,6 +41,10 @@ def assist_mask(*, image_id: int, box_xywh: list[float], label_class_id: int | N
                             device=next(model.parameters()).device)
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
+    if clicks:
+        bitmap = grabcut(array, box=(x, y, w, h), clicks=clicks_from(clicks), init=bitmap)
+    elif not bitmap.any():
+        raise NoForeground("no foreground found: the model sees no object in the box")
     rle = masks.encode(bitmap.astype(np.uint8))
-    return {"mask": rle, "area": masks.area(rle), "model_version": version.pk,
-            "model_ms": round((time.perf_counter() - started) * 1000, 1)}
+    return {"mask": rle, "area": masks.area(rle), "method": "model", "model_version": version.pk,
+            "ms": round((time.perf_counter() - started) * 1000, 1)}

@@ -17,6 +17,7 @@ from typing import Callable
 
 from celery import Task, shared_task
 
+from annotations.assists import GRABCUT_TASK, SUPERPIXELS_TASK
 from annotations.jobs import ASSIST_TASK, TRANSIENT_ERRORS, JobReporter
 
 log = logging.getLogger(__name__)
@@ -101,13 +102,46 @@ def evaluate():
 
 
 @shared_task(name=ASSIST_TASK, ignore_result=False, acks_late=False, time_limit=120)
-def assist(image_id: int, box: list[float], label_class_id: int | None, model_version_id: int) -> dict:
+def assist(image_id: int, box: list[float], label_class_id: int | None, model_version_id: int,
+           clicks: list[dict] | None = None) -> dict:
     """Answers a waiting request, so it is never retried: a late answer is no answer."""
     from annotations.errors import DomainError
 
     from .assist import assist_mask
 
     try:
-        return assist_mask(image_id=image_id, box_xywh=box, label_class_id=label_class_id, model_version_id=model_version_id)
+        return assist_mask(image_id=image_id, box_xywh=box, label_class_id=label_class_id, model_version_id=model_version_id,
+                           clicks=clicks)
     except DomainError as exc:
         return {"error": exc.message, "status": exc.status}
+
+
+# The model-free assists are CPU work (OpenCV, scikit-image): the default queue. Like the model's
+# assist they answer a waiting request and are never retried.
+@shared_task(name=GRABCUT_TASK, ignore_result=False, acks_late=False, time_limit=60)
+def grabcut(image_id: int, box: list[float], clicks: list[dict] | None = None) -> dict:
+    from annotations.errors import DomainError
+
+    from .free_assist import grabcut_answer
+
+    try:
+        return grabcut_answer(image_id=image_id, box_xywh=box, clicks=clicks)
+    except DomainError as exc:
+        return {"error": exc.message, "status": exc.status}
+
+
+@shared_task(name=SUPERPIXELS_TASK, ignore_result=False, acks_late=False, time_limit=300)
+def superpixels(image_id: int) -> dict:
+    """Makes an older image's superpixels when the editor first asks (new uploads get them from the
+    thumbnails job); idempotent, so a second request for the same image finds the file."""
+    from annotations.errors import DomainError
+
+    from .free_assist import superpixels_answer
+
+    try:
+        return superpixels_answer(image_id=image_id)
+    except DomainError as exc:
+        return {"error": exc.message, "status": exc.status}
+
+
+from . import startup  # noqa: E402,F401  connects the worker's start-up checks (workers/startup.py)

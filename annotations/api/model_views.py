@@ -1,9 +1,8 @@
-"""Model versions, pre-label jobs and the box-to-mask assist. The work runs on the gpu queue;
-these views parse and call one service (annotations/training.py, annotations/assists.py)."""
+"""Model versions and pre-label jobs. The work runs on the gpu queue; these views parse and call one
+service (annotations/training.py). The assists have their own views (assist_views.py)."""
 from __future__ import annotations
 
-import time
-
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -11,10 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import architectures, assists, selectors, services, training
+from annotations import architectures, selectors, services, training
 
 from . import serializers as s
-from .views import EDITORS, OWNERS, UPLOADERS
+from .views import OWNERS, UPLOADERS
 
 
 class ModelRegisterIn(serializers.Serializer):
@@ -23,25 +22,17 @@ class ModelRegisterIn(serializers.Serializer):
     torchvision = serializers.BooleanField(default=False)
     architecture = serializers.ChoiceField(choices=architectures.TORCHVISION, required=False)
 
+    def validate_checkpoint(self, upload):
+        limit = settings.LABELER_MAX_CHECKPOINT_BYTES
+        if upload is not None and upload.size > limit:
+            raise serializers.ValidationError(f"{upload.size} bytes is over the checkpoint limit of {limit} bytes")
+        return upload
+
 
 class PrelabelIn(serializers.Serializer):
     model_version = serializers.IntegerField()
     images = serializers.JSONField(default="unlabeled", help_text='"all", "unlabeled" (no annotation a person made or accepted) or a list of image ids')
     score_threshold = serializers.FloatField(default=0.5, help_text="proposals scored below it are dropped (0..1)")
-
-
-class AssistIn(serializers.Serializer):
-    box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, help_text="[x, y, w, h]")
-    label_class = serializers.IntegerField(required=False, allow_null=True)
-    model_version = serializers.IntegerField(required=False, allow_null=True)
-
-
-class AssistOut(serializers.Serializer):
-    mask = serializers.JSONField()
-    area = serializers.IntegerField()
-    model_version = serializers.IntegerField()
-    model_ms = serializers.FloatField()
-    latency_ms = serializers.FloatField()
 
 
 class ModelVersionListApi(APIView):
@@ -74,16 +65,3 @@ class PrelabelStartApi(APIView):
         version = selectors.model_version_get(project=project, version_id=data.validated_data.pop("model_version"))
         job = training.prelabel_start(project=project, user=request.user, version=version, **data.validated_data)
         return Response(s.JobOut(job).data, status=status.HTTP_202_ACCEPTED)
-
-
-class AssistApi(APIView):
-    @extend_schema(request=AssistIn, responses={200: AssistOut, 503: s.ErrorOut})
-    def post(self, request: Request, image_id: int) -> Response:
-        started = time.perf_counter()
-        image = selectors.image_get(user=request.user, image_id=image_id)
-        services.require_role(project=image.project, user=request.user, roles=EDITORS)
-        data = AssistIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        answer = assists.box_to_mask(image=image, **data.validated_data)
-        answer["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        return Response(answer)

@@ -95,7 +95,7 @@ class AnnotationOut(serializers.ModelSerializer):
     class Meta:
         model = Annotation
         fields = ["id", "label_class", "mask", "bbox", "area", "z_order", "source", "model_version",
-                  "model_version_name", "score", "is_proposal", "author", "created_at", "updated_at"]
+                  "model_version_name", "score", "is_proposal", "iscrowd", "author", "created_at", "updated_at"]
 
     def get_mask(self, annotation: Annotation) -> dict:
         return annotation.rle
@@ -113,11 +113,22 @@ class AnnotationIn(serializers.Serializer):
     mask = MaskField()
     z_order = serializers.IntegerField(required=False, min_value=INT_MIN, max_value=INT_MAX)
     is_proposal = serializers.BooleanField(required=False, default=False)
+    iscrowd = serializers.BooleanField(
+        required=False, help_text="COCO crowd region; left out, an existing annotation keeps its flag (new ones: false)",
+    )
+
+
+class VoidMaskField(serializers.JSONField):
+    """The image's void ("don't care") region: a COCO RLE of the image's size, or null for none."""
 
 
 class DocumentIn(serializers.Serializer):
     version = serializers.IntegerField(min_value=0)
     annotations = AnnotationIn(many=True)
+    void = VoidMaskField(
+        required=False, allow_null=True,
+        help_text="void pixels (VOC 255) as RLE of the image's size, or null to clear; left out, the void region stays",
+    )
 
 
 class DocumentOut(serializers.Serializer):
@@ -126,6 +137,7 @@ class DocumentOut(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     annotations = AnnotationOut(many=True)
+    void = VoidMaskField(allow_null=True, help_text="void pixels as COCO RLE of the image's size; null when none")
 
 
 class SavedDocumentOut(DocumentOut):

@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from . import dataset_views, member_views, model_views, training_views, views
+from . import assist_views, dataset_views, member_views, model_views, training_views, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -25,7 +25,8 @@ urlpatterns = [
     # Dataset export / import (Jobs); the zip downloads through jobs/<id>/download/.
     path("projects/<int:project_id>/exports/", dataset_views.ExportStartApi.as_view(), name="api-exports"),
     path("projects/<int:project_id>/imports/", dataset_views.ImportStartApi.as_view(), name="api-imports"),
-    path("images/<int:image_id>/assist/", model_views.AssistApi.as_view(), name="api-assist"),
+    path("images/<int:image_id>/assist/", assist_views.AssistApi.as_view(), name="api-assist"),
+    path("images/<int:image_id>/superpixels/", assist_views.SuperpixelsApi.as_view(), name="api-superpixels"),
     path("images/<int:image_id>/", views.ImageDetailApi.as_view(), name="api-image"),
     path("images/<int:image_id>/annotations/", views.AnnotationDocumentApi.as_view(), name="api-annotations"),
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job"),

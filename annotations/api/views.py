@@ -123,7 +123,7 @@ class ImageDetailApi(APIView):
 def _document(image) -> dict:
     return s.DocumentOut({
         "image": image.pk, "version": image.annotation_version, "width": image.width, "height": image.height,
-        "annotations": selectors.annotation_list(image=image),
+        "annotations": selectors.annotation_list(image=image), "void": selectors.image_void_rle(image),
     }).data
 
 

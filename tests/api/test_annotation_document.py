@@ -31,7 +31,7 @@ def _snapshot(image):
 
 def test_a_new_image_has_an_empty_document_at_version_0(owner_api, image):
     body = owner_api.get(_url(image)).json()
-    assert body == {"image": image.pk, "version": 0, "width": 64, "height": 48, "annotations": []}
+    assert body == {"image": image.pk, "version": 0, "width": 64, "height": 48, "annotations": [], "void": None}
 
 
 def test_it_saves_masks_pixel_exact_and_bumps_the_version(teammate_api, teammate, image, car, road):

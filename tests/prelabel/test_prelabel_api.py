@@ -159,9 +159,32 @@ def test_assist_returns_the_shape_in_the_box(owner_api, shapes, version):
     assert iou > 0.7 and body["latency_ms"] > 0 and body["model_version"] == version.pk
 
 
-def test_assist_without_a_model_says_so(owner_api, image):
-    response = owner_api.post(f"/api/images/{image.pk}/assist/", {"box": [1, 1, 10, 10]}, format="json")
+def test_assist_without_a_model_uses_grabcut_and_says_so_when_the_model_is_asked_for(owner_api, project):
+    from ..assist_support import store, two_colour
+
+    image = store(project, two_colour()[0])
+    response = owner_api.post(f"/api/images/{image.pk}/assist/", {"box": [50, 25, 100, 100]}, format="json")
+    assert response.status_code == 200 and response.json()["method"] == "grabcut"
+    response = owner_api.post(f"/api/images/{image.pk}/assist/", {"box": [50, 25, 100, 100], "method": "model"}, format="json")
     assert response.status_code == 409 and "no model version" in response.json()["message"]
+
+
+def test_clicks_refine_the_models_mask(owner_api, shapes, version):
+    project, truths = shapes
+    image_id, truth = next(iter(truths.items()))
+    ys, xs = np.nonzero(truth)
+    box = [int(xs.min()) - 2, int(ys.min()) - 2, int(xs.max() - xs.min()) + 5, int(ys.max() - ys.min()) + 5]
+    plain = owner_api.post(f"/api/images/{image_id}/assist/", {"box": box}, format="json").json()
+    before = masks.decode(plain["mask"]).astype(bool)
+    # A positive click on a pixel the model left out (the box's corner, background) puts it in; the
+    # model's mask stays the start of the answer.
+    cx, cy = max(0, box[0]), max(0, box[1])
+    clicked = owner_api.post(f"/api/images/{image_id}/assist/", {"box": box, "clicks": [
+        {"x": cx, "y": cy, "positive": True}]}, format="json").json()
+    assert plain["method"] == clicked["method"] == "model" and clicked["model_version"] == version.pk
+    after = masks.decode(clicked["mask"]).astype(bool)
+    assert not before[cy, cx] and after[cy, cx]
+    assert (before & after).sum() / before.sum() > 0.8
 
 
 def test_assist_with_an_empty_box_is_refused(owner_api, shapes, version):

@@ -1,0 +1,48 @@
+"""The model-free assists' task bodies (default queue, no torch): GrabCut from a box and clicks on a
+stored image, and an image's superpixels made on demand."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from annotations import masks
+from annotations.errors import NotFound
+from annotations.models import Image
+
+from .grabcut import Click, grabcut
+from .superpixels import superpixels_make
+
+
+def image_rgb(image: Image) -> np.ndarray:
+    from PIL import Image as PILImage
+
+    with PILImage.open(image.file.path) as pil:
+        return np.asarray(pil.convert("RGB"))
+
+
+def clicks_from(raw: list[dict[str, Any]] | None) -> list[Click]:
+    return [Click(float(c["x"]), float(c["y"]), bool(c["positive"])) for c in raw or []]
+
+
+def grabcut_answer(*, image_id: int, box_xywh: list[float], clicks: list[dict[str, Any]] | None) -> dict:
+    """{mask, area, method, model_version, ms} for the object in the box, refined by the clicks."""
+    started = time.perf_counter()
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None:
+        raise NotFound(f"image {image_id} not found")
+    bitmap = grabcut(image_rgb(image), box=tuple(box_xywh), clicks=clicks_from(clicks))
+    rle = masks.encode(bitmap.astype(np.uint8))
+    return {"mask": rle, "area": masks.area(rle), "method": "grabcut", "model_version": None,
+            "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def superpixels_answer(*, image_id: int) -> dict:
+    """Makes the image's superpixels file when it is missing; answers how long that took."""
+    started = time.perf_counter()
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None:
+        raise NotFound(f"image {image_id} not found")
+    superpixels_make(image=image)
+    return {"ms": round((time.perf_counter() - started) * 1000, 1)}
