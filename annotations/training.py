@@ -53,6 +53,12 @@ class TrainParams(serializers.Serializer):
     dice_weight = serializers.FloatField(min_value=0.0, max_value=10.0, required=False)
     builder_kwargs = serializers.DictField(required=False, help_text="advanced: keyword arguments of the network builder")
     cpu_threads = serializers.IntegerField(min_value=1, max_value=256, required=False)
+    pretrained = serializers.BooleanField(
+        required=False, help_text="start from published weights (COCO for Mask R-CNN R50 / FCN R50, ImageNet encoders "
+                                  "otherwise) found in the torch hub cache or LABELER_WEIGHTS_DIR; nothing is downloaded")
+    weights_file = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200, required=False,
+        help_text="with pretrained: a file name in LABELER_WEIGHTS_DIR to start from instead of the hub cache's")
 
 
 def model_version_name_check(*, project: Project, name: str, job: Job | None = None) -> None:
@@ -91,6 +97,14 @@ def training_class_ids(*, project: Project, arch: str, parent: ModelVersion | No
     return [c.pk for c in sorted(wanted, key=lambda c: (c.order, c.pk))]
 
 
+def outputs_parent(parent: ModelVersion | None) -> ModelVersion | None:
+    """The version whose outputs a fine-tuned one keeps: its parent, except published weights,
+    whose heads are replaced by the project's classes."""
+    if parent is not None and parent.source == ModelVersion.Source.TORCHVISION:
+        return None
+    return parent
+
+
 @dataclass(frozen=True)
 class TrainCheck:
     params: dict[str, Any]  # validated, None values dropped, `arch` always set
@@ -124,13 +138,16 @@ def train_check(*, project: Project, params: dict[str, Any], job: Job | None = N
         if "arch" in clean and clean["arch"] != parent.architecture:
             raise ValidationFailed(f"version {parent.name!r} is a {parent.architecture}; it cannot be fine-tuned as {clean['arch']}")
         if parent.source == ModelVersion.Source.TORCHVISION:
-            raise ValidationFailed("fine-tuning torchvision's published weights is not supported; train from scratch")
+            # Published weights: the network starts from their file, with heads for this project's classes.
+            clean["pretrained"] = True
         clean["arch"] = parent.architecture
     if "arch" not in clean:
         raise ValidationFailed("give an arch (unet, segnet, fcn, maskrcnn) or a from_version to fine-tune")
+    if "weights_file" in clean and not clean.get("pretrained"):
+        raise ValidationFailed("weights_file: give it with pretrained=true")
     if "name" in clean:
         model_version_name_check(project=project, name=clean["name"], job=job)
-    class_ids = training_class_ids(project=project, arch=clean["arch"], parent=parent)
+    class_ids = training_class_ids(project=project, arch=clean["arch"], parent=outputs_parent(parent))
     approved = project.images.filter(status__in=Image.APPROVED).count()
     if approved < MIN_APPROVED_IMAGES:
         raise ValidationFailed(

@@ -8,6 +8,20 @@ on a synthetic shape set, so users know what a CPU-only (or a GPU) run buys them
 Every budget is a fresh run with its own LR schedule (cosine over the budget). Images/s is
 measured between training steps only (validation pauses excluded) and printed as a ratio to
 the U-Net of the same run as well as in absolute numbers.
+
+Recipe comparison (issue: pre-labels worth correcting after a few labelled images):
+
+    .venv/bin/python bench/train.py --compare --data cells --budgets 120,300,600
+
+trains the same U-Net (depth 4, width 32) three ways on the same data, in the same run, and
+scores each on held-out images: "old" is the train job's former fixed recipe (512-px crops,
+batch 8, AdamW 3e-3, cross-entropy, last epoch kept), "new" is the budget recipe of
+workers/ml/recipe.py (planned crop/batch/steps, CE + Dice, class-balanced crops, elastic,
+photometric jitter, best validation kept), "plain" is a fixed 30-line PyTorch loop (256-px crops,
+batch 4, flips/rot90, Adam 1e-3). `--data cells` is a thin-structure set made here (EM-like
+Voronoi cells, 1-3 px membranes, 24 + 6 images of 512x512); `--data shapes` the hard shapes.
+With `--parallel` the three run at once, one torch thread each, so a busy machine slows all
+three alike; without it they run one after another with all threads.
 """
 
 from __future__ import annotations
@@ -25,8 +39,8 @@ import torch  # noqa: E402
 from workers.ml.checkpoints import ModelSpec  # noqa: E402
 from workers.ml.datasets import InstanceSample, SemanticSample  # noqa: E402
 from workers.ml.device import select_device  # noqa: E402
-from workers.ml.synthetic import CLASS_NAMES, make_shapes  # noqa: E402
-from workers.ml.training import TrainConfig, train  # noqa: E402
+from workers.ml.synthetic import CELL_CLASS_NAMES, CLASS_NAMES, make_cells, make_shapes  # noqa: E402
+from workers.ml.training import TrainConfig, evaluate, train  # noqa: E402
 
 PRESETS = {
     # architecture -> (builder kwargs, training recipe)
@@ -102,6 +116,122 @@ def run(arch: str, preset: str, budget_s: float, train_set, val_set) -> dict:
     }
 
 
+
+# --- recipe comparison --------------------------------------------------------------------
+
+COMPARE_UNET = {"depth": 4, "base_width": 32}
+CONTENDERS = ("old", "new", "plain")
+
+
+def comparison_data(kind: str):
+    """(train, val, class names): the same images in every process (fixed seeds)."""
+    if kind == "cells":
+        return make_cells(24, size=(512, 512), seed=11), make_cells(6, size=(512, 512), seed=12), CELL_CLASS_NAMES
+    return (make_shapes(128, size=(96, 96), difficulty="realistic", seed=1),
+            make_shapes(16, size=(96, 96), difficulty="realistic", seed=2), CLASS_NAMES)
+
+
+def _plain_loop(model, train_set, budget_s: float, started: float) -> int:
+    """The fixed loop a practitioner would write first; returns the steps it made."""
+    import numpy as np
+    import torch.nn.functional as F
+
+    from workers.ml.checkpoints import IMAGENET_NORMALIZATION
+    from workers.ml.datasets import normalize, to_tensor_image
+
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    crop, batch, steps = 256, 4, 0
+    model.train()
+    while time.monotonic() - started < budget_s:
+        xs, ys = [], []
+        for _ in range(batch):
+            item = train_set[rng.integers(len(train_set))]
+            h, w = item.label_map.shape
+            top, left = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
+            image = item.image[top:top + crop, left:left + crop]
+            label = item.label_map[top:top + crop, left:left + crop]
+            k = int(rng.integers(4))
+            image, label = np.rot90(image, k), np.rot90(label, k)
+            if rng.random() < 0.5:
+                image, label = image[:, ::-1], label[:, ::-1]
+            xs.append(normalize(to_tensor_image(image.copy()), IMAGENET_NORMALIZATION))
+            ys.append(torch.from_numpy(label.astype("int64")))
+        loss = F.cross_entropy(model(torch.stack(xs)), torch.stack(ys))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        steps += 1
+    return steps
+
+
+def run_contender(contender: str, data: str, budget_s: float, threads: int | None) -> dict:
+    """Train one contender for `budget_s` seconds and score it on the validation images."""
+    from workers.ml.recipe import BASE_RECIPES, apply_plan, config_from, plan_semantic
+
+    if threads:
+        torch.set_num_threads(threads)
+    train_set, val_set, names = comparison_data(data)
+    spec = ModelSpec(arch="unet", class_names=names, builder_kwargs=COMPARE_UNET)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = spec.build()
+    train_samples = [SemanticSample(s.image, s.label_map) for s in train_set]
+    val_samples = [SemanticSample(s.image, s.label_map) for s in val_set]
+    started = time.monotonic()
+    steps, extra = 0, {}
+    if contender == "plain":
+        steps = _plain_loop(model, train_set, budget_s, started)
+    else:
+        if contender == "old":
+            smallest = min(min(s.label_map.shape) for s in train_set)
+            config = TrainConfig(minutes=budget_s / 60, lr=3e-3, batch_size=8, crop_size=min(512, smallest // 32 * 32))
+        else:
+            plan = plan_semantic(model=model, spec=spec, budget_s=budget_s, device=select_device(),
+                                 image_sides=[s.label_map.shape for s in train_set],
+                                 val_pixels=sum(s.label_map.size for s in val_set))
+            config = config_from(apply_plan({**BASE_RECIPES["unet"], "minutes": budget_s / 60}, plan))
+            extra = {"crop": plan.crop_size, "batch": plan.batch_size, "planned_steps": plan.steps}
+        result = train(model, spec, train_samples, val_samples, config=config)
+        steps, extra["peak_rss_mb"] = result.steps, result.peak_rss_mb
+        extra.setdefault("crop", config.crop_size)
+        extra.setdefault("batch", config.batch_size)
+    seconds = time.monotonic() - started
+    scores = evaluate(model, spec, val_samples)
+    return {"contender": contender, "budget_s": budget_s, "seconds": round(seconds, 1), "steps": steps,
+            "iou": scores["per_class_iou"], "miou": scores["miou"], "pixel_accuracy": scores["pixel_accuracy"], **extra}
+
+
+def compare(data: str, budgets: list[float], parallel: bool, threads: int | None) -> None:
+    import multiprocessing
+
+    _, _, names = comparison_data(data) if data == "shapes" else (None, None, CELL_CLASS_NAMES)
+    print(f"machine: {machine()}")
+    print(f"data: {data}; classes {', '.join(names[1:])}; U-Net {COMPARE_UNET}; "
+          + ("contenders in parallel, 1 torch thread each" if parallel else "contenders one after another"))
+    thin = names[1]
+    rows = []
+    for budget in budgets:
+        jobs = [(c, data, budget, 1 if parallel else threads) for c in CONTENDERS]
+        if parallel:
+            with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+                results = pool.starmap(run_contender, jobs)
+        else:
+            results = [run_contender(*job) for job in jobs]
+        by = {r["contender"]: r for r in results}
+        for r in results:
+            print(f"  {budget:5.0f}s {r['contender']:5s}: {r['steps']:5d} steps (crop {r.get('crop')}, batch {r.get('batch')}), "
+                  f"IoU {thin} {r['iou'][1]:.3f}, mIoU {r['miou']:.3f}, pixel acc {r['pixel_accuracy']:.3f}, "
+                  f"peak RSS {r.get('peak_rss_mb') or float('nan'):.0f} MB", flush=True)
+        rows.append((budget, by))
+    print(f"\nbudget  IoU {thin}: old  new  plain   new-old  new-plain   pixel acc: old  new  plain   steps: old new plain")
+    for budget, by in rows:
+        o, n, p = (by[c] for c in CONTENDERS)
+        print(f"{budget:5.0f}s        {o['iou'][1]:.3f} {n['iou'][1]:.3f} {p['iou'][1]:.3f}   {n['iou'][1] - o['iou'][1]:+.3f}"
+              f"    {n['iou'][1] - p['iou'][1]:+.3f}          {o['pixel_accuracy']:.3f} {n['pixel_accuracy']:.3f} "
+              f"{p['pixel_accuracy']:.3f}   {o['steps']} {n['steps']} {p['steps']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budgets", default="30,60", help="seconds per run, comma separated")
@@ -111,7 +241,13 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=128)
     parser.add_argument("--val-images", type=int, default=16)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--compare", action="store_true", help="old vs new vs plain recipe (see the module doc)")
+    parser.add_argument("--data", choices=("cells", "shapes"), default="cells", help="data for --compare")
+    parser.add_argument("--parallel", action="store_true", help="--compare: run the three contenders at once")
     args = parser.parse_args()
+    if args.compare:
+        compare(args.data, [float(b) for b in args.budgets.split(",")], args.parallel, args.threads)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     budgets = [float(b) for b in args.budgets.split(",")]

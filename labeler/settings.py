@@ -143,6 +143,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Choice sets that share a field name (status, kind) get names of their own, not hashes.
     "ENUM_NAME_OVERRIDES": {
+# Published weights that users place by hand (training starts from them; nothing downloads).
+LABELER_WEIGHTS_DIR = Path(os.environ.get("LABELER_WEIGHTS_DIR", VAR_DIR / "weights"))
         "ImageStatusEnum": "annotations.models.Image.Status",
         "JobStatusEnum": "annotations.models.Job.Status",
         "JobKindEnum": "annotations.models.Job.Kind",

@@ -23,9 +23,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from annotations.errors import ValidationFailed
 from annotations.jobs import JobCancelled, JobReporter, job_body
 from annotations.models import Job, ModelVersion
-from annotations.training import model_version_name_check, train_check
+from annotations.training import model_version_name_check, outputs_parent, train_check
 
 from . import training_data
 from .evaluation import evaluate_version, json_safe
@@ -36,13 +37,7 @@ log = logging.getLogger(__name__)
 PLAN_NAME = "plan.json"
 SEMANTIC_CROP_MULTIPLE = 32  # every semantic builder accepts sizes divisible by 32
 
-# Recipes that train from scratch in reasonable time (bench/train.py "full"); params override.
-DEFAULT_RECIPES = {
-    "unet": {"lr": 3e-3, "batch_size": 8},
-    "segnet": {"lr": 3e-3, "batch_size": 8, "class_weights": "median_frequency"},
-    "fcn": {"lr": 1e-3, "batch_size": 8},
-    "maskrcnn": {"lr": 1e-4, "batch_size": 4},
-}
+# What a job's params may set in the recipe (workers/ml/recipe.py BASE_RECIPES holds the rest).
 RECIPE_KEYS = ("lr", "batch_size", "class_weights", "dice_weight", "optimizer", "schedule", "warmup_steps", "augment", "weight_decay")
 
 
@@ -65,7 +60,7 @@ def make_plan(job: Job) -> dict:
     checked = train_check(project=job.project, params=job.params, job=job)
     params, parent, project = checked.params, checked.parent, job.project
     arch = params["arch"]
-    classes = training_data.class_list_for(project=project, arch=arch, parent=parent)
+    classes = training_data.class_list_for(project=project, arch=arch, parent=outputs_parent(parent))
     approved = list(training_data.approved_images(project=project))
     seed = int(params.get("seed", 0))
     val_fraction = float(params.get("val_fraction", training_data.DEFAULT_VAL_FRACTION))
@@ -81,9 +76,14 @@ def make_plan(job: Job) -> dict:
             builder_kwargs.update(min_size=int(image_size), max_size=int(image_size))
         else:  # trained on S x S squares; the predictor resizes to the same and back
             size_policy = {"mode": "resize", "size": [int(image_size), int(image_size)]}
-    recipe = {**DEFAULT_RECIPES[arch], **{k: params[k] for k in RECIPE_KEYS if params.get(k) is not None}}
+    from .ml.recipe import BASE_RECIPES
+
+    recipe = {**BASE_RECIPES[arch], **{k: params[k] for k in RECIPE_KEYS if params.get(k) is not None}}
     recipe.update(epochs=params.get("epochs"), minutes=params.get("minutes"), seed=seed)
     if not is_instance:
+        # A time budget without a fixed crop or batch is planned on the worker (workers/ml/recipe.py):
+        # crop, batch and steps from a throughput probe. Otherwise crops are the smallest side.
+        recipe["planned"] = bool(params.get("minutes")) and not image_size and "batch_size" not in params
         if image_size:
             recipe["crop_size"] = int(image_size)
         else:
@@ -91,6 +91,7 @@ def make_plan(job: Job) -> dict:
             recipe["crop_size"] = max(SEMANTIC_CROP_MULTIPLE, min(512, smallest // SEMANTIC_CROP_MULTIPLE * SEMANTIC_CROP_MULTIPLE))
     return {
         "arch": arch, "name": version_name(job), "parent": parent.pk if parent else None,
+        "pretrained": bool(params.get("pretrained")), "weights_file": params.get("weights_file"),
         "class_ids": list(classes.ids), "class_names": list(classes.names),
         "builder_kwargs": builder_kwargs, "normalization": normalization, "size_policy": size_policy,
         "image_size": int(image_size) if image_size else None, "recipe": recipe,
@@ -99,15 +100,26 @@ def make_plan(job: Job) -> dict:
     }
 
 
-def _load_parent_weights(model, parent_id: int | None) -> None:
-    if parent_id is None:
-        return
-    from .ml.checkpoints import check_state_dict, read_checkpoint
+def _load_start_weights(model, plan: dict) -> dict | None:
+    """The weights training starts from: the parent version's, or published ones
+    (workers/ml/pretrained.py, which records what it loaded), or none (from scratch)."""
+    from .ml.checkpoints import CheckpointError, check_state_dict, read_checkpoint
 
-    parent = ModelVersion.objects.get(pk=parent_id)
+    parent = ModelVersion.objects.get(pk=plan["parent"]) if plan["parent"] else None
+    if plan.get("pretrained") or (parent is not None and parent.source == ModelVersion.Source.TORCHVISION):
+        from .ml.pretrained import load_pretrained
+
+        file = Path(settings.LABELER_WEIGHTS_DIR) / plan["weights_file"] if plan.get("weights_file") else None
+        try:
+            return load_pretrained(model, arch=plan["arch"], builder_kwargs=plan["builder_kwargs"], file=file)
+        except CheckpointError as exc:
+            raise ValidationFailed(str(exc)) from None
+    if parent is None:
+        return None
     state = read_checkpoint(parent.checkpoint.path)["state_dict"]
     check_state_dict(parent.architecture, model, state)
     model.load_state_dict(state)
+    return {"from_version": parent.pk, "name": parent.name}
 
 
 class _JobWatch:
@@ -165,11 +177,12 @@ def _register(job: Job, plan: dict, checkpoint: Path, result, started_epoch: int
     training = {
         "job": job.pk, "arch": plan["arch"], "images": {"train": len(plan["split"]["train"]), "val": len(plan["split"]["val"])},
         "split": plan["split"], "recipe": {**plan["recipe"], "builder_kwargs": plan["builder_kwargs"], "image_size": plan["image_size"]},
-        "parent": plan["parent"], "class_ids": plan["class_ids"],
+        "parent": plan["parent"], "class_ids": plan["class_ids"], "start_weights": plan.get("start_weights"),
         "epochs_completed": result.epochs_completed, "steps": result.steps, "elapsed_s": round(result.elapsed_s, 3),
         "images_seen": result.images_seen, "stopped": result.stopped, "starts": plan["starts"],
         "history": [{k: v for k, v in h.items() if k != "metrics"} | {"metric": h.get("metrics", {}).get("metric")} for h in result.history],
         "val_metrics_during_training": {k: v for k, v in result.metrics.items() if k != "per_class_iou"},
+        "best_epoch": result.best_epoch, "best_metric": result.best_metric, "peak_rss_mb": result.peak_rss_mb,
     }
     parent = ModelVersion.objects.filter(pk=plan["parent"]).first() if plan["parent"] else None
     return model_version_register(
@@ -206,8 +219,9 @@ def _train(job: Job, reporter: JobReporter, workdir: Path, *, device: str | None
     import torch
 
     from .ml.checkpoints import ModelSpec, read_checkpoint, save_checkpoint
-    from .ml.device import cpu_threads
-    from .ml.training import CHECKPOINT_NAME, TrainConfig, train
+    from .ml.device import cpu_threads, select_device
+    from .ml.recipe import apply_plan, config_from, image_sides, plan_semantic
+    from .ml.training import CHECKPOINT_NAME, train
 
     workdir.mkdir(parents=True, exist_ok=True)
     plan_path = workdir / PLAN_NAME
@@ -231,12 +245,23 @@ def _train(job: Job, reporter: JobReporter, workdir: Path, *, device: str | None
     sample_args = {"classes": classes, "instance": spec.is_instance, "image_size": plan["image_size"]}
     train_samples = training_data.samples_for(image_ids=plan["split"]["train"], **sample_args)
     val_samples = training_data.samples_for(image_ids=plan["split"]["val"], **sample_args)
-    recipe = dict(plan["recipe"])
-    config = TrainConfig(**recipe)
     with torch.random.fork_rng():  # seeded initial weights without touching the worker's global RNG
-        torch.manual_seed(config.seed)
+        torch.manual_seed(int(plan["recipe"]["seed"]))
         model = spec.build()
-    _load_parent_weights(model, plan["parent"])
+    plan["start_weights"] = _load_start_weights(model, plan)
+    if plan["recipe"].get("planned") and "plan" not in plan["recipe"]:
+        # Planned once, on the first attempt, and frozen in plan.json: a resumed run keeps its recipe.
+        reporter.progress(done=0, message="measuring training speed to plan the recipe")
+        with cpu_threads(job.params.get("cpu_threads")):
+            planned = plan_semantic(
+                model=model, spec=spec, budget_s=float(plan["recipe"]["minutes"]) * 60,
+                image_sides=image_sides(train_samples), val_pixels=sum(h * w for h, w in image_sides(val_samples)),
+                device=select_device(device),
+            )
+        plan["recipe"] = apply_plan(plan["recipe"], planned)
+        _write_json(plan_path, plan)
+    recipe = dict(plan["recipe"])
+    config = config_from(recipe)
     watch = _JobWatch(reporter, epochs=config.epochs, minutes=config.minutes,
                       metric_name="AP" if spec.is_instance else "mIoU", elapsed_before=elapsed_before)
     # cpu_threads: a CPU worker shared with other work trains faster with fewer torch threads

@@ -170,19 +170,38 @@ class SemanticLogits(nn.Module):
 
 
 def build_unet(
-    *, in_channels: int = 3, num_classes: int, depth: int = 4, base_width: int = 32
-) -> UNet:
-    """U-Net with `depth` poolings; the tiny test net is depth=2, base_width=8."""
+    *, in_channels: int = 3, num_classes: int, depth: int = 4, base_width: int = 32, encoder: str | None = None,
+    decoder_width: int = 32,
+) -> nn.Module:
+    """U-Net with `depth` poolings; the tiny test net is depth=2, base_width=8. With `encoder`
+    ("resnet18" | "resnet34"), the contracting path is that ResNet (workers/ml/encoders.py), which
+    ImageNet weights can start (workers/ml/pretrained.py); depth and base_width then do not apply."""
     _check_num_classes(num_classes)
+    if encoder is not None:
+        from .encoders import ResNetUNet
+
+        if in_channels != 3:
+            raise ValueError(f"a {encoder} encoder takes 3 input channels, not {in_channels}")
+        if not 8 <= decoder_width <= 128:
+            raise ValueError(f"decoder_width must be between 8 and 128, got {decoder_width}")
+        return ResNetUNet(num_classes=num_classes, encoder=encoder, decoder_width=decoder_width)
     _check_depth_and_width("U-Net", depth, base_width)
     return UNet(in_channels=in_channels, num_classes=num_classes, depth=depth, base_width=base_width)
 
 
 def build_segnet(
-    *, in_channels: int = 3, num_classes: int, depth: int = 4, base_width: int = 32
-) -> SegNet:
-    """SegNet with `depth` pool/unpool stages (widths double per stage up to 8x base)."""
+    *, in_channels: int = 3, num_classes: int, depth: int = 4, base_width: int = 32, encoder: str | None = None,
+) -> nn.Module:
+    """SegNet with `depth` pool/unpool stages (widths double per stage up to 8x base). With
+    `encoder="vgg16_bn"`, the paper's VGG-16 encoder (workers/ml/encoders.py), which ImageNet
+    weights can start; depth and base_width then do not apply."""
     _check_num_classes(num_classes)
+    if encoder is not None:
+        from .encoders import VGGSegNet
+
+        if in_channels != 3:
+            raise ValueError(f"a {encoder} encoder takes 3 input channels, not {in_channels}")
+        return VGGSegNet(num_classes=num_classes, encoder=encoder)
     _check_depth_and_width("SegNet", depth, base_width)
     return SegNet(in_channels=in_channels, num_classes=num_classes, depth=depth, base_width=base_width)
 

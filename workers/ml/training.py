@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 
 from . import device as devices
-from .augment import instance_train_transforms, semantic_train_transforms
+from .augment import instance_train_transforms, semantic_budget_transforms, semantic_train_transforms
 from .checkpoints import FORMAT_VERSION, CheckpointError, ModelSpec, atomic_save, read_checkpoint
 from .datasets import (
     InstanceDataset,
@@ -39,6 +39,7 @@ from .metrics import IGNORE_INDEX, SemanticMeter, instance_ap
 from .reductions import class_argmax
 
 CHECKPOINT_NAME = "last.pt"
+BEST_NAME = "best.pt"
 
 ProgressFn = Callable[[int, int, float, "float | None"], None]
 
@@ -63,9 +64,14 @@ class TrainConfig:
     seed: int = 0  # seeds the sampling generator only
     num_workers: int = 0  # DataLoader workers (decode + augment off the training thread)
     eval_score_threshold: float = 0.05  # instance validation keeps detections above this
+    max_steps: int | None = None  # budget: optimizer steps (the cosine schedule runs over them)
+    # Crops drawn (with replacement) per epoch, i.e. between validations; None: one pass.
+    samples_per_epoch: int | None = None
+    augmentation: str = "basic"  # semantic: "basic" (resized crop, flips, rot90) | "budget" (recipe.py)
+    keep_best: bool = False  # end with the weights (and metrics) of the best validation, not the last
 
     def __post_init__(self) -> None:
-        if self.epochs is None and self.minutes is None:
+        if self.epochs is None and self.minutes is None and self.max_steps is None:
             raise ValueError("give a budget: epochs, minutes or both")
         if self.epochs is not None and self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
@@ -75,6 +81,12 @@ class TrainConfig:
             raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
         if self.schedule not in ("cosine", "poly", "constant"):
             raise ValueError(f"schedule must be cosine, poly or constant, got {self.schedule!r}")
+        if self.augmentation not in ("basic", "budget"):
+            raise ValueError(f"augmentation must be basic or budget, got {self.augmentation!r}")
+        for name in ("max_steps", "samples_per_epoch"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
 
 
 @dataclass
@@ -88,6 +100,9 @@ class TrainResult:
     metrics: dict = field(default_factory=dict)  # latest validation metrics
     history: list[dict] = field(default_factory=list)  # per epoch: loss, metrics, time
     images_seen: int = 0
+    best_epoch: int | None = None  # the epoch whose weights `model` holds (keep_best)
+    best_metric: float | None = None
+    peak_rss_mb: float | None = None  # the process's largest resident set while training
 
 
 # --- losses and class weights --------------------------------------------------------------
@@ -155,18 +170,25 @@ def _make_loader(spec: ModelSpec, samples, config: TrainConfig, generator: torch
         transforms = None
         if train and config.augment:
             crop = config.crop_size or _default_crop(samples)
-            transforms = semantic_train_transforms(crop_size=crop)
+            if config.augmentation == "budget":
+                transforms = semantic_budget_transforms(crop_size=crop, ignore_index=IGNORE_INDEX)
+            else:
+                transforms = semantic_train_transforms(crop_size=crop)
         dataset = SemanticDataset(
             samples, num_classes=spec.num_classes, normalization=spec.normalization, transforms=transforms
         )
         collate = pad_collate_semantic
+    sampler = None
+    if train:
+        draws = config.samples_per_epoch
+        sampler = RandomSampler(dataset, generator=generator, replacement=draws is not None, num_samples=draws)
     return DataLoader(
         dataset,
         batch_size=config.batch_size,
-        sampler=RandomSampler(dataset, generator=generator) if train else None,
+        sampler=sampler,
         collate_fn=collate,
         num_workers=config.num_workers,
-        drop_last=train and len(dataset) > config.batch_size,
+        drop_last=sampler is not None and len(sampler) > config.batch_size,
         pin_memory=torch.cuda.is_available(),
     )
 
@@ -282,6 +304,8 @@ def train(
         class_weights = class_weights.to(dev)
 
     epoch, step, elapsed_before, history, images_seen, finished = 0, 0, 0.0, [], 0, False
+    best = _Best(Path(checkpoint_dir) / BEST_NAME if checkpoint_dir else None, enabled=config.keep_best and bool(val_samples))
+    memory = _PeakMemory()
     checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
     if checkpoint_path and resume and checkpoint_path.is_file():
         state = read_checkpoint(checkpoint_path)
@@ -301,6 +325,8 @@ def train(
         history = list(state["history"])
         images_seen = int(state.get("images_seen", 0))
         finished = bool(state.get("finished", False))
+        best.restore(state.get("best") or {})
+        memory.peak_mb = float(state.get("peak_rss_mb") or 0.0)
 
     def save(finished_now: bool) -> None:
         if checkpoint_path is None:
@@ -320,14 +346,25 @@ def train(
                 "history": history,
                 "images_seen": images_seen,
                 "finished": finished_now,
+                "best": best.summary(),
+                "peak_rss_mb": memory.peak_mb,
             },
             checkpoint_path,
         )
+
+    def result(stopped_as: str, *, final: bool = True) -> TrainResult:
+        if final:
+            best.load_into(model)
+        model.eval()
+        return TrainResult(model, spec, epoch, step, elapsed(), stopped_as, best.metrics or metrics, history, images_seen,
+                           best_epoch=best.epoch, best_metric=best.metric, peak_rss_mb=round(memory.peak_mb, 1) or None)
 
     started = time.monotonic()
     budget_s = config.minutes * 60 if config.minutes is not None else None
     steps_per_epoch = max(1, len(loader))
     total_steps = config.epochs * steps_per_epoch if config.epochs is not None else None
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps) if total_steps else config.max_steps
     metrics = history[-1]["metrics"] if history else {}
     stopped = "completed"
 
@@ -338,7 +375,7 @@ def train(
         return budget_s is not None and elapsed() >= budget_s
 
     if finished:
-        return TrainResult(model.eval(), spec, epoch, step, elapsed_before, "completed", metrics, history, images_seen)
+        return result("completed")
 
     model.train()
     memory_format = devices.memory_format(dev)
@@ -346,10 +383,11 @@ def train(
         epoch_loss, epoch_steps = 0.0, 0
         for batch in loader:
             if should_stop is not None and should_stop():
-                model.eval()
-                return TrainResult(model, spec, epoch, step, elapsed(), "cancelled", metrics, history, images_seen)
+                return result("cancelled", final=False)
             if out_of_time():
                 stopped = "budget"
+                break
+            if config.max_steps is not None and step >= config.max_steps:
                 break
             fraction = max(
                 step / total_steps if total_steps else 0.0,
@@ -386,6 +424,8 @@ def train(
             images_seen += len(images)
             loss_value = float(loss.item())
             epoch_loss += loss_value
+            if step % 20 == 1:
+                memory.sample()
             if progress is not None:
                 progress(epoch, step, loss_value, None)
         if epoch_steps == 0:
@@ -397,6 +437,8 @@ def train(
                 model, spec, val_samples, device=dev, batch_size=config.batch_size,
                 score_threshold=config.eval_score_threshold,
             )
+            memory.sample()
+            best.offer(model, epoch, metrics)
             model.train()
         history.append(
             {
@@ -409,11 +451,62 @@ def train(
         )
         if progress is not None:
             progress(epoch, step, epoch_loss / epoch_steps, metrics.get("metric"))
-        budget_left = not out_of_time() and (config.epochs is None or epoch < config.epochs)
+        budget_left = (
+            not out_of_time() and (config.epochs is None or epoch < config.epochs)
+            and (config.max_steps is None or step < config.max_steps)
+        )
         save(finished_now=not budget_left)
         if not budget_left:
             if stopped != "budget" and out_of_time():
                 stopped = "budget"
             break
-    model.eval()
-    return TrainResult(model, spec, epoch, step, elapsed(), stopped, metrics, history, images_seen)
+    return result(stopped)
+
+
+class _Best:
+    """The best validation so far: its metric, epoch and weights (in memory and, with a
+    checkpoint folder, in best.pt so that a resumed run still ends with them)."""
+
+    def __init__(self, path: Path | None, *, enabled: bool):
+        self.path, self.enabled = path, enabled
+        self.metric: float | None = None
+        self.epoch: int | None = None
+        self.metrics: dict = {}
+        self.state: dict | None = None
+
+    def offer(self, model: nn.Module, epoch: int, metrics: dict) -> None:
+        metric = metrics.get("metric")
+        if not self.enabled or metric is None or not math.isfinite(metric):
+            return
+        if self.metric is not None and metric <= self.metric:
+            return
+        self.metric, self.epoch, self.metrics = float(metric), epoch, dict(metrics)
+        self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if self.path is not None:
+            atomic_save({"format": FORMAT_VERSION, "model": self.state, "epoch": epoch, "metric": self.metric}, self.path)
+
+    def summary(self) -> dict:
+        return {"metric": self.metric, "epoch": self.epoch, "metrics": self.metrics}
+
+    def restore(self, summary: dict) -> None:
+        self.metric, self.epoch = summary.get("metric"), summary.get("epoch")
+        self.metrics = dict(summary.get("metrics") or {})
+        if self.enabled and self.metric is not None and self.path is not None and self.path.is_file():
+            self.state = read_checkpoint(self.path)["model"]
+
+    def load_into(self, model: nn.Module) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
+
+class _PeakMemory:
+    """Largest resident set of this process seen while training, in MB (psutil)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.process = psutil.Process()
+        self.peak_mb = 0.0
+
+    def sample(self) -> None:
+        self.peak_mb = max(self.peak_mb, self.process.memory_info().rss / 2**20)

@@ -3,6 +3,7 @@
 The rules are annotations.training.train_check's, as for the API."""
 from __future__ import annotations
 
+import json
 import time
 
 from django.core.management.base import BaseCommand
@@ -29,13 +30,18 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--batch-size", type=int)
         parser.add_argument("--lr", type=float)
+        parser.add_argument("--pretrained", action="store_true",
+                            help="start from published weights in the torch hub cache (or --weights-file); nothing downloads")
+        parser.add_argument("--weights-file", help="with --pretrained: a file name in LABELER_WEIGHTS_DIR (default var/weights/)")
+        parser.add_argument("--builder-kwargs", type=json.loads, help='network options as JSON, e.g. \'{"encoder": "resnet34"}\'')
         parser.add_argument("--queue", action="store_true", help="enqueue on the gpu queue instead of running here")
 
     def handle(self, *args, project, arch, epochs, minutes, from_version, image_size, name, val_fraction, seed,
-               batch_size, lr, queue, **options):
+               batch_size, lr, pretrained, weights_file, builder_kwargs, queue, **options):
         target = project_from_arg(project)
         params: dict = {"epochs": epochs, "minutes": minutes, "image_size": image_size, "name": name,
-                        "val_fraction": val_fraction, "seed": seed, "batch_size": batch_size, "lr": lr, "arch": arch}
+                        "val_fraction": val_fraction, "seed": seed, "batch_size": batch_size, "lr": lr, "arch": arch,
+                        "pretrained": pretrained or None, "weights_file": weights_file, "builder_kwargs": builder_kwargs}
         if from_version:
             params["from_version"] = version_from_arg(target, from_version).pk
         started = time.monotonic()
