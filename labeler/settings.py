@@ -122,6 +122,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 LABELER_MAX_IMAGE_PIXELS = int(os.environ.get("LABELER_MAX_IMAGE_PIXELS", str(100_000_000)))
 LABELER_MAX_UPLOAD_BYTES = int(os.environ.get("LABELER_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 LABELER_THUMBNAIL_SIZE = 256
+# Published weights that users place by hand (training starts from them; nothing downloads).
+LABELER_WEIGHTS_DIR = Path(os.environ.get("LABELER_WEIGHTS_DIR", VAR_DIR / "weights"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -143,8 +145,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Choice sets that share a field name (status, kind) get names of their own, not hashes.
     "ENUM_NAME_OVERRIDES": {
-# Published weights that users place by hand (training starts from them; nothing downloads).
-LABELER_WEIGHTS_DIR = Path(os.environ.get("LABELER_WEIGHTS_DIR", VAR_DIR / "weights"))
         "ImageStatusEnum": "annotations.models.Image.Status",
         "JobStatusEnum": "annotations.models.Job.Status",
         "JobKindEnum": "annotations.models.Job.Kind",
