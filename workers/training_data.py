@@ -22,6 +22,7 @@ from annotations import masks
 from annotations.errors import ValidationFailed
 from annotations.formats.split import split_parse
 from annotations.models import Annotation, Image, ModelVersion, Project
+from annotations.selectors import image_void_rles
 from annotations.training import training_class_ids
 
 from .ml.datasets import InstanceSample, SemanticSample
@@ -89,13 +90,16 @@ def _mask(image: Image, row: Annotation) -> np.ndarray:
     return masks.decode({"size": [image.height, image.width], "counts": row.rle_counts}).astype(bool)
 
 
-def label_map(image: Image, rows: Sequence[Annotation], classes: ClassList) -> np.ndarray:
-    """H x W uint8: 0 background, i = classes.ids[i-1], 255 = a class the version does not know
-    (ignored rather than taught as background, since a person did mark something there)."""
+def label_map(image: Image, rows: Sequence[Annotation], classes: ClassList, void: dict | None = None) -> np.ndarray:
+    """H x W uint8: 0 background, i = classes.ids[i-1], 255 = ignored: a class the version does
+    not know (a person did mark something there, so it is not background) and the image's void
+    region, which counts in neither the loss nor the metrics."""
     index = classes.index_of()
     out = np.zeros((image.height, image.width), dtype=np.uint8)
     for row in sorted(rows, key=lambda r: (r.z_order, r.pk)):
         out[_mask(image, row)] = index.get(row.label_class_id, IGNORE_INDEX)
+    if void is not None:
+        out[masks.decode(void).astype(bool)] = IGNORE_INDEX
     return out
 
 
@@ -124,13 +128,14 @@ def samples_for(
     if missing:
         raise ValidationFailed(f"images {missing[:10]} no longer exist")
     rows = _annotations_by_image(image_ids)
+    voids = image_void_rles(image_ids=list(image_ids)) if not instance else {}
     out = []
     for pk in image_ids:
         image = images[pk]
         if instance:
             out.append(InstanceSample(str(image_path(image)), instances(image, rows[pk], classes)))
             continue
-        labels = label_map(image, rows[pk], classes)
+        labels = label_map(image, rows[pk], classes, voids.get(pk))
         if image_size:
             labels = np.asarray(PILImage.fromarray(labels).resize((image_size, image_size), PILImage.NEAREST))
             out.append(SemanticSample(_resized(image, image_size), labels))

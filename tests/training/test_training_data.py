@@ -79,3 +79,23 @@ def test_mask_rcnn_learns_only_instance_classes(owner, project, car, road):
     classes = training_data.class_list_for(project=project, arch="maskrcnn")
     assert classes.ids == (car.pk,) and classes.names == ("background", "car")
     assert training_data.class_list_for(project=project, arch="unet").ids == (car.pk, road.pk)
+
+
+def test_void_pixels_are_ignored_by_training_and_evaluation(owner):
+    project, truths = shapes_project(owner=owner, n=1)
+    ids = class_ids(project)
+    image = Image.objects.get(pk=next(iter(truths)))
+    services.annotation_document_save(
+        image=image, user=owner, version=image.annotation_version,
+        annotations=[{"label_class": ids["rectangle"], "mask": _square(5, 5)}], void=_square(8, 8, 20),
+    )
+    image.refresh_from_db()
+    classes = training_data.class_list_for(project=project, arch="unet")
+    [sample] = training_data.samples_for(image_ids=[image.pk], classes=classes, instance=False)
+    void = masks.decode(_square(8, 8, 20)).astype(bool)
+    assert (sample.label_map[void] == 255).all()  # over the rectangle and the background alike
+    assert sample.label_map[6, 6] == ids_index(classes, ids["rectangle"]) and sample.label_map[40, 40] == 0
+
+
+def ids_index(classes, class_id: int) -> int:
+    return classes.index_of()[class_id]
