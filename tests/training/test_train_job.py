@@ -137,3 +137,59 @@ def test_a_tiny_mask_rcnn_trains_on_instances_and_reports_coco_ap(owner, owner_a
     assert version.architecture == "maskrcnn" and version.builder_kwargs["min_size"] == 64
     assert version.metrics["task"] == "instance" and {"ap", "ap50", "ap75"} <= set(version.metrics)
     assert version.metrics["metric_name"] == "AP"
+
+
+@pytest.fixture
+def hub(tmp_path):
+    import torch
+
+    before = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    yield tmp_path / "hub"
+    torch.hub.set_dir(before)
+
+
+def test_training_starts_from_published_weights_and_records_them(owner, hub):
+    import torch
+    import torchvision
+
+    from workers.ml.pretrained import expected_path, source_for
+
+    project, _ = approved_shapes(owner=owner, n=6)
+    kwargs = {"backbone": "resnet18", "output_stride": 8}
+    with torch.random.fork_rng():
+        torch.manual_seed(7)
+        published = torchvision.models.resnet18(weights=None).state_dict()
+    path = expected_path(source_for("fcn", kwargs))
+    path.parent.mkdir(parents=True)
+    torch.save(published, path)
+    call_command("train_model", str(project.pk), "--arch", "fcn", "--epochs", "1", "--name", "fcn-imagenet",
+                 "--pretrained", "--builder-kwargs", '{"backbone": "resnet18", "output_stride": 8}')
+    version = ModelVersion.objects.get(name="fcn-imagenet")
+    start = version.training["start_weights"]
+    assert start["weights"] == "ResNet18_Weights.IMAGENET1K_V1" and start["file"] == str(path) and start["loaded"] > 50
+    assert version.builder_kwargs == kwargs and len(version.class_mapping) == 4  # background + the 3 shapes
+
+
+def test_without_the_published_file_the_job_fails_naming_it(owner, hub):
+    from django.core.management import CommandError
+
+    project, _ = approved_shapes(owner=owner, n=4)
+    with pytest.raises(CommandError, match=r"missing file .*resnet34-.*\.pth.*nothing is downloaded"):
+        call_command("train_model", str(project.pk), "--arch", "unet", "--epochs", "1", "--pretrained",
+                     "--builder-kwargs", '{"encoder": "resnet34"}')
+    assert not ModelVersion.objects.exists()
+
+
+def test_a_torchvision_version_can_be_fine_tuned_on_the_project_classes(owner, shapes):
+    from annotations.training import train_check
+
+    project, _ = shapes
+    published = ModelVersion.objects.create(
+        project=project, name="coco", architecture="maskrcnn", source=ModelVersion.Source.TORCHVISION,
+        class_mapping=[None] + [None] * 90, builder_kwargs={"backbone": "resnet50_fpn_v2"},
+    )
+    services.label_class_create(project=project, name="car", kind="instance")
+    checked = train_check(project=project, params={"from_version": published.pk, "epochs": 1})
+    assert checked.params["pretrained"] is True and checked.params["arch"] == "maskrcnn"
+    assert checked.class_ids == [c.pk for c in project.label_classes.filter(kind="instance")]
