@@ -47,19 +47,14 @@ def validate(rle: RLE, *, height: int | None = None, width: int | None = None) -
     """Raise MaskError unless `rle` is well formed and (optionally) of the given size."""
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise MaskError("a mask must be an object with 'size' and 'counts'")
+    problem = size_problem(rle["size"], height=height, width=width)
+    if problem:
+        raise MaskError(problem)
     size = rle["size"]
-    if (
-        not isinstance(size, (list, tuple))
-        or len(size) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
-    ):
-        raise MaskError(f"mask size must be two positive integers [height, width], got {size!r}")
-    if height is not None and width is not None and (size[0], size[1]) != (height, width):
-        raise MaskError(f"mask size {size[0]}x{size[1]} (h x w) differs from the image's {height}x{width}")
     counts = rle["counts"]
     total = size[0] * size[1]
     if isinstance(counts, list):
-        if not all(isinstance(c, int) and c >= 0 for c in counts) or sum(counts) != total:
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts) or sum(counts) != total:
             raise MaskError(f"uncompressed RLE counts must be non-negative integers summing to {total}")
         return
     if not isinstance(counts, (str, bytes)):
@@ -68,39 +63,90 @@ def validate(rle: RLE, *, height: int | None = None, width: int | None = None) -
         raw = counts.encode("ascii") if isinstance(counts, str) else counts
     except UnicodeEncodeError as exc:
         raise MaskError("compressed RLE counts must be ASCII") from exc
-    if any(b < 48 or b > 48 + 63 for b in raw):
-        raise MaskError("compressed RLE counts contain characters outside the COCO alphabet")
-    runs = _runs_from_string(raw)
-    if runs is None or sum(runs) != total or any(r < 0 for r in runs):
-        raise MaskError(f"compressed RLE does not decode to {size[0]}x{size[1]} pixels")
+    problem = counts_problems([raw], [total])[0]
+    if problem:
+        raise MaskError(problem.replace("{size}", f"{size[0]}x{size[1]}"))
 
 
-def _runs_from_string(raw: bytes) -> list[int] | None:
-    """Parse COCO's compressed counts (as pycocotools' rleFrString) to check them before decoding.
+def size_problem(size: object, *, height: int | None = None, width: int | None = None) -> str | None:
+    """What is wrong with an RLE's `size` (for an image of height x width), or None."""
+    if (
+        not isinstance(size, (list, tuple))
+        or len(size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+    ):
+        return f"mask size must be two positive integers [height, width], got {size!r}"
+    if height is not None and width is not None and (size[0], size[1]) != (height, width):
+        return f"mask size {size[0]}x{size[1]} (h x w) differs from the image's {height}x{width}"
+    return None
 
-    pycocotools' own decoder trusts its input and can read past the end, so we check first.
+
+_ALPHABET = "compressed RLE counts contain characters outside the COCO alphabet"
+_NOT_SIZE = "compressed RLE does not decode to {size} pixels"
+
+
+def counts_problems(raws: Sequence[bytes], totals: Sequence[int]) -> list[str | None]:
+    """Check many COCO compressed counts strings at once: for each, None or what is wrong with it.
+
+    Parses the strings as pycocotools' rleFrString does, vectorised over all of them with NumPy
+    (a Python loop over characters made imports 10x slower), and checks that the runs are
+    non-negative and add up to the mask's `totals` pixels. pycocotools' decoder trusts its input
+    and writes past its buffer otherwise, so every string is checked before pycocotools reads it.
+    `{size}` in a message stands for the mask's size.
     """
-    runs: list[int] = []
-    p = 0
-    n = len(raw)
-    while p < n:
-        x = 0
-        k = 0
-        more = True
-        while more:
-            if p >= n:
-                return None
-            c = raw[p] - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and (c & 0x10):
-                x |= -1 << (5 * k)
-        if len(runs) > 2:
-            x += runs[-2]
-        runs.append(x)
-    return runs
+    n = len(raws)
+    if n == 0:
+        return []
+    problems: list[str | None] = [None] * n
+    lengths = np.fromiter(map(len, raws), dtype=np.int64, count=n)
+    totals_arr = np.asarray(totals, dtype=np.int64)
+    bad = lengths == 0
+    if int(lengths.sum()) == 0:
+        return [_NOT_SIZE] * n
+    c = np.frombuffer(b"".join(raws), dtype=np.uint8).astype(np.int64) - 48
+    item_of = np.repeat(np.arange(n), lengths)
+    alphabet_bad = np.zeros(n, dtype=bool)
+    alphabet_bad[item_of[(c < 0) | (c > 63)]] = True
+    c = np.clip(c, 0, 63)
+    more = (c & 0x20) != 0
+    nonempty = lengths > 0
+    last = np.cumsum(lengths)[nonempty] - 1
+    bad[np.flatnonzero(nonempty)[more[last]]] = True  # a number cut off at the end of its string
+    more[last] = False  # numbers never run into the next string
+    ends = np.flatnonzero(~more)  # the last character of each number
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    groups = ends - starts + 1
+    long_numbers = groups > 12  # over 60 bits: no real mask has such a run
+    bad[item_of[ends[long_numbers]]] = True
+    number_of = np.repeat(np.arange(len(ends)), groups)
+    k = np.minimum(np.arange(len(c)) - starts[number_of], 12)
+    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    negative = (c[ends] & 0x10) != 0
+    x = np.where(negative, x - (np.int64(1) << (5 * np.minimum(groups, 12))), x)
+    # runs[j] = x[j] + runs[j-2] for j > 2: prefix sums over the odd and the even (j >= 2) numbers
+    item_of_number = item_of[ends]
+    first = np.searchsorted(item_of_number, np.arange(n))  # index of each item's first number
+    j = np.arange(len(ends)) - first[item_of_number]
+    runs = x.copy()
+    for parity in (1, 0):
+        chain = np.flatnonzero((j % 2 == parity) & (j >= 1))
+        if len(chain) == 0:
+            continue
+        sums = np.cumsum(x[chain])
+        owner = item_of_number[chain]
+        group_start = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+        offsets = np.repeat(sums[group_start] - x[chain][group_start], np.diff(np.append(group_start, len(chain))))
+        runs[chain] = sums - offsets
+    run_bad = (runs < 0) | (runs > totals_arr[item_of_number])
+    bad[item_of_number[run_bad]] = True
+    # per-item sums from one prefix sum (items with no number are empty strings, already bad)
+    prefix = np.concatenate(([0], np.cumsum(np.where(run_bad, 0, runs))))
+    count = np.bincount(item_of_number, minlength=n)
+    sums = prefix[first + count] - prefix[np.minimum(first, len(ends))]
+    bad |= sums != totals_arr
+    for index in np.flatnonzero(bad | alphabet_bad).tolist():
+        problems[index] = _ALPHABET if alphabet_bad[index] else _NOT_SIZE
+    return problems
 
 
 def area(rle: RLE) -> int:
@@ -113,14 +159,55 @@ def bbox(rle: RLE) -> list[int]:
     return [int(x), int(y), int(w), int(h)]
 
 
-def from_polygons(polygons: Sequence[Sequence[float]], height: int, width: int) -> RLE:
-    """Rasterise one or more polygons (COCO flat lists) into one RLE, as pycocotools does."""
-    if not polygons:
-        raise MaskError("at least one polygon is needed")
-    for poly in polygons:
+# pycocotools rasterises at 5x scale into int and allocates one entry per scaled step along
+# every edge: a coordinate of 1e9, inf or NaN overflows it (a segfault that killed workers), and a
+# zigzag of huge edges asks for gigabytes. So coordinates stay within one image size of the image,
+# and the outline's length is bounded before pycocotools sees a polygon.
+MAX_POLYGON_OUTLINE = 2_000_000  # pixels of edge length (Chebyshev), all polygons of one mask
+
+
+def polygons_check(polygons: object, height: int, width: int) -> list[np.ndarray]:
+    """Raise MaskError unless `polygons` is a non-empty list of flat [x0, y0, x1, y1, ...] lists of
+    finite numbers within the image (plus a margin of its size); returns them as float64 arrays."""
+    if not isinstance(polygons, (list, tuple)) or not polygons:
+        raise MaskError("polygons must be a non-empty list of lists of numbers")
+    arrays = []
+    outline = 0.0
+    for index, poly in enumerate(polygons):
+        if not isinstance(poly, (list, tuple)) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in poly
+        ):
+            raise MaskError(f"polygon {index} must be a list of numbers")
         if len(poly) < 6 or len(poly) % 2:
             raise MaskError(f"a polygon needs at least 3 points as an even list of numbers, got {len(poly)} numbers")
-    rles = cocomask.frPyObjects([list(map(float, p)) for p in polygons], height, width)
+        try:
+            points = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+        except OverflowError:
+            raise MaskError(f"polygon {index}: a coordinate is too large") from None
+        if not np.isfinite(points).all():
+            raise MaskError(f"polygon {index}: coordinates must be finite numbers (got inf or NaN)")
+        xs, ys = points[:, 0], points[:, 1]
+        if xs.min() < -width or xs.max() > 2 * width or ys.min() < -height or ys.max() > 2 * height:
+            raise MaskError(
+                f"polygon {index}: coordinates must lie within the {width}x{height} image (with a margin of its size), "
+                f"got x {xs.min():g}..{xs.max():g}, y {ys.min():g}..{ys.max():g}"
+            )
+        steps = np.abs(np.diff(np.vstack([points, points[:1]]), axis=0)).max(axis=1)
+        outline += float(steps.sum())
+        arrays.append(points.ravel())
+    limit = max(MAX_POLYGON_OUTLINE, 8 * (height + width))
+    if outline > limit:
+        raise MaskError(f"the polygons' outline is {outline:.0f} pixels long, over the limit of {limit}")
+    return arrays
+
+
+def from_polygons(polygons: Sequence[Sequence[float]], height: int, width: int) -> RLE:
+    """Rasterise one or more polygons (COCO flat lists) into one RLE, as pycocotools does.
+
+    Coordinates are checked first (polygons_check): pycocotools crashes on extreme ones.
+    """
+    checked = polygons_check(polygons, height, width)
+    rles = cocomask.frPyObjects([p.tolist() for p in checked], height, width)
     merged = cocomask.merge(rles)
     return {"size": [height, width], "counts": merged["counts"].decode("ascii")}
 
