@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DATUMARO_VENV := .venv-datumaro
+DATUMARO_STAMP := $(DATUMARO_VENV)/.installed
 
-.PHONY: up test venv frontend system-packages bench clean
+.PHONY: up test venv datumaro frontend system-packages bench clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,6 +15,14 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Datumaro reads our exports in the format tests; its Pillow pin differs from ours (requirements-datumaro.txt).
+$(DATUMARO_STAMP): requirements-datumaro.txt
+	test -x $(DATUMARO_VENV)/bin/python || $(PYTHON) -m venv $(DATUMARO_VENV)
+	$(DATUMARO_VENV)/bin/python -m pip install --quiet -r requirements-datumaro.txt
+	touch $(DATUMARO_STAMP)
+
+datumaro: $(DATUMARO_STAMP)
 
 frontend:
 	@if [ -f frontend/package.json ]; then scripts/build-frontend.sh; fi
@@ -23,7 +33,7 @@ up: venv frontend
 system-packages:
 	scripts/ensure-system-packages.sh
 
-test: venv frontend system-packages
+test: venv datumaro frontend system-packages
 	scripts/run-tests.sh
 
 bench: venv frontend

@@ -1,10 +1,16 @@
-"""Dataset import (COCO or VOC zip into a project): parse, check everything, then write in one transaction.
+"""Dataset import (COCO or VOC zip into a project): read, check, and write in one transaction.
 
-Order of work, so that a refusal changes nothing: (1) the archive is read and every annotation
-checked (names, sizes, categories); (2) image files inside the archive are staged and validated
-by `annotations.ingest`, images without a file are matched by name to images already in the
-project; (3) only then, in one transaction, classes, images and annotations are written. Files
-moved into media storage are removed again if the transaction fails.
+Order of work, so that a refusal changes nothing and memory stays flat:
+(1) the archive's entries and declared sizes are checked before anything is read (formats.archive);
+(2) a reader lists the classes and images without decoding any mask (each image's declared size
+    against the pixel limit); (3) image files inside the archive are checked by `annotations.ingest`
+    and their real size compared with the declared one, images without a file are matched by name
+    to images already in the project; (4) in one transaction: classes, image rows, then the
+    annotations, streamed from the reader and checked and inserted in chunks (compressed RLE is
+    validated for many masks at once, without decoding; polygons have their coordinates checked
+    before pycocotools sees them), then the void regions, semantic merges and the documents'
+    revisions. The first LABELER_IMPORT_MAX_ERRORS problems stop the import; any problem rolls the
+    transaction back, and files put into media storage are removed again.
 """
 from __future__ import annotations
 
@@ -16,18 +22,21 @@ from typing import BinaryIO, Callable
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
+from pycocotools import mask as cocomask
 
 from . import ingest, masks, services
 from .errors import ValidationFailed
 from .formats.archive import Archive, Errors
-from .formats.coco_import import parse_coco
-from .formats.records import ImportedDataset, ImportedImage
-from .formats.voc_import import parse_voc
+from .formats.coco_import import CocoReader
+from .formats.records import DatasetReader, ImportedAnnotation, ImportedClass
+from .formats.voc_import import VocReader
 from .models import Annotation, Image, Job, LabelClass, Project
 
 FORMATS = ("coco", "voc")
-_BULK = 2000
+_CHUNK = 5000  # annotations checked and inserted together
+_SMALL_IMAGE = 64 << 20  # image members up to this size are checked in memory
 
 
 @dataclass
@@ -37,23 +46,24 @@ class DatasetImportResult:
     annotations: int = 0
     classes_created: list[str] = field(default_factory=list)
     skipped_empty: int = 0
+    void_images: int = 0
     thumbnail_job: Job | None = None
 
     def as_dict(self) -> dict:
         return {
             "images_created": self.images_created, "images_matched": self.images_matched, "annotations": self.annotations,
-            "classes_created": self.classes_created, "skipped_empty": self.skipped_empty,
+            "classes_created": self.classes_created, "skipped_empty": self.skipped_empty, "void_images": self.void_images,
             "thumbnail_job": self.thumbnail_job.pk if self.thumbnail_job else None,
         }
 
 
-def _parse(archive: Archive, format: str) -> ImportedDataset:
-    return parse_coco(archive) if format == "coco" else parse_voc(archive)
+def _reader(archive: Archive, format: str, errors: Errors) -> DatasetReader:
+    return CocoReader(archive, errors) if format == "coco" else VocReader(archive, errors)
 
 
 @dataclass
 class _Target:
-    """Where one imported image's annotations go: an existing row or a staged file to store."""
+    """Where one imported image's annotations go: an existing row or a checked file to store."""
     existing: Image | None = None
     staged: ingest.StagedImage | None = None
 
@@ -61,47 +71,53 @@ class _Target:
 def _existing_by_name(project: Project) -> tuple[dict[str, list[Image]], dict[str, list[Image]]]:
     by_name: dict[str, list[Image]] = {}
     by_stem: dict[str, list[Image]] = {}
-    for image in Image.objects.filter(project=project).only("id", "file_name", "width", "height", "sha256", "status"):
+    for image in Image.objects.filter(project=project).only("id", "file_name", "width", "height", "sha256", "status", "void_rle_counts"):
         by_name.setdefault(image.file_name, []).append(image)
         by_stem.setdefault(PurePosixPath(image.file_name).stem, []).append(image)
     return by_name, by_stem
 
 
+def _stage(archive: Archive, member: str, staging: ingest.Staging) -> ingest.StagedImage:
+    if archive.size(member) <= _SMALL_IMAGE:
+        return staging.stage_small(member, archive.read(member))
+    with archive.open(member) as stream:
+        return ingest.stage_one(member, stream, staging.path)
+
+
 def _resolve_images(
-    *, project: Project, archive: Archive, dataset: ImportedDataset, staging: Path, errors: Errors,
+    *, project: Project, archive: Archive, reader: DatasetReader, staging: ingest.Staging, errors: Errors,
     on_step: Callable[[], None],
-) -> list[_Target]:
+) -> list[_Target | None]:
+    """For each image of the reader: its target, or None when it was refused (the problem recorded)."""
     by_name, by_stem = _existing_by_name(project)
     staged_by_member: dict[str, ingest.StagedImage] = {}
-    targets: list[_Target] = []
-    for item in dataset.images:
+    targets: list[_Target | None] = []
+    for item in reader.images:
         on_step()
-        target = _Target()
         if item.member is not None:
             staged = staged_by_member.get(item.member)
             if staged is None:
                 try:
-                    with archive.open(item.member) as stream:
-                        staged = ingest.stage_files([(item.member, stream)], staging)[0]
+                    staged = _stage(archive, item.member, staging)
                 except ValidationFailed as exc:
-                    errors.add(exc.extra.get("errors", [exc.message])[0])  # "<member>: <problem>"
-                    targets.append(target)
+                    errors.add(exc.message)  # "<member>: <problem>"
+                    targets.append(None)
                     continue
                 staged_by_member[item.member] = staged
-            target.staged = staged
+            target = _Target(staged=staged)
             width, height = staged.width, staged.height
             where = item.member
         else:
             candidates = by_name.get(item.file_name) or by_stem.get(PurePosixPath(item.file_name).stem) or []
             if not candidates:
                 errors.add(f"{item.source}: image {item.file_name} is neither in the archive nor in project {project.name!r}")
-                targets.append(target)
+                targets.append(None)
                 continue
             if len(candidates) > 1:
                 errors.add(f"{item.source}: image {item.file_name} matches {len(candidates)} images of the project; include the file in the archive")
-                targets.append(target)
+                targets.append(None)
                 continue
-            target.existing = candidates[0]
+            target = _Target(existing=candidates[0])
             width, height = target.existing.width, target.existing.height
             where = f"project image {target.existing.file_name}"
         if (width, height) != (item.width, item.height):
@@ -109,13 +125,15 @@ def _resolve_images(
                 f"{item.source}: mask size {item.height}x{item.width} (h x w) for {item.file_name} differs from "
                 f"{where}, which is {height}x{width}"
             )
+            targets.append(None)
+            continue
         targets.append(target)
     return targets
 
 
-def _classes(*, project: Project, dataset: ImportedDataset, create: bool) -> tuple[dict[str, LabelClass], list[str]]:
+def _classes(*, project: Project, wanted: list[ImportedClass], create: bool) -> tuple[dict[str, LabelClass], list[str]]:
     existing = {c.name: c for c in project.label_classes.all()}
-    missing = [c for c in dataset.classes if c.name not in existing]
+    missing = [c for c in wanted if c.name not in existing]
     if missing and not create:
         raise ValidationFailed(
             f"the archive uses classes that project {project.name!r} lacks: {', '.join(c.name for c in missing)} "
@@ -131,35 +149,261 @@ def _classes(*, project: Project, dataset: ImportedDataset, create: bool) -> tup
     return existing, created
 
 
-def _rows_for(image: Image, item: ImportedImage, classes: dict[str, LabelClass], user) -> list[Annotation]:
-    """Annotation rows; a semantic class gets one mask per image (several are merged, with any it already has)."""
-    semantic: dict[int, list[dict]] = {}
-    z_of: dict[int, int] = {}
-    rows = []
-    for ann in item.annotations:
-        label_class = classes[ann.class_name]
-        if label_class.kind == LabelClass.Kind.SEMANTIC:
-            semantic.setdefault(label_class.pk, []).append(ann.rle)
-            z_of[label_class.pk] = max(z_of.get(label_class.pk, ann.z_order), ann.z_order)
-            continue
-        rows.append(_row(image, label_class, ann.rle, ann.z_order, ann.score, user))
-    if semantic:
-        already = {a.label_class_id: a for a in image.annotations.filter(label_class_id__in=list(semantic))} if image.pk else {}
-        for class_pk, rles in semantic.items():
-            if class_pk in already:
-                rles = rles + [already[class_pk].rle]
-                already[class_pk].delete()
+@dataclass
+class _Placed:
+    """An imported image's row, as the annotation writer needs it."""
+    pk: int
+    height: int
+    width: int
+    file_name: str
+    existing: bool
+    void_counts: str | None = None
+
+
+@dataclass
+class _Pending:
+    image: _Placed
+    label_class: LabelClass
+    counts: bytes
+    z_order: int
+    score: float | None
+    iscrowd: bool
+    where: str
+
+
+_COLUMNS = (
+    "image_id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "source",
+    "model_version_id", "score", "is_proposal", "iscrowd", "author_id", "created_at", "updated_at",
+)
+
+
+class _AnnotationWriter:
+    """Checks streamed annotations in chunks and inserts them, inside the import's transaction.
+
+    Rows go in with one executemany per chunk: bulk_create builds a model instance per row, which
+    made a 200,000-mask import spend most of its time in Django. A semantic class keeps one mask
+    per image, so its masks are gathered and merged (with one the image already has) at the end.
+    """
+
+    def __init__(self, *, placed: list[_Placed | None], classes: dict[str, LabelClass], user, errors: Errors,
+                 result: DatasetImportResult) -> None:
+        self._placed = placed
+        self._classes = classes
+        self._author_id = user.pk if user is not None else None
+        self._errors = errors
+        self._result = result
+        self._pending: list[_Pending] = []
+        self._next_z: dict[int, int] = {}
+        self._semantic: dict[tuple[int, int], list[tuple[dict, int]]] = {}
+        self._voids: dict[int, list[dict]] = {}
+        self.touched: dict[int, None] = {}
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        self._now = now
+        quote = connection.ops.quote_name
+        self._sql = (
+            f"INSERT INTO {quote(Annotation._meta.db_table)} ({', '.join(quote(c) for c in _COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+        )
+
+    def _problem(self, ann: ImportedAnnotation, image: _Placed, message: str) -> None:
+        self._errors.add(f"{ann.where} on image {image.file_name}: {message}")
+
+    def _rle(self, ann: ImportedAnnotation, image: _Placed) -> dict | bytes | None:
+        """Trusted or checked RLE (dict), compressed counts still to check in bulk (bytes), or None."""
+        if ann.rle is not None:
+            return ann.rle
+        segm = ann.segmentation
+        try:
+            if isinstance(segm, list):
+                return masks.from_polygons(segm, image.height, image.width)
+            if isinstance(segm, dict):
+                problem = masks.size_problem(segm.get("size"), height=image.height, width=image.width)
+                if problem:
+                    raise masks.MaskError(problem)
+                counts = segm.get("counts")
+                if isinstance(counts, list):
+                    masks.validate(segm, height=image.height, width=image.width)
+                    coco = cocomask.frPyObjects({"size": [image.height, image.width], "counts": counts}, image.height, image.width)
+                    return {"size": [image.height, image.width], "counts": coco["counts"].decode("ascii")}
+                if isinstance(counts, str):
+                    try:
+                        return counts.encode("ascii")
+                    except UnicodeEncodeError:
+                        raise masks.MaskError("compressed RLE counts must be ASCII") from None
+                raise masks.MaskError("mask counts must be a string (compressed RLE) or a list of integers")
+            raise masks.MaskError("segmentation must be polygons (a list) or RLE (an object with size and counts)")
+        except masks.MaskError as exc:
+            self._problem(ann, image, str(exc))
+            return None
+
+    def add(self, index: int, ann: ImportedAnnotation) -> None:
+        image = self._placed[index]
+        if image is None:
+            return  # its image was refused; that problem is already recorded
+        rle = self._rle(ann, image)
+        if rle is None:
+            return
+        if ann.void:
+            if isinstance(rle, bytes):
+                rle = self._checked(image, ann, rle)
+                if rle is None:
+                    return
+            self._voids.setdefault(image.pk, []).append(rle)
+            return
+        label_class = self._classes.get(ann.class_name)
+        if label_class is None:  # readers list every class they name; kept as a clear refusal all the same
+            self._problem(ann, image, f"class {ann.class_name!r} is not among the archive's classes")
+            return
+        z_order = ann.z_order
+        if z_order is None:
+            z_order = self._next_z.get(image.pk, 0)
+        self._next_z[image.pk] = max(self._next_z.get(image.pk, 0), z_order + 1)
+        counts = rle if isinstance(rle, bytes) else rle["counts"].encode("ascii")
+        self._pending.append(_Pending(image, label_class, counts, z_order, ann.score, ann.iscrowd, ann.where))
+        if len(self._pending) >= _CHUNK:
+            self.flush()
+
+    def _checked(self, image: _Placed, ann: ImportedAnnotation, counts: bytes) -> dict | None:
+        problem = masks.counts_problems([counts], [image.height * image.width])[0]
+        if problem:
+            self._problem(ann, image, problem.replace("{size}", f"{image.height}x{image.width}"))
+            return None
+        return {"size": [image.height, image.width], "counts": counts.decode("ascii")}
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        problems = masks.counts_problems([p.counts for p in pending], [p.image.height * p.image.width for p in pending])
+        good = []
+        for item, problem in zip(pending, problems):
+            if problem:
+                self._errors.add(f"{item.where} on image {item.image.file_name}: {problem.replace('{size}', f'{item.image.height}x{item.image.width}')}")
+            else:
+                good.append(item)
+        if not good:
+            return
+        coco = [{"size": [p.image.height, p.image.width], "counts": p.counts} for p in good]
+        # pycocotools' area() sizes a uint8 array by the number of masks (numpy 2 refuses > 255)
+        areas = [a for start in range(0, len(coco), 255) for a in cocomask.area(coco[start:start + 255]).tolist()]
+        boxes = cocomask.toBbox(coco).astype(int).tolist()
+        rows = []
+        for item, area, box in zip(good, areas, boxes):
+            if area == 0:
+                self._result.skipped_empty += 1  # an empty mask is no object
+                continue
+            if item.label_class.kind == LabelClass.Kind.SEMANTIC:
+                rle = {"size": [item.image.height, item.image.width], "counts": item.counts.decode("ascii")}
+                self._semantic.setdefault((item.image.pk, item.label_class.pk), []).append((rle, item.z_order))
+                continue
+            rows.append((
+                item.image.pk, item.label_class.pk, item.counts.decode("ascii"), box[0], box[1], box[2], box[3], int(area),
+                item.z_order, Annotation.Source.HUMAN, None, item.score, False, bool(item.iscrowd), self._author_id,
+                self._now, self._now,
+            ))
+            self.touched[item.image.pk] = None
+        self._insert(rows)
+
+    def _insert(self, rows: list[tuple]) -> None:
+        if rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(self._sql, rows)
+            self._result.annotations += len(rows)
+
+    def finish(self) -> None:
+        self.flush()
+        self._errors.raise_if_any()
+        self._finish_semantic()
+        self._finish_void()
+
+    def _finish_semantic(self) -> None:
+        placed = {p.pk: p for p in self._placed if p is not None}
+        keys = list(self._semantic)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            existing_images = [pk for pk, _ in chunk if placed[pk].existing]
+            already: dict[tuple[int, int], Annotation] = {}
+            if existing_images:
+                for row in Annotation.objects.filter(
+                    image_id__in=existing_images, label_class_id__in={c for _, c in chunk},
+                ).only("id", "image_id", "label_class_id", "rle_counts", "z_order"):
+                    already.setdefault((row.image_id, row.label_class_id), row)
+            rows = []
+            for key in chunk:
+                image = placed[key[0]]
+                items = self._semantic[key]
+                rles = [rle for rle, _ in items]
+                z_order = max(z for _, z in items)
+                if key in already:
+                    rles.append({"size": [image.height, image.width], "counts": already[key].rle_counts})
+                    z_order = max(z_order, already[key].z_order)
+                    already[key].delete()
+                rle = rles[0] if len(rles) == 1 else masks.union(rles)
+                x, y, w, h = masks.bbox(rle)
+                rows.append((
+                    image.pk, key[1], rle["counts"], x, y, w, h, masks.area(rle), z_order, Annotation.Source.HUMAN, None,
+                    None, False, False, self._author_id, self._now, self._now,
+                ))
+                self.touched[image.pk] = None
+            self._insert(rows)
+
+    def _finish_void(self) -> None:
+        placed = {p.pk: p for p in self._placed if p is not None}
+        updates = []
+        for pk, rles in self._voids.items():
+            image = placed[pk]
+            if image.void_counts:
+                rles = rles + [{"size": [image.height, image.width], "counts": image.void_counts}]
             rle = rles[0] if len(rles) == 1 else masks.union(rles)
-            rows.append(_row(image, next(c for c in classes.values() if c.pk == class_pk), rle, z_of[class_pk], None, user))
-    return rows
+            if masks.area(rle) == 0:
+                continue
+            updates.append(Image(pk=pk, void_rle_counts=rle["counts"]))
+            self.touched[pk] = None
+        Image.objects.bulk_update(updates, ["void_rle_counts"], batch_size=500)
+        self._result.void_images = len(updates)
 
 
-def _row(image: Image, label_class: LabelClass, rle: dict, z_order: int, score: float | None, user) -> Annotation:
-    x, y, w, h = masks.bbox(rle)
-    return Annotation(
-        image=image, label_class=label_class, rle_counts=rle["counts"], bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h,
-        area=masks.area(rle), z_order=z_order, score=score, source=Annotation.Source.HUMAN, is_proposal=False, author=user,
-    )
+def _place_images(
+    *, project: Project, reader: DatasetReader, targets: list[_Target | None], staging: ingest.Staging,
+    result: DatasetImportResult,
+) -> tuple[list[_Placed | None], list[Image]]:
+    """Image rows for the checked targets (created in bulk, or the existing ones)."""
+    known = {i.sha256: i for i in Image.objects.filter(
+        project=project, sha256__in=[t.staged.sha256 for t in targets if t is not None and t.staged]).only(
+        "id", "sha256", "width", "height", "file_name", "void_rle_counts")}
+    new: dict[str, Image] = {}
+    for item, target in zip(reader.images, targets):
+        if target is None or target.staged is None or target.staged.sha256 in known or target.staged.sha256 in new:
+            continue
+        staged = target.staged
+        new[staged.sha256] = Image(
+            project=project, file=staging.store(staged), file_name=item.file_name, width=staged.width,
+            height=staged.height, sha256=staged.sha256, split=item.split,
+        )
+    created = Image.objects.bulk_create(list(new.values()), batch_size=1000)
+    if created and created[0].pk is None:  # databases without RETURNING
+        created = list(Image.objects.filter(project=project, sha256__in=list(new)))
+    by_sha = {i.sha256: i for i in created}
+    placed: list[_Placed | None] = []
+    splits: list[Image] = []
+    for item, target in zip(reader.images, targets):
+        if target is None:
+            placed.append(None)
+            continue
+        if target.existing is not None:
+            image, existing = target.existing, True
+        elif target.staged.sha256 in by_sha:  # type: ignore[union-attr]
+            image, existing = by_sha[target.staged.sha256], False  # type: ignore[union-attr]
+        else:
+            image, existing = known[target.staged.sha256], True  # type: ignore[union-attr]
+        if existing and item.split and image.split != item.split:
+            image.split = item.split
+            splits.append(image)
+        placed.append(_Placed(image.pk, image.height, image.width, item.file_name, existing, image.void_rle_counts))
+    result.images_created = len(created)
+    result.images_matched = len({p.pk for p in placed if p is not None and p.existing})
+    Image.objects.bulk_update(splits, ["split"], batch_size=500)
+    return placed, created
 
 
 def dataset_import(
@@ -169,59 +413,35 @@ def dataset_import(
     """Import a COCO or VOC zip into `project`, all or nothing; ValidationFailed lists what is wrong."""
     if format not in FORMATS:
         raise ValidationFailed(f"unknown dataset format {format!r}; use coco or voc")
-    with ingest.Staging() as staging:
-        with Archive(archive) as zipped:
-            dataset = _parse(zipped, format)
-            total = 2 * len(dataset.images)
-            step = [0]
+    with ingest.Staging() as staging, Archive(archive) as zipped:
+        errors = Errors()
+        reader = _reader(zipped, format, errors)
+        n = len(reader.images)
+        total = 2 * n
+        step = [0]
 
-            def on_step() -> None:
-                step[0] += 1
-                if on_progress is not None and (step[0] % 50 == 0 or step[0] == total):
-                    on_progress(step[0], total)
+        def on_step() -> None:
+            step[0] += 1
+            if on_progress is not None and (step[0] % 50 == 0 or step[0] == n):
+                on_progress(step[0], total)
 
-            errors = Errors()
-            targets = _resolve_images(project=project, archive=zipped, dataset=dataset, staging=staging.path, errors=errors, on_step=on_step)
-            errors.raise_if_any()
-        result = DatasetImportResult(skipped_empty=dataset.skipped_empty)
+        targets = _resolve_images(project=project, archive=zipped, reader=reader, staging=staging, errors=errors, on_step=on_step)
+        errors.raise_if_any()  # also every problem the reader found
+        result = DatasetImportResult()
         with transaction.atomic():
-            classes, result.classes_created = _classes(project=project, dataset=dataset, create=create_classes)
-            known = {i.sha256: i for i in Image.objects.filter(
-                project=project, sha256__in=[t.staged.sha256 for t in targets if t.staged])}
-            created: list[Image] = []
-            pending: list[Annotation] = []
-            touched: dict[int, None] = {}
-            for item, target in zip(dataset.images, targets):
-                on_step()
-                if target.existing is not None:
-                    image = target.existing
-                    result.images_matched += 1
-                elif target.staged.sha256 in known:  # type: ignore[union-attr]
-                    image = known[target.staged.sha256]  # type: ignore[union-attr]
-                    result.images_matched += 1
-                else:
-                    staged = target.staged
-                    assert staged is not None
-                    image = Image.objects.create(
-                        project=project, file=staging.store(staged), file_name=PurePosixPath(item.file_name).name,
-                        width=staged.width, height=staged.height, sha256=staged.sha256,
-                    )
-                    known[staged.sha256] = image
-                    created.append(image)
-                rows = _rows_for(image, item, classes, user)
-                if rows:
-                    touched[image.pk] = None
-                pending.extend(rows)
-                if len(pending) >= _BULK:
-                    Annotation.objects.bulk_create(pending)
-                    result.annotations += len(pending)
-                    pending = []
-            Annotation.objects.bulk_create(pending)
-            result.annotations += len(pending)
+            classes, result.classes_created = _classes(project=project, wanted=reader.classes, create=create_classes)
+            placed, created = _place_images(project=project, reader=reader, targets=targets, staging=staging, result=result)
+            writer = _AnnotationWriter(placed=placed, classes=classes, user=user, errors=errors, result=result)
+            for count, (index, ann) in enumerate(reader.annotations(), start=1):
+                writer.add(index, ann)
+                if on_progress is not None and count % 5000 == 0:
+                    on_progress(n + int(reader.progress() * n), total)
+            writer.finish()
             # An import saves documents: an editor holding an old version gets a conflict instead
             # of deleting what came in, and each touched document gets its revision.
-            services.documents_commit(image_ids=list(touched), author=user)
-            result.images_created = len(created)
+            services.documents_commit(image_ids=list(writer.touched), author=user)
+            if on_progress is not None:
+                on_progress(total, total)
             if make_thumbnails:
                 from .thumbnails import thumbnail_job_start
 

@@ -4,6 +4,12 @@ Rows are read with two ordered streaming queries (images, and annotations by ima
 step, so memory holds one image's annotations at a time. Result zips live under MEDIA_ROOT
 `exports/<project id>/`, which the `/media/` view never serves; members download them through
 `/api/jobs/<id>/download/`.
+
+Names leave as the user gave them: COCO `file_name` is the stored name byte for byte (only the
+copy under `images/` of a second image with the same name gets another name, and its entry says
+the real one); VOC stems change only where a line-based list or a file system needs it, and the
+VOC export's `labeler.json` maps them back. Without `split`, each image goes to the split an
+import stored on it (`train` when none); with one, the split is drawn from the image's hash.
 """
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import os
 import re
 import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Iterator
 
 from django.conf import settings
@@ -30,7 +36,11 @@ from .models import Annotation, Image, Job, LabelClass, Project
 FORMATS = ("coco", "voc")
 MASK_FORMATS = ("rle", "polygon")
 _CHUNK = 500
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+STORED = "stored"  # the split option that means "the split stored on each image" (also the default)
+# What a VOC stem may not hold: it is a file name and a line of an ImageSets list (torchvision and
+# datumaro read whole lines, strip them, and skip lines that start with '#').
+_STEM_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+_MEMBER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class ExportOptions:
     include_proposals: bool = False
     split: str = ""
     seed: int = 0
+    void_as_ignore: bool = False  # COCO: void regions as iscrowd regions of an "ignore" category
 
     def as_params(self) -> dict:
         params = asdict(self)
@@ -55,7 +66,7 @@ class ExportOptions:
 
 def export_options(
     *, format: str, mask_format: str = "rle", with_images: bool = False, only_status: str | list[str] | tuple[str, ...] | None = None,
-    include_proposals: bool = False, split: str | None = None, seed: int = 0,
+    include_proposals: bool = False, split: str | None = None, seed: int = 0, void_as_ignore: bool = False,
 ) -> ExportOptions:
     """Validated options; raises ValidationFailed naming the bad one."""
     if format not in FORMATS:
@@ -70,8 +81,12 @@ def export_options(
         raise ValidationFailed(f"only_status: unknown image status {', '.join(unknown)}; use {', '.join(Image.Status.values)}")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
         raise ValidationFailed(f"seed: must be an integer from 0 to {2**32 - 1}, got {seed!r}")
+    if split in (None, "", STORED):
+        split = ""
     split_parse(split, seed=seed)  # validates
-    return ExportOptions(format, mask_format, bool(with_images), statuses, bool(include_proposals), split or "", seed)
+    return ExportOptions(
+        format, mask_format, bool(with_images), statuses, bool(include_proposals), split, seed, bool(void_as_ignore),
+    )
 
 
 def _image_rows(project: Project, options: ExportOptions):
@@ -100,20 +115,43 @@ def export_storage_name(*, job: Job) -> str:
     return f"exports/{job.project_id}/job-{job.pk}-{job.params.get('format', 'dataset')}.zip"
 
 
-def _unique_stem(file_name: str, pk: int, seen: set[str]) -> str:
-    stem = _UNSAFE.sub("_", Path(file_name).stem).strip("._") or "image"
-    candidate, n = stem, 0
-    while candidate.lower() in seen:  # same name twice in a project: disambiguate by id
+def _unique(candidate: str, pk: int, seen: set[str]) -> str:
+    """`candidate`, or with `_<id>` before its extension when an earlier one took it (case-insensitively:
+    unzipping on macOS or Windows would otherwise overwrite one with the other)."""
+    path = PurePosixPath(candidate)
+    base, suffix = (path.stem, path.suffix) if path.suffix and path.stem else (candidate, "")
+    name, n = candidate, 0
+    while name.lower() in seen:
         n += 1
-        candidate = f"{stem}_{pk}" if n == 1 else f"{stem}_{pk}_{n}"
-    seen.add(candidate.lower())
-    return candidate
+        name = f"{base}_{pk}{suffix}" if n == 1 else f"{base}_{pk}_{n}{suffix}"
+    seen.add(name.lower())
+    return name
 
 
-def _export_images(project: Project, options: ExportOptions, split: Split, kinds: dict[int, str]) -> Iterator[ExportImage]:
+def voc_stem(file_name: str, pk: int, seen: set[str]) -> str:
+    """The image's stem, changed only where VOC needs it: no control characters, slashes, leading '#'
+    or surrounding spaces, and unique within the export."""
+    stem = _STEM_UNSAFE.sub("_", PurePosixPath(file_name).stem).strip()
+    if stem.startswith("#"):
+        stem = "_" + stem[1:]
+    if stem in ("", ".", ".."):
+        stem = "image"
+    return _unique(stem, pk, seen)
+
+
+def coco_member(file_name: str, pk: int, seen: set[str]) -> str:
+    """The name of the image's file under COCO's images/: the stored name, unless another image of
+    the export has it already (or it cannot be a zip member name)."""
+    name = _MEMBER_UNSAFE.sub("_", file_name)
+    if name in ("", ".", ".."):
+        name = f"image.{pk}"
+    return _unique(name, pk, seen)
+
+
+def _export_images(project: Project, options: ExportOptions, split: Split | None, kinds: dict[int, str]) -> Iterator[ExportImage]:
     """Images with their annotations, streamed: two ordered queries merged by image id."""
     images = _image_rows(project, options).order_by("id").values_list(
-        "id", "file_name", "file", "width", "height", "sha256",
+        "id", "file_name", "file", "width", "height", "sha256", "split", "void_rle_counts",
     )
     annotations = Annotation.objects.filter(image__project=project)
     if options.only_status:
@@ -122,20 +160,24 @@ def _export_images(project: Project, options: ExportOptions, split: Split, kinds
         annotations = annotations.filter(is_proposal=False)
     rows = annotations.order_by("image_id", "z_order", "id").values_list(
         "image_id", "id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "score",
+        "iscrowd",
     ).iterator(chunk_size=_CHUNK * 20)
     pending = next(rows, None)
-    seen: set[str] = set()
-    for pk, file_name, storage_name, width, height, sha in images.iterator(chunk_size=_CHUNK):
+    stems: set[str] = set()
+    members: set[str] = set()
+    for pk, file_name, storage_name, width, height, sha, stored_split, void in images.iterator(chunk_size=_CHUNK):
         ext = storage_name.rsplit(".", 1)[-1].lower()
         item = ExportImage(
-            id=pk, stem=_unique_stem(file_name, pk, seen), ext=ext, width=width, height=height,
-            storage_name=storage_name, split=split.of(sha),
+            id=pk, file_name=file_name, stem=voc_stem(file_name, pk, stems), ext=ext, width=width, height=height,
+            storage_name=storage_name, split=split.of(sha) if split is not None else (stored_split or "train"),
+            void_counts=void or None,
+            member_name=coco_member(file_name, pk, members) if options.with_images else file_name,
         )
         while pending is not None and pending[0] < pk:  # rows of images that the filter left out
             pending = next(rows, None)
         while pending is not None and pending[0] == pk:
-            _, ann_id, class_id, counts, x, y, w, h, area, z, score = pending
-            item.annotations.append(ExportAnnotation(ann_id, class_id, counts, [x, y, w, h], area, z, score))
+            _, ann_id, class_id, counts, x, y, w, h, area, z, score, iscrowd = pending
+            item.annotations.append(ExportAnnotation(ann_id, class_id, counts, [x, y, w, h], area, z, score, iscrowd))
             pending = next(rows, None)
         item.annotations = _one_per_semantic_class(item, kinds)
         yield item
@@ -157,7 +199,7 @@ def _one_per_semantic_class(image: ExportImage, kinds: dict[int, str]) -> list[E
         merged = masks.union(image.rle(a) for a in group)
         out.append(ExportAnnotation(
             id=min(a.id for a in group), class_id=group[0].class_id, counts=merged["counts"], bbox=masks.bbox(merged),
-            area=masks.area(merged), z_order=max(a.z_order for a in group), score=None,
+            area=masks.area(merged), z_order=max(a.z_order for a in group), score=None, iscrowd=any(a.iscrowd for a in group),
         ))
     return sorted(out, key=lambda a: (a.z_order, a.id))
 
@@ -170,7 +212,7 @@ def export_write(
     classes = [ExportClass(c.pk, c.name, c.kind, c.color) for c in project.label_classes.order_by("order", "id")]
     if not classes:
         raise ValidationFailed(f"project {project.name!r} has no label classes to export")
-    split = split_parse(options.split, seed=options.seed)
+    split = split_parse(options.split, seed=options.seed) if options.split else None
     total = export_image_count(project=project, options=options)
     kinds = {c.id: c.kind for c in classes}
     media = Path(settings.MEDIA_ROOT)
@@ -185,14 +227,20 @@ def export_write(
     images = _export_images(project, options, split, kinds)
     with ZipSink(target) as sink:
         if options.format == "coco":
+            void_ids = None
+            if options.void_as_ignore:
+                top = Annotation.objects.filter(image__project=project).order_by("-id").values_list("id", flat=True).first()
+                void_ids = (top or 0) + 1  # void regions get ids after every annotation's
             counts = write_coco(
-                sink, project_name=project.name, classes=classes, images=images, split_names=split.names,
+                sink, project_name=project.name, classes=classes, images=images,
+                split_names=split.names if split is not None else ("train",),
                 mask_format=options.mask_format, with_images=options.with_images, image_path=image_path, on_image=on_image,
+                void_id_base=void_ids,
             )
         else:
             counts = write_voc(
-                sink, classes=classes, images=images, split_names=split.names, with_images=options.with_images,
-                image_path=image_path, on_image=on_image,
+                sink, classes=classes, images=images, split_names=split.names if split is not None else (),
+                with_images=options.with_images, image_path=image_path, on_image=on_image,
             )
     return {"format": options.format, **counts}
 

@@ -26,8 +26,14 @@ class ExportIn(serializers.Serializer):
     with_images = serializers.BooleanField(default=False)
     only_status = serializers.ListField(child=serializers.CharField(), default=list, help_text="image statuses to export (default: all)")
     include_proposals = serializers.BooleanField(default=False)
-    split = serializers.CharField(default="", allow_blank=True, help_text="e.g. train=0.8,val=0.2")
+    split = serializers.CharField(
+        default="", allow_blank=True,
+        help_text="e.g. train=0.8,val=0.2 (drawn from each image's hash); empty or 'stored': the split an import stored on each image",
+    )
     seed = serializers.IntegerField(default=0)
+    void_as_ignore = serializers.BooleanField(
+        default=False, help_text="COCO: write each image's void region as an iscrowd region of an 'ignore' category",
+    )
 
 
 class ImportIn(serializers.Serializer):

@@ -1,8 +1,10 @@
-"""Reading a dataset zip safely: every member name checked before anything is read, sizes bounded.
+"""Reading a dataset zip safely: every member name and declared size checked before anything is read.
 
-Path escapes (`..`, absolute paths) refuse the whole archive up front. A member is read through
-ingest's bounded reader and zipfile's CRC check, so an entry that holds more (or other) data than
-its header declares - the zip bomb that lies about sizes - is refused with its name.
+Path escapes (`..`, absolute paths), too many entries, members or archives that declare more than
+the import limits, and members that declare far more than they compress to (zip bombs) refuse
+the whole archive up front (`annotations.ingest.open_zip` / `check_declared`). A member is then
+read through ingest's bounded reader and zipfile's CRC check, so an entry that holds more (or
+other) data than its header declares is refused with its name.
 """
 from __future__ import annotations
 
@@ -12,52 +14,27 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from django.conf import settings
-
 from .. import ingest
 from ..errors import ValidationFailed
 
 
-class Errors:
-    """Problems found while reading an archive, reported together (up to a limit) as one refusal."""
-
-    LIMIT = 20
+class Errors(ingest.ProblemList):
+    """Problems found while reading an archive: reported together, stopping at the first N."""
 
     def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, message: str) -> None:
-        self.items.append(message)
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            shown = "; ".join(self.items[: self.LIMIT])
-            more = f" (and {len(self.items) - self.LIMIT} more)" if len(self.items) > self.LIMIT else ""
-            raise ValidationFailed(
-                f"the archive was refused, nothing was imported: {shown}{more}", errors=self.items[:200],
-            )
+        super().__init__(what="the archive")
 
 
 class Archive:
     def __init__(self, source: str | Path | BinaryIO) -> None:
-        try:
-            self._zip = zipfile.ZipFile(source)
-        except (zipfile.BadZipFile, OSError):
-            raise ValidationFailed("the upload is not a valid zip archive") from None
+        self._zip = ingest.open_zip(source)
         try:
             members = list(ingest.iter_zip_members(self._zip))  # refuses path escapes before any read
+            ingest.check_declared(members)
         except ValidationFailed:
-            self._zip.close()
+            ingest.zipfile_close(self._zip)
             raise
         self._infos = {name: info for name, info in members}
-        declared = sum(info.file_size for info in self._infos.values())
-        limit = settings.LABELER_MAX_UPLOAD_BYTES * 4
-        if declared > limit:
-            self._zip.close()
-            raise ValidationFailed(f"the archive declares {declared} bytes uncompressed, over the limit of {limit}")
 
     @property
     def names(self) -> list[str]:
@@ -70,7 +47,7 @@ class Archive:
         return self._infos[name].file_size
 
     def open(self, name: str) -> BinaryIO:
-        """A bounded stream of one member (for staging images without holding them in memory)."""
+        """A bounded stream of one member (for parsing or staging without holding it in memory)."""
         info = self._infos[name]
         return _Guarded(self._zip.open(info), info.file_size, name)  # type: ignore[return-value]
 
@@ -82,7 +59,7 @@ class Archive:
         return b"".join(chunks)
 
     def close(self) -> None:
-        self._zip.close()
+        ingest.zipfile_close(self._zip)
 
     def __enter__(self) -> "Archive":
         return self
@@ -98,17 +75,25 @@ class _Guarded(io.RawIOBase):
         self._member = member
         self._bounded = ingest._BoundedReader(member, declared, name)  # the same guard as image ingest
         self._name = name
+        self.consumed = 0
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self._bounded.read(size)
+            chunk = self._bounded.read(size)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:  # bad CRC: data differs from what was declared
             raise ValidationFailed(
                 f"{self._name}: the archive entry is damaged or holds other data than it declares (zip bomb?): {exc}"
             ) from None
+        self.consumed += len(chunk)
+        return chunk
+
+    def readinto(self, buffer) -> int:  # io.RawIOBase's buffered readers call this
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         self._member.close()

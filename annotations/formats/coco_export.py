@@ -1,10 +1,15 @@
 """COCO instances writer: `annotations/instances_<split>.json` (+ optional `images/`) into a ZipSink.
 
 Segmentation is the stored compressed RLE, copied as is (no decode, no re-encode), or polygons
-from `masks.to_polygons` when asked. bbox and area are what pycocotools computes for the mask
-that the segmentation decodes to, so `COCO()`, `annToMask` and `COCOeval` agree with our rows.
-`iscrowd` is 0: pycocotools' `annToRLE` reads compressed RLE whatever iscrowd says, and crowd
-regions would be ignored by COCOeval, which is not what a labelled object is.
+from `masks.to_polygons` when asked (crowd regions stay RLE, as in COCO itself). bbox and area are
+what pycocotools computes for the mask that the segmentation decodes to, so `COCO()`, `annToMask`
+and `COCOeval` agree with our rows. `iscrowd` is the annotation's flag (COCOeval ignores
+detections matched to crowd regions). `file_name` is the stored name, byte for byte; when two
+images share a name, the second one's file under `images/` is renamed and its entry carries the
+real name as `labeler_file_name`. With `void_id_base`, each image's void region is written as an
+`iscrowd: 1` annotation of an extra `ignore` category (the id after every class's: readers such
+as Datumaro take category 0 for "no label"; flagged `"void": true` so our importer reads it back
+as void, not as a class).
 """
 from __future__ import annotations
 
@@ -15,10 +20,9 @@ from .. import masks
 from .records import ExportClass, ExportImage
 from .zipstream import Spool, ZipSink, json_array_spool, json_bytes
 
-
 def _segmentation(image: ExportImage, ann, mask_format: str) -> tuple[object, list[int], int]:
     rle = image.rle(ann)
-    if mask_format == "polygon":
+    if mask_format == "polygon" and not ann.iscrowd:
         polygons = masks.to_polygons(rle)
         if polygons:
             # area/bbox of what the polygons rasterise to, which is what readers will see
@@ -32,47 +36,72 @@ def write_coco(
     sink: ZipSink, *, project_name: str, classes: list[ExportClass], images: Iterable[ExportImage],
     split_names: Iterable[str], mask_format: str = "rle", with_images: bool = False,
     image_path: Callable[[ExportImage], str] | None = None, on_image: Callable[[int], None] | None = None,
+    void_id_base: int | None = None,
 ) -> dict[str, int]:
-    spools: dict[str, tuple[Spool, Spool]] = {name: (json_array_spool(), json_array_spool()) for name in split_names}
-    done = 0
-    annotation_count = 0
+    """`split_names`: the files written even when empty; images of other splits add their own."""
+    spools: dict[str, tuple[Spool, Spool]] = {}
+    void_category = max((c.id for c in classes), default=0) + 1
+
+    def spools_of(split: str) -> tuple[Spool, Spool]:
+        if split not in spools:
+            spools[split] = (json_array_spool(), json_array_spool())
+        return spools[split]
+
+    for name in split_names:
+        spools_of(name)
+    done = annotation_count = void_count = 0
     try:
         for image in images:
-            image_spool, ann_spool = spools[image.split]
-            image_spool.append_json({
-                "id": image.id, "file_name": image.file_name, "width": image.width, "height": image.height,
-                "license": 0, "date_captured": "",
-            })
+            image_spool, ann_spool = spools_of(image.split)
+            entry = {
+                "id": image.id, "file_name": image.member_name or image.file_name, "width": image.width,
+                "height": image.height, "license": 0, "date_captured": "",
+            }
+            if image.member_name and image.member_name != image.file_name:
+                entry["labeler_file_name"] = image.file_name
+            image_spool.append_json(entry)
             if with_images and image_path is not None:
-                sink.write_file(f"images/{image.file_name}", image_path(image))
+                sink.write_file(f"images/{image.member_name or image.file_name}", image_path(image))
             for ann in image.annotations:
                 segmentation, bbox, area = _segmentation(image, ann, mask_format)
                 if area == 0:
                     continue  # an empty mask is no object; COCOeval would count it as a miss
                 item = {
                     "id": ann.id, "image_id": image.id, "category_id": ann.class_id, "segmentation": segmentation,
-                    "area": area, "bbox": bbox, "iscrowd": 0, "z_order": ann.z_order,
+                    "area": area, "bbox": bbox, "iscrowd": 1 if ann.iscrowd else 0, "z_order": ann.z_order,
                 }
                 if ann.score is not None:
                     item["score"] = ann.score
                 ann_spool.append_json(item)
                 annotation_count += 1
+            void = image.void_rle
+            if void_id_base is not None and void is not None:
+                ann_spool.append_json({
+                    "id": void_id_base + image.id, "image_id": image.id, "category_id": void_category,
+                    "segmentation": void, "area": masks.area(void), "bbox": masks.bbox(void), "iscrowd": 1,
+                })
+                void_count += 1
             done += 1
             if on_image is not None:
                 on_image(done)
         now = dt.datetime.now(dt.timezone.utc)
+        # kind and color are ours; COCO readers ignore unknown keys and our importer restores them
+        categories = [
+            {"id": c.id, "name": c.name, "supercategory": "", "kind": c.kind, "color": c.color} for c in classes
+        ]
+        if void_id_base is not None:
+            taken = {c.name for c in classes}
+            name = next(n for n in ("ignore", "ignore_void", "labeler_void") if n not in taken)
+            categories.append({"id": void_category, "name": name, "supercategory": "", "void": True})
         header = {
             "info": {
                 "description": project_name, "version": "1.0", "year": now.year, "contributor": "labeler",
                 "url": "", "date_created": now.isoformat(timespec="seconds"),
             },
             "licenses": [{"id": 0, "name": "unspecified", "url": ""}],
-            # kind and color are ours; COCO readers ignore unknown keys and our importer restores them
-            "categories": [
-                {"id": c.id, "name": c.name, "supercategory": "", "kind": c.kind, "color": c.color} for c in classes
-            ],
+            "categories": categories,
         }
-        for name, (image_spool, ann_spool) in spools.items():
+        for name, (image_spool, ann_spool) in sorted(spools.items()):
             sink.write_document(f"annotations/instances_{name}.json", [
                 json_bytes(header)[:-1], b',"images":[', image_spool, b'],"annotations":[', ann_spool, b"]}",
             ])
@@ -80,4 +109,4 @@ def write_coco(
         for image_spool, ann_spool in spools.values():
             image_spool.close()
             ann_spool.close()
-    return {"images": done, "annotations": annotation_count}
+    return {"images": done, "annotations": annotation_count, "void_regions": void_count}

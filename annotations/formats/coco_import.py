@@ -1,21 +1,35 @@
-"""COCO instances reader: every `*.json` under `annotations/` (else anywhere) of an archive.
+"""COCO instances reader: every `*.json` under `annotations/` (else anywhere) of an archive, streamed.
 
-Segmentation may be polygons, uncompressed RLE (counts as a list) or compressed RLE; each is
-checked against its image's declared size and stored as compressed RLE. Image files are looked up
-in the archive as `images/<file_name>`, `<file_name>`, or by unique base name; when absent the
-importer matches an image already in the project by name. Every problem is collected, named by
-file, annotation and image, and the archive is refused as a whole.
+Files are parsed incrementally with ijson, never whole: a first pass reads `categories` and
+`images` (stopping at the end of both when they come first, as in our exports), so that every
+image is found and its declared size checked before any mask is decoded; a second pass streams
+`annotations` one item at a time to the importer, which checks and stores them in chunks. Memory
+therefore does not grow with the number of annotations.
+
+Segmentation may be polygons, uncompressed RLE (counts as a list) or compressed RLE; the
+importer checks each against its image. `iscrowd` is kept; a category we flag `"void": true`
+(our export's `ignore` category) becomes the images' void region. The split of an image is the
+`<split>` of the `instances_<split>.json` that lists it. Image files are looked up in the archive
+as `images/<file_name>`, `<file_name>`, or by unique base name; when absent the importer matches
+an image already in the project by name. Every problem is named by file, annotation and image.
 """
 from __future__ import annotations
 
-import json
+import re
 from pathlib import PurePosixPath
+from typing import Iterator
 
-from .. import masks
+import ijson
+from ijson.common import ObjectBuilder
+from django.conf import settings
+
 from .archive import Archive, Errors, basename
-from .records import ImportedAnnotation, ImportedClass, ImportedDataset, ImportedImage
+from .records import ImportedAnnotation, ImportedClass, ImportedImage
 
 _IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+_SPLIT = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_VOID = object()  # category id -> _VOID: annotations of it are void regions
+_JSON_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, ValueError)
 
 
 def _annotation_files(archive: Archive) -> list[str]:
@@ -48,55 +62,116 @@ def _find_member(archive: Archive, json_name: str, file_name: str, by_base: dict
     return matches[0] if len(matches) == 1 else None
 
 
-def _segmentation(segm: object, height: int, width: int) -> dict:
-    """Any COCO segmentation -> compressed RLE of (height, width); MaskError says what is wrong."""
-    if isinstance(segm, list):
-        if not segm or not all(isinstance(p, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p) for p in segm):
-            raise masks.MaskError("polygons must be a non-empty list of lists of numbers")
-        return masks.from_polygons(segm, height, width)
-    if isinstance(segm, dict):
-        masks.validate(segm, height=height, width=width)
-        if isinstance(segm["counts"], list):  # uncompressed RLE: store compressed
-            return masks.encode(masks.decode(segm))
-        counts = segm["counts"]
-        return {"size": [height, width], "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
-    raise masks.MaskError("segmentation must be polygons (a list) or RLE (an object with size and counts)")
+def split_of(json_name: str) -> str:
+    """`instances_val.json` -> "val"; "" when the file name names no split."""
+    stem = PurePosixPath(json_name).stem
+    name = stem[len("instances_"):] if stem.startswith("instances_") else ""
+    return name if _SPLIT.match(name) else ""
 
 
-def parse_coco(archive: Archive) -> ImportedDataset:
-    errors = Errors()
-    files = _annotation_files(archive)
-    if not files:
-        errors.add("no COCO annotation file (annotations/instances_<split>.json) in the archive")
-        errors.raise_if_any()
-    by_base = _member_index(archive)
-    classes: dict[str, ImportedClass] = {}
-    images: list[ImportedImage] = []
-    skipped = 0
-    for json_name in files:
+class _NotCoco(Exception):
+    pass
+
+
+def _header(stream) -> tuple[list | None, list | None]:
+    """(categories, images) from the top of a COCO file, by parse events; stops as soon as both
+    are read. A list that comes after `annotations` is left as None for a pass of its own (by
+    events, the annotations would be read token by token in Python)."""
+    events = iter(ijson.parse(stream, use_float=True))
+    _, event, _ = next(events, ("", None, None))
+    if event != "start_map":
+        raise _NotCoco()
+    found: dict[str, list] = {}
+    for prefix, event, value in events:
+        if prefix != "" or event != "map_key":
+            continue
+        if value == "annotations" and len(found) < 2:
+            break
+        if value not in ("categories", "images"):
+            continue
+        key = value
+        _, event, _ = next(events)
+        if event != "start_array":
+            raise _NotCoco()
+        builder = ObjectBuilder()
+        builder.event("start_array", None)
+        for prefix, event, value in events:
+            builder.event(event, value)
+            if prefix == key and event == "end_array":
+                break
+        found[key] = builder.value
+        if len(found) == 2:
+            break
+    return found.get("categories"), found.get("images")
+
+
+class CocoReader:
+    """The DatasetReader of COCO archives (see records.DatasetReader)."""
+
+    def __init__(self, archive: Archive, errors: Errors) -> None:
+        self._archive = archive
+        self._errors = errors
+        self.files = _annotation_files(archive)
+        if not self.files:
+            errors.add("no COCO annotation file (annotations/instances_<split>.json) in the archive")
+            errors.raise_if_any()
+        self._by_base = _member_index(archive)
+        self._classes: dict[str, ImportedClass] = {}
+        self.images: list[ImportedImage] = []
+        self._index: dict[tuple[str, int], int] = {}  # (json file, COCO image id) -> index in images
+        self._categories: dict[str, dict[int, object]] = {}
+        self._bytes_total = sum(archive.size(n) for n in self.files) or 1
+        self._bytes_done = 0
+        self._stream = None
+        for json_name in self.files:
+            self._scan(json_name)
+
+    @property
+    def classes(self) -> list[ImportedClass]:
+        return list(self._classes.values())
+
+    def _items(self, json_name: str, prefix: str) -> list:
+        with self._archive.open(json_name) as stream:
+            return list(ijson.items(stream, prefix, use_float=True))
+
+    def _scan(self, json_name: str) -> None:
+        errors = self._errors
         try:
-            document = json.loads(archive.read(json_name))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            errors.add(f"{json_name}: not valid JSON ({exc})")
-            continue
-        if not isinstance(document, dict) or not all(isinstance(document.get(k), list) for k in ("images", "annotations", "categories")):
+            with self._archive.open(json_name) as stream:
+                categories, images = _header(stream)
+            if categories is None:
+                categories = self._items(json_name, "categories.item")
+            if images is None:
+                images = self._items(json_name, "images.item")
+        except _NotCoco:
             errors.add(f"{json_name}: not a COCO instances file (needs lists 'images', 'annotations' and 'categories')")
-            continue
-        categories: dict[int, str] = {}
-        for index, cat in enumerate(document["categories"]):
+            return
+        except _JSON_ERRORS as exc:
+            errors.add(f"{json_name}: not valid JSON ({exc})")
+            return
+        if not categories and not images:
+            errors.add(f"{json_name}: not a COCO instances file (needs lists 'images', 'annotations' and 'categories')")
+            return
+        by_id: dict[int, object] = {}
+        for index, cat in enumerate(categories):
             if not isinstance(cat, dict) or not _is_int(cat.get("id")) or not isinstance(cat.get("name"), str) or not cat["name"].strip():
                 errors.add(f"{json_name}: category {index} needs an integer id and a name")
                 continue
-            if cat["id"] in categories:
+            if cat["id"] in by_id:
                 errors.add(f"{json_name}: category id {cat['id']} appears twice")
                 continue
+            if cat.get("void") is True:
+                by_id[cat["id"]] = _VOID
+                continue
             name = cat["name"].strip()
-            categories[cat["id"]] = name
+            by_id[cat["id"]] = name
             kind = cat.get("kind") if cat.get("kind") in ("semantic", "instance") else None
             color = cat.get("color") if isinstance(cat.get("color"), str) else None
-            classes.setdefault(name, ImportedClass(name, kind, color))
-        by_id: dict[int, ImportedImage] = {}
-        for index, img in enumerate(document["images"]):
+            self._classes.setdefault(name, ImportedClass(name, kind, color))
+        self._categories[json_name] = by_id
+        split = split_of(json_name)
+        limit = settings.LABELER_MAX_IMAGE_PIXELS
+        for index, img in enumerate(images):
             if not isinstance(img, dict) or not _is_int(img.get("id")) or not isinstance(img.get("file_name"), str):
                 errors.add(f"{json_name}: image {index} needs an integer id and a file_name")
                 continue
@@ -104,43 +179,67 @@ def parse_coco(archive: Archive) -> ImportedDataset:
             if not (_is_int(width) and _is_int(height) and width > 0 and height > 0):
                 errors.add(f"{json_name}: image {img['id']} ({img['file_name']}) needs a positive integer width and height")
                 continue
-            if img["id"] in by_id:
+            if width * height > limit:
+                errors.add(f"{json_name}: image {img['id']} ({img['file_name']}) declares {width}x{height} pixels, over the limit of {limit}")
+                continue
+            if (json_name, img["id"]) in self._index:
                 errors.add(f"{json_name}: image id {img['id']} appears twice")
                 continue
             file_name = img["file_name"]
-            member = _find_member(archive, json_name, file_name, by_base)
-            by_id[img["id"]] = ImportedImage(json_name, basename(file_name), member, width, height)
-        for index, ann in enumerate(document["annotations"]):
-            if not isinstance(ann, dict):
-                errors.add(f"{json_name}: annotation {index} is not an object")
-                continue
-            ann_id = ann.get("id", index)
-            image = by_id.get(ann.get("image_id"))  # type: ignore[arg-type]
-            if image is None:
-                errors.add(f"{json_name}: annotation {ann_id} is on image id {ann.get('image_id')!r}, which is not in 'images'")
-                continue
-            where = f"{json_name}: annotation {ann_id} on image {image.file_name}"
-            if ann.get("category_id") not in categories:
-                errors.add(f"{where}: unknown category id {ann.get('category_id')!r}")
-                continue
-            if "segmentation" not in ann:
-                errors.add(f"{where}: has no segmentation (boxes alone are not masks)")
+            member = _find_member(self._archive, json_name, file_name, self._by_base)
+            stored = img.get("labeler_file_name")  # ours, when images/ had to hold it under another name
+            name = stored if isinstance(stored, str) and stored else basename(file_name)
+            self._index[(json_name, img["id"])] = len(self.images)
+            self.images.append(ImportedImage(json_name, name, member, width, height, split))
+
+    def progress(self) -> float:
+        consumed = self._stream.consumed if self._stream is not None else 0
+        return min(1.0, (self._bytes_done + consumed) / self._bytes_total)
+
+    def annotations(self) -> Iterator[tuple[int, ImportedAnnotation]]:
+        for json_name in self.files:
+            categories = self._categories.get(json_name)
+            if categories is None:
                 continue
             try:
-                rle = _segmentation(ann["segmentation"], image.height, image.width)
-            except masks.MaskError as exc:
-                errors.add(f"{where}: {exc}")
+                with self._archive.open(json_name) as stream:
+                    self._stream = stream
+                    yield from self._annotations_of(json_name, categories, stream)
+            except _JSON_ERRORS as exc:
+                self._errors.add(f"{json_name}: not valid JSON ({exc})")
+            finally:
+                self._bytes_done += self._archive.size(json_name)
+                self._stream = None
+
+    def _annotations_of(self, json_name: str, categories: dict[int, object], stream) -> Iterator[tuple[int, ImportedAnnotation]]:
+        errors = self._errors
+        index_of = self._index
+        for position, ann in enumerate(ijson.items(stream, "annotations.item", use_float=True)):
+            if not isinstance(ann, dict):
+                errors.add(f"{json_name}: annotation {position} is not an object")
                 continue
-            if masks.area(rle) == 0:
-                skipped += 1
+            ann_id = ann.get("id", position)
+            image_id = ann.get("image_id")
+            index = index_of.get((json_name, image_id)) if _is_int(image_id) else None
+            if index is None:
+                errors.add(f"{json_name}: annotation {ann_id} is on image id {image_id!r}, which is not in 'images'")
+                continue
+            category = categories.get(ann.get("category_id"))  # type: ignore[arg-type]
+            if category is None:
+                errors.add(f"{json_name}: annotation {ann_id} on image {self.images[index].file_name}: unknown category id {ann.get('category_id')!r}")
+                continue
+            if "segmentation" not in ann:
+                errors.add(f"{json_name}: annotation {ann_id} on image {self.images[index].file_name}: has no segmentation (boxes alone are not masks)")
                 continue
             z_order = ann.get("z_order")
             score = ann.get("score")
-            image.annotations.append(ImportedAnnotation(
-                class_name=categories[ann["category_id"]], rle=rle,
-                z_order=z_order if _is_int(z_order) else len(image.annotations),
+            void = category is _VOID
+            yield index, ImportedAnnotation(
+                class_name="" if void else category,  # type: ignore[arg-type]
+                z_order=z_order if _is_int(z_order) else None,
+                segmentation=ann["segmentation"],
                 score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
-            ))
-        images.extend(by_id.values())
-    errors.raise_if_any()
-    return ImportedDataset(classes=list(classes.values()), images=images, skipped_empty=skipped)
+                iscrowd=ann.get("iscrowd") in (1, True),
+                where=f"{json_name}: annotation {ann_id}",
+                void=void,
+            )

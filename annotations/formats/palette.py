@@ -11,7 +11,7 @@ VOC_CLASSES = [
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
 ]
-VOID_INDEX = 255  # VOC's "border / don't care" index; read as background, never written
+VOID_INDEX = 255  # VOC's "border / don't care" index: an image's void region, read and written as such
 VOID_COLOR = (224, 224, 192)
 MAX_INDEX = 254  # palette indices 1..254 are usable for classes and instances
 
@@ -36,12 +36,26 @@ VOC_COLORMAP = voc_colormap()
 VOC_PALETTE = [v for rgb in VOC_COLORMAP for v in rgb]
 
 
-def labelmap_text(names: Iterable[str]) -> str:
-    """labelmap.txt for `names` (index 1..n) with the VOC colour of each index; background first."""
+def labelmap_name(name: str) -> str:
+    """A class name as labelmap.txt can hold it: fields are split on ':' and a line starting with
+    '#' is a comment (CVAT's and Datumaro's readers), so '%', ':' and a leading '#' are
+    percent-encoded. The VOC export's labeler.json maps the result back to the exact name."""
+    out = name.replace("%", "%25").replace(":", "%3A")
+    return "%23" + out[1:] if out.startswith("#") else out
+
+
+def labelmap_text(names: Iterable[str], *, void: bool = False) -> str:
+    """labelmap.txt for `names` (index 1..n, already labelmap_name'd) with the VOC colour of each
+    index; background first, and VOC's void colour (index 255) as `ignored`, Datumaro's name for it,
+    when the masks hold void pixels (Datumaro refuses a mask colour its labelmap lacks)."""
+    names = list(names)
     lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
     for index, name in enumerate(names, start=1):
         r, g, b = VOC_COLORMAP[index]
         lines.append(f"{name}:{r},{g},{b}::")
+    if void:
+        void_name = next(n for n in ("ignored", "ignored_void", "labeler_void") if n not in names)
+        lines.append(f"{void_name}:{VOID_COLOR[0]},{VOID_COLOR[1]},{VOID_COLOR[2]}::")
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ only see these, so they can be tested and benchmarked without queries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator, Protocol
 
 import numpy as np
 from pycocotools import mask as cocomask
@@ -28,25 +29,29 @@ class ExportAnnotation:
     area: int
     z_order: int
     score: float | None = None
+    iscrowd: bool = False
 
 
 @dataclass
 class ExportImage:
     id: int
-    stem: str  # unique within the export, safe as a file name and in ImageSets lists
+    file_name: str  # the stored name, byte for byte (COCO file_name)
+    stem: str  # VOC: unique within the export, safe as a file name and as a line of an ImageSets list
     ext: str  # of the stored file: jpg, png, ...
     width: int
     height: int
     storage_name: str  # where the image file lives in media storage
     split: str
     annotations: list[ExportAnnotation] = field(default_factory=list)
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.stem}.{self.ext}"
+    void_counts: str | None = None  # the void region (COCO compressed RLE counts), if any
+    member_name: str = ""  # COCO: the file under images/; the stored name unless two images share it
 
     def rle(self, annotation: ExportAnnotation) -> dict:
         return {"size": [self.height, self.width], "counts": annotation.counts}
+
+    @property
+    def void_rle(self) -> dict | None:
+        return {"size": [self.height, self.width], "counts": self.void_counts} if self.void_counts else None
 
 
 def decode_stored(height: int, width: int, counts: str) -> np.ndarray:
@@ -58,10 +63,16 @@ def decode_stored(height: int, width: int, counts: str) -> np.ndarray:
 
 @dataclass
 class ImportedAnnotation:
+    """One annotation as a reader found it. `rle` is trusted compressed RLE (a reader made it from
+    pixels); otherwise `segmentation` is the COCO value as written, checked by the importer."""
     class_name: str
-    rle: dict
-    z_order: int
+    z_order: int | None
+    rle: dict | None = None
+    segmentation: object = None
     score: float | None = None
+    iscrowd: bool = False
+    where: str = ""  # "<file>: annotation <id> on image <name>", for error messages
+    void: bool = False  # a void ("don't care") region of the image, not an annotation of a class
 
 
 @dataclass
@@ -71,7 +82,7 @@ class ImportedImage:
     member: str | None  # the image file inside the archive, if there is one
     width: int
     height: int
-    annotations: list[ImportedAnnotation] = field(default_factory=list)
+    split: str = ""
 
 
 @dataclass
@@ -81,8 +92,16 @@ class ImportedClass:
     color: str | None = None
 
 
-@dataclass
-class ImportedDataset:
+class DatasetReader(Protocol):
+    """What a format reader gives the importer: first the classes and images (read without decoding
+    a mask, so every image can be found and checked before any mask is decoded), then the
+    annotations, streamed as (index into `images`, annotation)."""
+
     classes: list[ImportedClass]
     images: list[ImportedImage]
-    skipped_empty: int = 0
+
+    def annotations(self) -> Iterator[tuple[int, ImportedAnnotation]]: ...
+
+    def progress(self) -> float:
+        """How much of the annotations pass is done, 0..1."""
+        ...

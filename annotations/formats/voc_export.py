@@ -1,11 +1,17 @@
 """Pascal VOC 2012 writer: JPEGImages, SegmentationClass, SegmentationObject, Annotations, ImageSets, labelmap.txt.
 
 Each pixel has one owner in VOC, so overlapping annotations are resolved by z-order: masks are
-painted in ascending (z_order, id) and the last one painted (the highest z) wins. A semantic
-mask on top of an instance clears the instance there (object index 0). Instances left with no
-visible pixel are dropped, and object indices are renumbered 1..n in painting order so that
-object n of `Annotations/<stem>.xml` is index n in `SegmentationObject/<stem>.png`.
-Class index i (1..n, in label-class order) uses colour i of the VOC colour map, written to labelmap.txt.
+painted in ascending (z_order, id) and the last one painted (the highest z) wins. Every visible
+mask, semantic ones included, gets an object index in SegmentationObject (and an <object> in
+Annotations/<stem>.xml, numbered alike): CVAT's "Segmentation mask" import and Datumaro's VOC
+readers take objects from that PNG, and read a semantic-only project as empty otherwise.
+Annotations left with no visible pixel are dropped, and object indices are renumbered 1..n in
+painting order. The image's void region is painted last, as 255 in both PNGs (VOC's void).
+Class index i (1..n, in label-class order) uses colour i of the VOC colour map, written to
+labelmap.txt (names escaped there, see palette.labelmap_name). ImageSets/Segmentation and
+ImageSets/Main list the same stems per split (Datumaro's `voc` format looks for Main).
+`labeler.json` maps labelmap names and stems back to the exact class and image names, and keeps
+each class's kind and colour, for our own import.
 """
 from __future__ import annotations
 
@@ -18,44 +24,47 @@ from PIL import Image as PILImage
 from scipy import ndimage
 
 from ..errors import ValidationFailed
-from .palette import MAX_INDEX, VOC_PALETTE, labelmap_text
+from .palette import MAX_INDEX, VOC_PALETTE, VOID_INDEX, labelmap_name, labelmap_text
 from .records import ExportClass, ExportImage, decode_stored
-from .zipstream import Spool, ZipSink, lines_spool
+from .zipstream import Spool, ZipSink, json_array_spool, json_bytes, lines_spool
+
+MANIFEST = "labeler.json"
 
 
 def class_indices(classes: list[ExportClass]) -> dict[int, int]:
     if len(classes) > MAX_INDEX:
         raise ValidationFailed(f"VOC masks hold at most {MAX_INDEX} classes; this project has {len(classes)}")
-    bad = [c.name for c in classes if ":" in c.name or "\n" in c.name]
-    if bad:
-        raise ValidationFailed(f"class names with ':' cannot be written to labelmap.txt: {', '.join(bad)}")
     return {c.id: index for index, c in enumerate(classes, start=1)}
 
 
-def paint(image: ExportImage, *, class_index: dict[int, int], instance_classes: set[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """(class map, object map, class id of each object index) with overlaps resolved by z-order."""
+def paint(image: ExportImage, *, class_index: dict[int, int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(class map, object map, class id of each object index) with overlaps resolved by z-order
+    and void on top (255 in both maps)."""
+    ordered = sorted(image.annotations, key=lambda a: (a.z_order, a.id))
+    # painting order index per mask; uint16 so that hidden masks can still free indices below 255
+    owner = np.zeros((image.height, image.width), dtype=np.uint16)
     class_map = np.zeros((image.height, image.width), dtype=np.uint8)
-    object_map = np.zeros((image.height, image.width), dtype=np.uint8)
-    object_class: list[int] = []
-    for ann in sorted(image.annotations, key=lambda a: (a.z_order, a.id)):
+    for number, ann in enumerate(ordered, start=1):
         bitmap = decode_stored(image.height, image.width, ann.counts).astype(bool)
         class_map[bitmap] = class_index[ann.class_id]
-        if ann.class_id in instance_classes:
-            if len(object_class) >= MAX_INDEX:
-                raise ValidationFailed(f"image {image.file_name}: VOC object masks hold at most {MAX_INDEX} instances")
-            object_class.append(ann.class_id)
-            object_map[bitmap] = len(object_class)
-        else:
-            object_map[bitmap] = 0
-    # renumber: hidden instances vanish, the rest keep their painting order
-    visible = np.unique(object_map)
+        owner[bitmap] = number
+    void = decode_stored(image.height, image.width, image.void_counts).astype(bool) if image.void_counts else None
+    if void is not None:
+        owner[void] = 0
+        class_map[void] = VOID_INDEX
+    # renumber: hidden masks vanish, the rest keep their painting order
+    visible = np.unique(owner)
     visible = visible[visible > 0]
-    if len(visible) != len(object_class):
-        lookup = np.zeros(256, dtype=np.uint8)
-        lookup[visible] = np.arange(1, len(visible) + 1, dtype=np.uint8)
-        object_map = lookup[object_map]
-        object_class = [object_class[v - 1] for v in visible.tolist()]
-    return class_map, object_map, object_class
+    if len(visible) > MAX_INDEX:
+        raise ValidationFailed(
+            f"image {image.file_name}: VOC object masks hold at most {MAX_INDEX} visible masks, it has {len(visible)}"
+        )
+    lookup = np.zeros(len(ordered) + 1, dtype=np.uint8)
+    lookup[visible] = np.arange(1, len(visible) + 1, dtype=np.uint8)
+    object_map = lookup[owner]
+    if void is not None:
+        object_map[void] = VOID_INDEX
+    return class_map, object_map, [ordered[v - 1].class_id for v in visible.tolist()]
 
 
 def palette_png(array: np.ndarray) -> bytes:
@@ -81,20 +90,22 @@ def jpeg_bytes(path: str, ext: str) -> bytes | None:
 
 
 def annotation_xml(image: ExportImage, object_map: np.ndarray, object_names: list[str]) -> bytes:
+    """Annotations/<stem>.xml: one <object> per object index, box from its visible pixels."""
     root = ET.Element("annotation")
     ET.SubElement(root, "folder").text = "VOC2012"
     ET.SubElement(root, "filename").text = f"{image.stem}.jpg"
+    source = ET.SubElement(root, "source")
+    ET.SubElement(source, "database").text = "labeler"
     size = ET.SubElement(root, "size")
     ET.SubElement(size, "width").text = str(image.width)
     ET.SubElement(size, "height").text = str(image.height)
     ET.SubElement(size, "depth").text = "3"
     ET.SubElement(root, "segmented").text = "1"
-    for index, box in enumerate(ndimage.find_objects(object_map, max_label=len(object_names)), start=1):
-        if box is None:
-            continue
-        rows, cols = box
+    boxes = ndimage.find_objects(np.where(object_map == VOID_INDEX, 0, object_map))
+    for index, name in enumerate(object_names, start=1):
+        rows, cols = boxes[index - 1]
         obj = ET.SubElement(root, "object")
-        ET.SubElement(obj, "name").text = object_names[index - 1]
+        ET.SubElement(obj, "name").text = name
         ET.SubElement(obj, "pose").text = "Unspecified"
         touches = rows.start == 0 or cols.start == 0 or rows.stop == image.height or cols.stop == image.width
         ET.SubElement(obj, "truncated").text = "1" if touches else "0"
@@ -113,18 +124,28 @@ def write_voc(
     with_images: bool = False, image_path: Callable[[ExportImage], str] | None = None,
     on_image: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
+    """`split_names`: lists written even when empty (train, val and trainval always are)."""
     class_index = class_indices(classes)
-    names = {c.id: c.name for c in classes}
-    instance_classes = {c.id for c in classes if c.kind == "instance"}
-    split_names = list(split_names)
-    lists: dict[str, Spool] = {name: lines_spool() for name in {*split_names, "train", "val", "trainval"}}
+    label_names = {c.id: labelmap_name(c.name) for c in classes}
+    lists: dict[str, Spool] = {}
+
+    def list_of(name: str) -> Spool:
+        if name not in lists:
+            lists[name] = lines_spool()
+        return lists[name]
+
+    for name in sorted({*split_names, "train", "val", "trainval"}):
+        list_of(name)
+    manifest_images = json_array_spool()
     done = objects = 0
+    any_void = False
     try:
         for image in images:
-            class_map, object_map, object_class = paint(image, class_index=class_index, instance_classes=instance_classes)
+            class_map, object_map, object_class = paint(image, class_index=class_index)
+            any_void = any_void or image.void_counts is not None
             sink.write_bytes(f"SegmentationClass/{image.stem}.png", palette_png(class_map), compress=False)
             sink.write_bytes(f"SegmentationObject/{image.stem}.png", palette_png(object_map), compress=False)
-            sink.write_bytes(f"Annotations/{image.stem}.xml", annotation_xml(image, object_map, [names[c] for c in object_class]))
+            sink.write_bytes(f"Annotations/{image.stem}.xml", annotation_xml(image, object_map, [label_names[c] for c in object_class]))
             objects += len(object_class)
             if with_images and image_path is not None:
                 path = image_path(image)
@@ -134,16 +155,26 @@ def write_voc(
                 else:
                     sink.write_bytes(f"JPEGImages/{image.stem}.jpg", data, compress=False)
             line = image.stem.encode("utf-8")
-            lists[image.split].append_raw(line)
+            list_of(image.split).append_raw(line)
             if image.split in ("train", "val"):
-                lists["trainval"].append_raw(line)
+                list_of("trainval").append_raw(line)
+            manifest_images.append_json({"stem": image.stem, "file_name": image.file_name})
             done += 1
             if on_image is not None:
                 on_image(done)
         for name, spool in sorted(lists.items()):
-            sink.write_document(f"ImageSets/Segmentation/{name}.txt", [spool, b"\n" if spool.count else b""])
-        sink.write_bytes("labelmap.txt", labelmap_text(c.name for c in classes).encode("utf-8"))
+            for task in ("Segmentation", "Main"):
+                sink.write_document(f"ImageSets/{task}/{name}.txt", [spool, b"\n" if spool.count else b""])
+        sink.write_bytes("labelmap.txt", labelmap_text((label_names[c.id] for c in classes), void=any_void).encode("utf-8"))
+        manifest_classes = [
+            {"name": c.name, "labelmap_name": label_names[c.id], "index": class_index[c.id], "kind": c.kind, "color": c.color}
+            for c in classes
+        ]
+        sink.write_document(MANIFEST, [
+            json_bytes({"labeler_export": 1, "classes": manifest_classes})[:-1], b',"images":[', manifest_images, b"]}",
+        ])
     finally:
         for spool in lists.values():
             spool.close()
+        manifest_images.close()
     return {"images": done, "objects": objects}

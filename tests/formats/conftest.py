@@ -76,3 +76,71 @@ def stored(project: Project, *, include_proposals: bool = False) -> list[Annotat
     if not include_proposals:
         rows = rows.filter(is_proposal=False)
     return list(rows.order_by("image_id", "z_order", "id"))
+
+
+# --- A project with every case that used to be lost on the way out and back in ------------------
+
+NAMES = ["tiny odd 37x53.jpg", "straße ünï 猫.png", "#hash, start.png", "plain.png", "plain.png"]
+
+
+def _image_file(name: str, width: int, height: int, seed: int) -> bytes:
+    from ..conftest import png_bytes
+
+    return png_bytes(width, height, seed=seed, fmt="JPEG" if name.endswith(".jpg") else "PNG")
+
+
+@pytest.fixture
+def lossless_project(owner) -> Project:
+    """Names with spaces, unicode, a leading '#', and one name used twice; a class with ':'; an
+    instance class and two semantic ones; overlaps; crowd; void on two images; two stored splits."""
+    from annotations import ingest
+    from annotations.models import LabelClass
+
+    project = services.project_create(name="Lossless", owner=owner)
+    vehicle = services.label_class_create(project=project, name="vehicle:car", kind=LabelClass.Kind.INSTANCE, color="#00ff00")
+    road = services.label_class_create(project=project, name="road", kind=LabelClass.Kind.SEMANTIC, color="#808080")
+    sky = services.label_class_create(project=project, name="sky", kind=LabelClass.Kind.SEMANTIC, color="#0000ff")
+    images = []
+    for seed, name in enumerate(NAMES):
+        width, height = (37, 53) if seed == 0 else (W, H)
+        result = ingest.images_import(project=project, user=owner, files=[(name, io.BytesIO(_image_file(name, width, height, seed)))],
+                                      make_thumbnails=False)
+        images.append(result.created[0])
+
+    def box(image, r0, r1, c0, c1):
+        m = np.zeros((image.height, image.width), dtype=np.uint8)
+        m[r0:r1, c0:c1] = 1
+        return masks.encode(m)
+
+    tiny, strasse, hashed, plain, plain2 = images
+    documents = {
+        tiny: ([(road, box(tiny, 30, 53, 0, 37), False), (vehicle, box(tiny, 5, 20, 5, 20), False),
+                (vehicle, box(tiny, 10, 35, 10, 30), True)],  # a crowd region over the first car and the road
+               box(tiny, 0, 2, 0, 37)),
+        strasse: ([(sky, box(strasse, 0, 20, 0, 64), False), (road, box(strasse, 30, 48, 0, 64), False),
+                   (vehicle, box(strasse, 15, 40, 10, 30), False), (vehicle, box(strasse, 20, 45, 25, 50), False)],
+                  box(strasse, 20, 30, 60, 64)),
+        hashed: ([(sky, box(hashed, 0, 48, 0, 64), False)], None),  # semantic only
+        plain: ([(vehicle, box(plain, 1, 2, 1, 2), False)], None),  # one pixel
+        plain2: ([(road, box(plain2, 40, 48, 0, 64), False)], None),
+    }
+    for image, (items, void) in documents.items():
+        services.annotation_document_save(image=image, user=owner, version=image.annotation_version, void=void, annotations=[
+            {"label_class": cls.pk, "mask": rle, "z_order": z, "iscrowd": crowd} for z, (cls, rle, crowd) in enumerate(items)
+        ])
+    Image.objects.filter(pk__in=[tiny.pk, strasse.pk, plain.pk]).update(split="train")
+    Image.objects.filter(pk__in=[hashed.pk, plain2.pk]).update(split="val")
+    return project
+
+
+def truth(project: Project) -> dict:
+    """Everything that must survive, keyed by (file name, width, height) since names repeat:
+    per image its split, void and annotations (class, kind, crowd, mask counts)."""
+    out: dict = {}
+    for image in Image.objects.filter(project=project).order_by("id"):
+        rows = sorted(
+            (a.label_class.name, a.label_class.kind, a.iscrowd, a.rle_counts)
+            for a in image.annotations.filter(is_proposal=False).select_related("label_class")
+        )
+        out.setdefault((image.file_name, image.width, image.height), []).append((image.split, image.void_rle_counts, rows))
+    return {k: sorted(v, key=repr) for k, v in out.items()}

@@ -162,8 +162,8 @@ def test_a_zip_bomb_that_declares_less_than_it_holds_is_refused(project, owner, 
 
 
 def test_an_archive_declaring_more_than_the_limit_is_refused_before_reading(project, owner, car, settings):
-    settings.LABELER_MAX_UPLOAD_BYTES = 1000
-    with pytest.raises(ValidationFailed, match="declares .* bytes uncompressed"):
+    settings.LABELER_IMPORT_MAX_TOTAL_BYTES = 1000
+    with pytest.raises(ValidationFailed, match="declares .* bytes uncompressed, over the limit of 1000"):
         dataset_import(project=project, user=owner, archive=make_zip(_valid_members()), format="coco")
 
 

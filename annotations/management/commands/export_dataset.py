@@ -23,8 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--with-images", action="store_true", help="put the image files in the zip")
         parser.add_argument("--only-status", default="", help="e.g. done,reviewed (default: every image)")
         parser.add_argument("--include-proposals", action="store_true", help="also export unreviewed model proposals")
-        parser.add_argument("--split", default="", help="e.g. train=0.8,val=0.2 (stable by image hash)")
+        parser.add_argument(
+            "--split", default="",
+            help="e.g. train=0.8,val=0.2 (stable by image hash); default or 'stored': the split stored on each image by its import",
+        )
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--void-as-ignore", action="store_true", help="COCO: void regions as iscrowd regions of an 'ignore' category")
 
     def handle(self, *args, project: str, format: str, out: str, **options):
         target = project_from_arg(project)
@@ -32,7 +36,7 @@ class Command(BaseCommand):
             opts = export_options(
                 format=format, mask_format=options["mask_format"], with_images=options["with_images"],
                 only_status=options["only_status"], include_proposals=options["include_proposals"],
-                split=options["split"] or None, seed=options["seed"],
+                split=options["split"] or None, seed=options["seed"], void_as_ignore=options["void_as_ignore"],
             )
             path = Path(out)
             path.parent.mkdir(parents=True, exist_ok=True)
