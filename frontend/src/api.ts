@@ -38,6 +38,10 @@ export type SavedDocumentDto = Omit<Sent<Schemas["SavedDocumentOut"]>, "annotati
 export type AnnotationInputDto = WithRle<Schemas["AnnotationIn"]>;
 export type SaveRequestDto = Omit<Schemas["DocumentIn"], "annotations"> & { annotations: AnnotationInputDto[] };
 export type AssistResultDto = WithRle<Sent<Schemas["AssistOut"]>>;
+export type AssistRequestDto = JsonBody<paths["/api/images/{image_id}/assist/"]["post"]>;
+export type AssistClickDto = Schemas["AssistClickIn"];
+export type AssistMethod = NonNullable<AssistRequestDto["method"]>;
+export type SuperpixelsDto = Sent<Schemas["SuperpixelsOut"]>;
 export type JobDto = Sent<Schemas["JobOut"]>;
 export type JobStatus = JobDto["status"];
 /** One page of the job list ({count, next, previous, results}). */
@@ -73,7 +77,9 @@ export interface Api {
   setImageStatus(imageId: number, status: ImageStatus): Promise<ImageListItemDto>;
   annotations(imageId: number): Promise<AnnotationDocumentDto>;
   saveAnnotations(imageId: number, body: SaveRequestDto): Promise<SavedDocumentDto>;
-  assist(imageId: number, box: [number, number, number, number], labelClass: number): Promise<AssistResultDto>;
+  /** Box [+ clicks] -> mask: GrabCut, or the project's model (`method`). */
+  assist(imageId: number, body: AssistRequestDto): Promise<AssistResultDto>;
+  superpixels(imageId: number): Promise<SuperpixelsDto>;
 }
 
 /** What the project page asks of the server: uploads, the three kinds of job, and the job list. */
@@ -117,8 +123,12 @@ export class HttpApi implements Api, ProjectApi {
     return this.request<SavedDocumentDto>("PUT", `images/${imageId}/annotations/`, body);
   }
 
-  assist(imageId: number, box: [number, number, number, number], labelClass: number): Promise<AssistResultDto> {
-    return this.request<AssistResultDto>("POST", `images/${imageId}/assist/`, { box, label_class: labelClass });
+  assist(imageId: number, body: AssistRequestDto): Promise<AssistResultDto> {
+    return this.request<AssistResultDto>("POST", `images/${imageId}/assist/`, body);
+  }
+
+  superpixels(imageId: number): Promise<SuperpixelsDto> {
+    return this.request<SuperpixelsDto>("GET", `images/${imageId}/superpixels/`);
   }
 
   uploadImages(projectId: number, files: FormData): Promise<ImportResultDto> {

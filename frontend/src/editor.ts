@@ -4,7 +4,7 @@
  * chrome that follows them. Editing rules live in the tools and the document, drawing in the
  * renderer, shortcuts in keymap.ts.
  */
-import { type Api, ApiError } from "./api";
+import { type Api, ApiError, type AssistMethod } from "./api";
 import { type AnnotationItem, type Change, EditorDocument, type LabelClass } from "./document";
 import { History } from "./history";
 import { StageInput, dispatchKey } from "./input";
@@ -13,11 +13,13 @@ import { type Step, navigate, warnBeforeLeaving } from "./navigation";
 import { Renderer } from "./render/renderer";
 import { SaveController } from "./save";
 import { Store } from "./store";
+import { Superpixels } from "./superpixels";
 import { BoxAssistTool } from "./tools/box";
 import { BrushTool } from "./tools/brush";
 import { FillTool } from "./tools/fill";
 import { PolygonTool } from "./tools/polygon";
 import { SelectTool } from "./tools/select";
+import { SuperpixelTool } from "./tools/superpixel";
 import { type Tool, type ToolContext, type ToolName, paintTarget } from "./tools/tool";
 import { ConflictBanner, type Level, Toast } from "./ui/banner";
 import { type EditorState, bindChrome } from "./ui/chrome";
@@ -25,6 +27,8 @@ import { HelpOverlay } from "./ui/help";
 import { type Layout, buildLayout } from "./ui/layout";
 import type { PanelActions } from "./ui/panels";
 import { Viewport } from "./viewport";
+import type { Pixels } from "./wand";
+import { WandTool } from "./tools/wand";
 
 export interface EditorConfig {
   projectId: number;
@@ -50,6 +54,11 @@ export class Editor {
   private readonly el: Layout;
   private readonly toast: Toast;
   private readonly help: HelpOverlay;
+  private photo: HTMLImageElement | null = null;
+  private pixels: Pixels | null = null;
+  /** The image's superpixels once loaded; `superpixelsLoad` is the one request for them. */
+  superpixelData: Superpixels | null = null;
+  private superpixelsLoad: Promise<Superpixels | null> | null = null;
 
   constructor(
     root: HTMLElement,
@@ -64,6 +73,9 @@ export class Editor {
       this.renderer.restyle();
     });
     this.el.outline.addEventListener("change", () => this.setOutline(this.el.outline.checked));
+    this.el.granularity.addEventListener("input", () => this.setSuperpixelLevel(Number(this.el.granularity.value)));
+    this.el.tolerance.addEventListener("input", () => this.state.update({ tolerance: Number(this.el.tolerance.value) }));
+    this.el.assistMethod.addEventListener("change", () => this.state.update({ assistMethod: this.el.assistMethod.value as AssistMethod }));
   }
 
   /** Loads everything and paints the first frame. */
@@ -86,7 +98,10 @@ export class Editor {
     this.view = new Viewport(image.width, image.height);
     this.renderer = new Renderer(this.el.stage, this.doc, this.view);
     this.saver = new SaveController(this.api, image.id, this.doc);
-    this.state = new Store<EditorState>({ project, image, tool: "brush", classId: this.doc.classes[0]?.id ?? null, radius: 12 });
+    this.state = new Store<EditorState>({
+      project, image, tool: "brush", classId: this.doc.classes[0]?.id ?? null, radius: 12,
+      superpixelLevel: 1, superpixelLevels: 3, tolerance: 24, assistMethod: "auto",
+    });
     this.buildTools();
     this.wireEvents();
     this.renderer.resize();
@@ -94,6 +109,7 @@ export class Editor {
     this.renderer.prepare();
     this.openTimings.tint = performance.now() - t0;
     await decoded;
+    this.photo = imageEl;
     this.openTimings.image = performance.now() - t0;
     this.renderer.setImage(imageEl);
     this.renderer.frame();
@@ -113,16 +129,69 @@ export class Editor {
       brushRadius: () => this.state.value.radius,
       currentClass: () => this.currentClass(),
       resolveTarget: (create) => paintTarget(this.doc, this.currentClass(), create),
+      superpixels: () => this.superpixels(),
+      superpixelLevel: () => this.state.value.superpixelLevel,
+      setSuperpixelLevel: (level) => this.setSuperpixelLevel(level),
+      imagePixels: () => this.imagePixels(),
+      wandTolerance: () => this.state.value.tolerance,
+      assistMethod: () => this.state.value.assistMethod,
       notify: (m, level) => this.notify(m, level),
       setGestureActive: (a) => {
         this.renderer.gestureActive = a;
       },
       redrawUi: () => this.renderer.invalidateUi(),
     };
-    const list: Tool[] = [new SelectTool(ctx), new BrushTool(ctx, "brush"), new BrushTool(ctx, "eraser"), new PolygonTool(ctx), new FillTool(ctx), new BoxAssistTool(ctx)];
+    const list: Tool[] = [new SelectTool(ctx), new BrushTool(ctx, "brush"), new BrushTool(ctx, "eraser"), new PolygonTool(ctx), new FillTool(ctx), new BoxAssistTool(ctx), new SuperpixelTool(ctx), new WandTool(ctx)];
     for (const t of list) this.tools.set(t.name, t);
     this.tool = list[1];
     this.renderer.uiPainter = (g, view) => this.tool.drawUi(g, view);
+  }
+
+  /** The superpixels if loaded; the first call asks the server (which makes them if it must). */
+  superpixels(): Superpixels | null {
+    if (!this.superpixelsLoad) this.superpixelsLoad = this.loadSuperpixels();
+    return this.superpixelData;
+  }
+
+  /** Resolves once the superpixels are in (null when the server refused). */
+  loadedSuperpixels(): Promise<Superpixels | null> {
+    this.superpixels();
+    return this.superpixelsLoad as Promise<Superpixels | null>;
+  }
+
+  private async loadSuperpixels(): Promise<Superpixels | null> {
+    try {
+      const sp = await Superpixels.fromDto(await this.api.superpixels(this.state.value.image.id));
+      this.superpixelData = sp;
+      this.state.update({ superpixelLevels: sp.levels.length, superpixelLevel: Math.min(this.state.value.superpixelLevel, sp.levels.length - 1) });
+      if (this.state.value.tool === "superpixel") this.notify("Superpixels ready.");
+      return sp;
+    } catch (err) {
+      this.superpixelsLoad = null; // a later use tries again
+      this.notify(`Superpixels: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+      return null;
+    }
+  }
+
+  setSuperpixelLevel(level: number): void {
+    const max = (this.superpixelData?.levels.length ?? this.state.value.superpixelLevels) - 1;
+    this.state.update({ superpixelLevel: Math.max(0, Math.min(max, Math.round(level))) });
+    this.renderer.invalidateUi();
+  }
+
+  /** The photo's RGBA pixels, read once from the decoded image (the wand's input). */
+  imagePixels(): Pixels | null {
+    if (!this.pixels && this.photo) {
+      const { width, height } = this.doc;
+      const canvas = document.createElement("canvas");
+      canvas.width = width;
+      canvas.height = height;
+      const g = canvas.getContext("2d", { willReadFrequently: true });
+      if (!g) return null;
+      g.drawImage(this.photo, 0, 0, width, height);
+      this.pixels = g.getImageData(0, 0, width, height, { colorSpace: "srgb" });
+    }
+    return this.pixels;
   }
 
   currentClass(): LabelClass | null {
@@ -133,6 +202,7 @@ export class Editor {
   setTool(name: ToolName): void {
     const next = this.tools.get(name);
     if (!next) return;
+    if (name === "superpixel") this.superpixels(); // start loading on the way in
     if (this.tool !== next) this.tool.cancel();
     this.tool = next;
     this.el.stage.style.cursor = next.cursor;

@@ -19,6 +19,7 @@ export function docWith(w: number, h: number, masks: Array<{ id: number; cls: nu
     version,
     width: w,
     height: h,
+    void: null,
     annotations: masks.map((m, i) => ({
       id: m.id,
       label_class: m.cls,
@@ -31,6 +32,7 @@ export function docWith(w: number, h: number, masks: Array<{ id: number; cls: nu
       model_version_name: m.proposal ? "unet-v3" : null,
       score: m.proposal ? 0.9 : null,
       is_proposal: m.proposal ?? false,
+      iscrowd: false,
       author: m.proposal ? null : "olivia",
       created_at: "2024-01-01T00:00:00Z",
       updated_at: "2024-01-01T00:00:00Z",

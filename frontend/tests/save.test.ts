@@ -8,7 +8,7 @@ import { docWith, rectBitmap } from "./helpers";
 class FakeApi implements Api {
   saves: SaveRequestDto[] = [];
   answers: Array<(body: SaveRequestDto) => SavedDocumentDto> = [];
-  serverDoc: AnnotationDocumentDto = { image: 9, version: 5, width: 10, height: 10, annotations: [] };
+  serverDoc: AnnotationDocumentDto = { image: 9, version: 5, width: 10, height: 10, void: null, annotations: [] };
   project(): never {
     throw new Error("unused");
   }
@@ -19,6 +19,9 @@ class FakeApi implements Api {
     throw new Error("unused");
   }
   assist(): never {
+    throw new Error("unused");
+  }
+  superpixels(): never {
     throw new Error("unused");
   }
   async annotations(): Promise<AnnotationDocumentDto> {
@@ -37,6 +40,7 @@ const echo = (body: SaveRequestDto): SavedDocumentDto => ({
   version: body.version + 1,
   width: 10,
   height: 10,
+  void: null,
   saved_ids: body.annotations.map((a, i) => a.id ?? 100 + i),
   annotations: body.annotations.map((a, i) => ({
     id: a.id ?? 100 + i,
@@ -50,6 +54,7 @@ const echo = (body: SaveRequestDto): SavedDocumentDto => ({
     model_version_name: null,
     score: null,
     is_proposal: a.is_proposal ?? false,
+    iscrowd: false,
     author: "olivia",
     created_at: "",
     updated_at: "",

@@ -235,10 +235,11 @@ def test_it_reloads_theirs_on_request(login_page, live_server, owner, teammate, 
     assert np.array_equal(in_browser_mask(page, groups[str(car.id)][0]), theirs)
 
 
-def test_box_assist_shows_the_servers_message_when_no_model_exists(login_page, live_server, owner, car, make_image):
+def test_box_assist_shows_the_servers_message_when_the_model_is_asked_for_and_none_exists(login_page, live_server, owner, car, make_image):
     image = make_image(W, H)
     page = login_page(owner)
     open_editor(page, live_server, image)
+    page.select_option("[data-control='assist-method']", "model")
     page.keyboard.press("1")
     page.keyboard.press("x")
     stroke(page, (30, 30), (90, 80), steps=4)

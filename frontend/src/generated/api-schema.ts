@@ -70,6 +70,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/images/{image_id}/superpixels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["images_superpixels_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/invitations/accept/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["invitations_accept_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs/{job_id}/": {
         parameters: {
             query?: never;
@@ -239,6 +271,10 @@ export interface paths {
         };
         get: operations["projects_members_list"];
         put?: never;
+        /**
+         * @description A member's role changes at once (200); anyone else gets an invitation (202), whether or
+         *     not the user name exists.
+         */
         post: operations["projects_members_create"];
         delete?: never;
         options?: never;
@@ -369,6 +405,8 @@ export interface components {
             z_order?: number;
             /** @default false */
             is_proposal?: boolean;
+            /** @description COCO crowd region; left out, an existing annotation keeps its flag (new ones: false) */
+            iscrowd?: boolean;
         };
         AnnotationOut: {
             readonly id: number;
@@ -387,6 +425,7 @@ export interface components {
             /** Format: double */
             score?: number | null;
             is_proposal?: boolean;
+            iscrowd?: boolean;
             readonly author: string | null;
             /** Format: date-time */
             readonly created_at: string;
@@ -407,21 +446,73 @@ export interface components {
          * @enum {string}
          */
         ArchEnum: "unet" | "segnet" | "fcn" | "maskrcnn";
+        AssistClickIn: {
+            /**
+             * Format: double
+             * @description image pixels
+             */
+            x: number;
+            /**
+             * Format: double
+             * @description image pixels
+             */
+            y: number;
+            /** @description true: this pixel is the object; false: it is not (Alt-click) */
+            positive: boolean;
+        };
         AssistIn: {
-            /** @description [x, y, w, h] */
+            /** @description [x, y, w, h] in image pixels; clipped to the image */
             box: number[];
+            /** @description refinement clicks, all of them so far (the server keeps no state); a positive click outside the box grows it */
+            clicks?: components["schemas"]["AssistClickIn"][];
             label_class?: number | null;
             model_version?: number | null;
+            /**
+             * @description auto: the model version when the project has one, else GrabCut
+             *
+             *     * `auto` - auto
+             *     * `grabcut` - grabcut
+             *     * `model` - model
+             * @default auto
+             */
+            method?: components["schemas"]["AssistInMethodEnum"];
         };
+        /**
+         * @description * `auto` - auto
+         *     * `grabcut` - grabcut
+         *     * `model` - model
+         * @enum {string}
+         */
+        AssistInMethodEnum: "auto" | "grabcut" | "model";
         AssistOut: {
+            /** @description COCO compressed RLE of the image's size */
             mask: unknown;
             area: number;
-            model_version: number;
-            /** Format: double */
-            model_ms: number;
-            /** Format: double */
+            /**
+             * @description what made the mask
+             *
+             *     * `grabcut` - grabcut
+             *     * `model` - model
+             */
+            method: components["schemas"]["AssistOutMethodEnum"];
+            model_version: number | null;
+            /**
+             * Format: double
+             * @description milliseconds the worker spent
+             */
+            ms: number;
+            /**
+             * Format: double
+             * @description milliseconds the request took
+             */
             latency_ms: number;
         };
+        /**
+         * @description * `grabcut` - grabcut
+         *     * `model` - model
+         * @enum {string}
+         */
+        AssistOutMethodEnum: "grabcut" | "model";
         /**
          * @description * `median_frequency` - median_frequency
          * @enum {string}
@@ -472,6 +563,8 @@ export interface components {
         DocumentIn: {
             version: number;
             annotations: components["schemas"]["AnnotationIn"][];
+            /** @description void pixels (VOC 255) as RLE of the image's size, or null to clear; left out, the void region stays */
+            void?: unknown;
         };
         DocumentOut: {
             image: number;
@@ -479,6 +572,8 @@ export interface components {
             width: number;
             height: number;
             annotations: components["schemas"]["AnnotationOut"][];
+            /** @description void pixels as COCO RLE of the image's size; null when none */
+            void: unknown;
         };
         /** @description The one error shape of the whole API (annotations/api/errors.py). */
         ErrorOut: {
@@ -505,12 +600,17 @@ export interface components {
             /** @default false */
             include_proposals?: boolean;
             /**
-             * @description e.g. train=0.8,val=0.2
+             * @description e.g. train=0.8,val=0.2 (drawn from each image's hash); empty or 'stored': the split an import stored on each image
              * @default
              */
             split?: string;
             /** @default 0 */
             seed?: number;
+            /**
+             * @description COCO: write each image's void region as an iscrowd region of an 'ignore' category
+             * @default false
+             */
+            void_as_ignore?: boolean;
         };
         ImageDetailOut: {
             readonly id: number;
@@ -579,6 +679,17 @@ export interface components {
             created: components["schemas"]["ImageOut"][];
             duplicates: string[];
             thumbnail_job: number | null;
+        };
+        InvitationAcceptIn: {
+            token: string;
+        };
+        InvitationOut: {
+            username: string;
+            role: components["schemas"]["RoleEnum"];
+            /** @description give it to the person; they accept it at /api/invitations/accept/ while logged in */
+            token: string;
+            /** Format: date-time */
+            expires_at: string;
         };
         /**
          * @description * `thumbnails` - Thumbnails
@@ -791,8 +902,32 @@ export interface components {
             width: number;
             height: number;
             annotations: components["schemas"]["AnnotationOut"][];
+            /** @description void pixels as COCO RLE of the image's size; null when none */
+            void: unknown;
             /** @description the id of each sent annotation, in the order they were sent */
             saved_ids: number[];
+        };
+        SuperpixelLevelOut: {
+            /** @description mean superpixel side in grid pixels */
+            side: number;
+            segments: number;
+            /** @description base64 of zlib-compressed uint16 little-endian labels, grid_h x grid_w row-major */
+            labels: string;
+        };
+        SuperpixelsOut: {
+            method: string;
+            /** @description [h, w] */
+            image_size: number[];
+            /** @description [grid_h, grid_w] */
+            grid_size: number[];
+            /** @description image pixel (x, y) is grid cell (x // factor, y // factor) */
+            factor: number;
+            /** @description coarse to fine */
+            levels: components["schemas"]["SuperpixelLevelOut"][];
+            /** @description made for this request (older images); new uploads have them */
+            computed: boolean;
+            /** Format: double */
+            ms: number;
         };
         TokenIn: {
             username: string;
@@ -841,6 +976,10 @@ export interface components {
                 [key: string]: unknown;
             };
             cpu_threads?: number;
+            /** @description start from published weights (COCO for Mask R-CNN R50 / FCN R50, ImageNet encoders otherwise) found in the torch hub cache or LABELER_WEIGHTS_DIR; nothing is downloaded */
+            pretrained?: boolean;
+            /** @description with pretrained: a file name in LABELER_WEIGHTS_DIR to start from instead of the hub cache's */
+            weights_file?: string;
         };
         VersionCompareOut: {
             id: number;
@@ -932,6 +1071,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     images_retrieve: {
@@ -982,6 +1130,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1079,6 +1236,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     images_annotations_retrieve: {
@@ -1129,6 +1295,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1226,6 +1401,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     images_assist_create: {
@@ -1316,7 +1500,187 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    images_superpixels_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuperpixelsOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    invitations_accept_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationAcceptIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["InvitationAcceptIn"];
+                "multipart/form-data": components["schemas"]["InvitationAcceptIn"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1374,6 +1738,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1456,6 +1829,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1521,6 +1903,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     projects_list: {
@@ -1569,6 +1960,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1664,6 +2064,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     projects_retrieve: {
@@ -1714,6 +2123,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1811,6 +2229,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The task queue or a worker did not answer in time; nothing was started. */
             503: {
                 headers: {
@@ -1879,6 +2306,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1974,6 +2410,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     projects_imports_create: {
@@ -2062,6 +2507,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The task queue or a worker did not answer in time; nothing was started. */
             503: {
                 headers: {
@@ -2133,6 +2587,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     projects_label_classes_list: {
@@ -2183,6 +2646,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2280,6 +2752,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     projects_members_list: {
@@ -2337,6 +2818,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     projects_members_create: {
@@ -2356,12 +2846,20 @@ export interface operations {
             };
         };
         responses: {
-            201: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationOut"];
                 };
             };
             /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
@@ -2420,6 +2918,24 @@ export interface operations {
             };
             /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The task queue or a worker did not answer in time; nothing was started. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2502,6 +3018,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     projects_models_list: {
@@ -2552,6 +3077,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2647,6 +3181,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The task queue or a worker did not answer in time; nothing was started. */
             503: {
                 headers: {
@@ -2732,6 +3275,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The task queue or a worker did not answer in time; nothing was started. */
             503: {
                 headers: {
@@ -2798,6 +3350,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     projects_next_image_retrieve: {
@@ -2851,6 +3412,15 @@ export interface operations {
             };
             /** @description No such object in the user's projects (or an invalid page). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2941,6 +3511,15 @@ export interface operations {
             };
             /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3040,6 +3619,15 @@ export interface operations {
             };
             /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

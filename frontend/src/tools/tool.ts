@@ -3,13 +3,15 @@
  * pointer events in image coordinates, commits one history entry per finished gesture, and
  * cleans up whatever it was doing when the user switches away (`cancel`).
  */
-import type { Api } from "../api";
+import type { Api, AssistMethod } from "../api";
 import type { CommandId } from "../keymap";
 import type { AnnotationItem, EditorDocument, LabelClass } from "../document";
 import type { History } from "../history";
+import type { Superpixels } from "../superpixels";
+import type { Pixels } from "../wand";
 import type { Viewport } from "../viewport";
 
-export type ToolName = "select" | "brush" | "eraser" | "polygon" | "fill" | "box";
+export type ToolName = "select" | "brush" | "eraser" | "polygon" | "fill" | "box" | "superpixel" | "wand";
 
 export interface ToolPointer {
   /** Image coordinates (fractional). */
@@ -35,6 +37,17 @@ export interface ToolContext {
    * instance when it belongs to the current instance class, else (when `create`) a new one.
    */
   resolveTarget(create: boolean): { item: AnnotationItem; created: boolean } | null;
+  /** The image's superpixels, or null while they load (the first call starts loading them). */
+  superpixels(): Superpixels | null;
+  /** The superpixel granularity in use: 0 is the coarsest. */
+  superpixelLevel(): number;
+  setSuperpixelLevel(level: number): void;
+  /** The decoded photo's pixels (RGBA), or null while it decodes. */
+  imagePixels(): Pixels | null;
+  /** The magic wand's colour tolerance (0-255 per channel). */
+  wandTolerance(): number;
+  /** What answers the box assist: the model when there is one (auto), GrabCut, or the model. */
+  assistMethod(): AssistMethod;
   notify(message: string, level?: "info" | "error"): void;
   setGestureActive(active: boolean): void;
   redrawUi(): void;

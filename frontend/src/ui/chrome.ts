@@ -4,7 +4,7 @@
  * status line and conflict banner the save controller, title, tool buttons and brush size the
  * editor's own state. Nothing calls it by hand after a change; it subscribes once.
  */
-import type { ImageDto, ProjectDto } from "../api";
+import type { AssistMethod, ImageDto, ProjectDto } from "../api";
 import type { EditorDocument } from "../document";
 import type { History } from "../history";
 import type { SaveController } from "../save";
@@ -23,6 +23,12 @@ export interface EditorState {
   classId: number | null;
   /** Brush radius in image pixels. */
   radius: number;
+  /** Superpixel granularity in use (0 = coarsest) and how many there are (once loaded). */
+  superpixelLevel: number;
+  superpixelLevels: number;
+  /** Magic wand tolerance, 0-255 per channel. */
+  tolerance: number;
+  assistMethod: AssistMethod;
 }
 
 export interface ChromeSources {
@@ -41,6 +47,11 @@ export function bindChrome(el: Layout, src: ChromeSources, actions: PanelActions
     el.size.textContent = `⌀ ${Math.round(s.radius * 2)} px`;
     el.imageStatus.textContent = s.image.status.replace("_", " ");
     for (const [name, b] of el.toolButtons) b.classList.toggle("is-active", name === s.tool);
+    el.granularity.max = String(Math.max(0, s.superpixelLevels - 1));
+    el.granularity.value = String(s.superpixelLevel);
+    el.tolerance.value = String(s.tolerance);
+    el.toleranceValue.textContent = String(s.tolerance);
+    el.assistMethod.value = s.assistMethod;
     palette();
   };
   const undoRedo = (): void => {

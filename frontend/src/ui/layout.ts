@@ -23,6 +23,11 @@ export interface Layout {
   undo: HTMLButtonElement;
   redo: HTMLButtonElement;
   imageStatus: HTMLElement;
+  /** Tool options: superpixel granularity (0 = coarsest), wand tolerance, what answers the box. */
+  granularity: HTMLInputElement;
+  tolerance: HTMLInputElement;
+  toleranceValue: HTMLElement;
+  assistMethod: HTMLSelectElement;
 }
 
 /** Fills `root` with the editor's elements; buttons call `run` with their command. */
@@ -45,6 +50,10 @@ export function buildLayout(root: HTMLElement, run: (command: CommandId) => void
   const redo = button("redo", "↷", { "data-action": "redo" });
   const opacity = h("input", { type: "range", min: 0, max: 100, value: 50, "aria-label": "Mask opacity", "data-control": "opacity" });
   const outline = h("input", { type: "checkbox", "data-control": "outline" });
+  const granularity = h("input", { type: "range", min: 0, max: 2, step: 1, value: 1, "aria-label": "Superpixel granularity", "data-control": "granularity" });
+  const tolerance = h("input", { type: "range", min: 0, max: 128, step: 1, value: 24, "aria-label": "Wand tolerance", "data-control": "tolerance" });
+  const assistMethod = h("select", { "aria-label": "Box assist", "data-control": "assist-method" },
+    h("option", { value: "auto" }, "Model if trained, else GrabCut"), h("option", { value: "grabcut" }, "GrabCut"), h("option", { value: "model" }, "Model"));
   const el: Layout = {
     stage: h("div", { className: "lbl-stage", tabindex: 0 }),
     palette: h("div", { className: "lbl-palette" }),
@@ -61,6 +70,10 @@ export function buildLayout(root: HTMLElement, run: (command: CommandId) => void
     undo,
     redo,
     imageStatus: h("span", { className: "lbl-image-status" }),
+    granularity,
+    tolerance,
+    toleranceValue: h("span", { className: "lbl-tolerance" }),
+    assistMethod,
   };
   root.classList.add("lbl-editor");
   root.replaceChildren(
@@ -97,6 +110,10 @@ export function buildLayout(root: HTMLElement, run: (command: CommandId) => void
         h("h3", {}, "View"),
         h("label", { className: "lbl-row" }, "Opacity ", opacity),
         h("label", { className: "lbl-row" }, outline, " Outline only"),
+        h("h3", {}, "Tools"),
+        h("label", { className: "lbl-row", title: "[ finer, ] coarser" }, "Superpixels: coarse ", granularity, " fine"),
+        h("label", { className: "lbl-row" }, "Wand tolerance ", tolerance, " ", el.toleranceValue),
+        h("label", { className: "lbl-row" }, "Box ", assistMethod),
         h("h3", {}, "Annotations"),
         button("accept-all", "Accept all proposals", { "data-action": "accept-all" }),
         el.instances,
