@@ -114,3 +114,14 @@ def unet_checkpoint(tmp_path_factory):
     from .model_support import train_tiny_unet
 
     return train_tiny_unet(tmp_path_factory.mktemp("unet") / "unet.pt")
+
+
+@pytest.fixture
+def torch_hub(tmp_path):
+    """An empty torch hub cache for the test: published weights are only what the test writes there."""
+    import torch
+
+    before = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    yield tmp_path / "hub"
+    torch.hub.set_dir(before)

@@ -16,14 +16,6 @@ from .support import TINY_FCN, TINY_MASKRCNN
 PROJECT_CLASSES = ("background", "membrane", "mitochondrion")
 
 
-@pytest.fixture
-def hub(tmp_path):
-    before = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-    yield tmp_path / "hub"
-    torch.hub.set_dir(before)
-
-
 def _write_published(arch: str, builder_kwargs: dict) -> dict:
     """A torchvision-format state dict for `arch`'s published weights, at the cache's path."""
     import torchvision.models as tvm
@@ -60,7 +52,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("arch,kwargs,backbone_key,head_key", CASES, ids=[f"{c[0]}-{c[1].get('backbone') or c[1].get('encoder')}" for c in CASES])
-def test_published_weights_start_the_backbone_and_the_head_has_the_project_classes(hub, arch, kwargs, backbone_key, head_key):
+def test_published_weights_start_the_backbone_and_the_head_has_the_project_classes(torch_hub, arch, kwargs, backbone_key, head_key):
     published = _write_published(arch, kwargs)
     spec = ModelSpec(arch=arch, class_names=PROJECT_CLASSES, builder_kwargs=kwargs)
     model = spec.build()
@@ -72,13 +64,13 @@ def test_published_weights_start_the_backbone_and_the_head_has_the_project_class
     assert report["loaded"] > 10 and report["file"] == str(expected_path(source_for(arch, kwargs)))
 
 
-def test_a_missing_file_names_the_file_and_where_to_put_it(hub):
+def test_a_missing_file_names_the_file_and_where_to_put_it(torch_hub):
     spec = ModelSpec(arch="unet", class_names=PROJECT_CLASSES, builder_kwargs={"encoder": "resnet18"})
     with pytest.raises(CheckpointError, match=r"missing file .*resnet18-.*\.pth.*nothing is downloaded"):
         load_pretrained(spec.build(), arch="unet", builder_kwargs={"encoder": "resnet18"})
 
 
-def test_a_file_of_another_network_is_refused(hub):
+def test_a_file_of_another_network_is_refused(torch_hub):
     _write_published("unet", {"encoder": "resnet18"})  # a ResNet-18 file where a ResNet-34 one belongs
     source = source_for("unet", {"encoder": "resnet34"})
     expected_path(source_for("unet", {"encoder": "resnet18"})).rename(expected_path(source))
@@ -87,6 +79,6 @@ def test_a_file_of_another_network_is_refused(hub):
         load_pretrained(spec.build(), arch="unet", builder_kwargs={"encoder": "resnet34"})
 
 
-def test_a_plain_unet_has_no_published_start(hub):
+def test_a_plain_unet_has_no_published_start(torch_hub):
     with pytest.raises(CheckpointError, match='encoder "resnet18" or "resnet34"'):
         source_for("unet", {"depth": 4})

@@ -139,17 +139,7 @@ def test_a_tiny_mask_rcnn_trains_on_instances_and_reports_coco_ap(owner, owner_a
     assert version.metrics["metric_name"] == "AP"
 
 
-@pytest.fixture
-def hub(tmp_path):
-    import torch
-
-    before = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-    yield tmp_path / "hub"
-    torch.hub.set_dir(before)
-
-
-def test_training_starts_from_published_weights_and_records_them(owner, hub):
+def test_training_starts_from_published_weights_and_records_them(owner, torch_hub):
     import torch
     import torchvision
 
@@ -171,7 +161,7 @@ def test_training_starts_from_published_weights_and_records_them(owner, hub):
     assert version.builder_kwargs == kwargs and len(version.class_mapping) == 4  # background + the 3 shapes
 
 
-def test_without_the_published_file_the_job_fails_naming_it(owner, hub):
+def test_without_the_published_file_the_job_fails_naming_it(owner, torch_hub):
     from django.core.management import CommandError
 
     project, _ = approved_shapes(owner=owner, n=4)
