@@ -1,14 +1,18 @@
 """Settings, read from the environment with embedded single-machine defaults.
 
 DATABASE_URL (SQLite under var/ by default), REDIS_URL, MEDIA_ROOT, SECRET_KEY, DEBUG,
-ALLOWED_HOSTS, LABELER_MAX_IMAGE_PIXELS. Nothing else needs configuring to start.
+ALLOWED_HOSTS, LABELER_MAX_IMAGE_PIXELS, LABELER_HTTPS. Nothing else needs configuring to start.
+Production defaults are safe: DEBUG is off unless asked for, the secret key is generated once
+into var/ when none is given, and the hardening (CSP, login throttling, HTTPS cookies) is on.
 """
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LABELER_VAR_DIR", BASE_DIR / "var"))
@@ -22,12 +26,20 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = _env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "labeler-insecure-development-key-change-me"
+def _secret_key_from_var(path: Path) -> str:
+    """The secret generated once for this checkout (web, workers and commands all read it)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(50) + "\n")
+    return path.read_text().strip()
+
+
+# Off unless asked for: a debug page shows settings and source to anyone who causes an error.
+DEBUG = _env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or _secret_key_from_var(VAR_DIR / "secret-key.txt")
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
 INSTALLED_APPS = [
@@ -41,6 +53,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
+    "csp",
     "annotations",
     "workers",
 ]
@@ -48,12 +62,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "annotations.api.errors.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: it turns a login refused by the lockout into the 429 answer (annotations/api/errors.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "labeler.urls"
@@ -69,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -93,6 +112,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LABELER_TEST_DB", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The lockout backend first: a locked-out login is refused before its password is hashed.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -153,7 +174,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: JSON only, late acks so a task whose worker dies is redelivered (tasks are idempotent).
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
+# `make up` starts a Redis of this checkout's own and records its URL under var/ (labeler/stack.py),
+# so two checkouts on one machine never share a broker; commands and workers read the same file.
+_CHECKOUT_REDIS = VAR_DIR / "redis" / "url"
+REDIS_URL = os.environ.get("REDIS_URL") or (
+    _CHECKOUT_REDIS.read_text().strip() if _CHECKOUT_REDIS.exists() else "redis://127.0.0.1:6390/0"
+)
 CELERY_BROKER_URL = REDIS_URL
 # Results are kept only for tasks that a request waits on (the box-to-mask assist).
 CELERY_RESULT_BACKEND = REDIS_URL
@@ -173,11 +199,75 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("LABELER_VISIBILITY_TIMEOUT", str(6 * 3600))),
     "unacked_restore_interval": float(os.environ.get("LABELER_UNACKED_RESTORE_INTERVAL", "10")),
+    # A paused or unreachable Redis must not hang a request: every broker call gives up after
+    # this long and the request answers 503 (annotations/jobs.py). Workers reconnect by themselves.
+    "socket_timeout": float(os.environ.get("LABELER_BROKER_TIMEOUT_S", "3")),
+    "socket_connect_timeout": float(os.environ.get("LABELER_BROKER_TIMEOUT_S", "3")),
 }
+CELERY_REDIS_SOCKET_TIMEOUT = float(os.environ.get("LABELER_BROKER_TIMEOUT_S", "3"))
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = float(os.environ.get("LABELER_BROKER_TIMEOUT_S", "3"))
+# The result backend (the assist's answer) would otherwise retry a lost Redis 20 times.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}}
+# A task killed with its worker comes back (acks_late) at most this many times; then its Job
+# fails with "the worker died N times while running this job" (workers/tasks.py).
+LABELER_MAX_DELIVERIES = int(os.environ.get("LABELER_MAX_DELIVERIES", "3"))
+# Temporary files (upload staging, unfinished export .part files) untouched for this long belong
+# to a task that died; workers remove them when they start and when a Job gives up.
+LABELER_STALE_TEMP_S = float(os.environ.get("LABELER_STALE_TEMP_S", str(3600)))
+LABELER_MAX_CHECKPOINT_BYTES = int(os.environ.get("LABELER_MAX_CHECKPOINT_BYTES", str(1024**3)))
+
+# Login throttling (django-axes): after LABELER_LOGIN_FAILURES wrong passwords for one user name
+# from one address, the login form, the token endpoint and basic auth answer 429 for the cool-off,
+# without hashing the password. Failures are counted in the database, shared by every process.
+AXES_FAILURE_LIMIT = int(os.environ.get("LABELER_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("LABELER_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "annotations.api.errors.lockout_response"
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("LABELER_PROXY_COUNT", "0")) or None
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded row by row
+
+# Content-Security-Policy without 'unsafe-inline': scripts and styles come from our own files;
+# the one server-rendered style (class colours on the project page) carries the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+# LABELER_HTTPS=1 when the site is served over HTTPS (directly or behind a proxy that sets
+# X-Forwarded-Proto): HSTS, the redirect to https and cookies that are only sent over it.
+LABELER_HTTPS = _env_bool("LABELER_HTTPS", False)
+if LABELER_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("LABELER_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["upgrade-insecure-requests"] = True
+else:
+    # `check --deploy` names these; they only make sense over HTTPS (set LABELER_HTTPS=1).
+    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},  # a line per failed login otherwise
 }

@@ -16,3 +16,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+# Django's own error answers: the API's one error shape under /api/, a plain page elsewhere.
+handler400 = "annotations.api.errors.handler400"
+handler403 = "annotations.api.errors.handler403"
+handler404 = "annotations.api.errors.handler404"
+handler500 = "annotations.api.errors.handler500"

@@ -91,7 +91,7 @@ class LabelerAutoSchema(AutoSchema):
         """The error statuses this operation can answer, from what the view is: every view can
         refuse input (400) and credentials (401) and fail a CSRF or role check (403); views that
         need a login also scope objects to the user's projects (404); writes can conflict (409),
-        be too large (413) or have a body the parsers refuse (415); throttled views answer 429; starting a Job (202) needs the broker
+        be too large (413) or have a body the parsers refuse (415); a locked-out login answers 429; starting a Job (202) needs the broker
         (503). A view's own `@extend_schema(responses={...})` may add more (e.g. 503 for assist)."""
         public = all(isinstance(permission, AllowAny) for permission in self.view.get_permissions())
         codes = {400, 401, 403}
@@ -103,8 +103,8 @@ class LabelerAutoSchema(AutoSchema):
                 codes.add(409)
             if self.method in BODY_METHODS and self.get_request_serializer() is not None:
                 codes.add(415)
-        if self.view.get_throttles():
-            codes.add(429)
+        # Every operation: a login locked out after failed passwords (basic auth included) is 429.
+        codes.add(429)
         if "202" in responses:
             codes.add(503)
         return codes

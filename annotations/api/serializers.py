@@ -123,7 +123,7 @@ class VoidMaskField(serializers.JSONField):
 
 
 class DocumentIn(serializers.Serializer):
-    version = serializers.IntegerField(min_value=0)
+    version = serializers.IntegerField(min_value=0, max_value=INT_MAX)
     annotations = AnnotationIn(many=True)
     void = VoidMaskField(
         required=False, allow_null=True,

@@ -75,11 +75,15 @@ def login_page(browser, live_server, client, editor_bundle):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.js_errors = errors  # type: ignore[attr-defined]
+        # Every browser test runs under the Content-Security-Policy: anything it blocks fails the test.
+        page.on("console", lambda msg: msg.type == "error" and "Content Security Policy" in msg.text and violations.append(msg.text))
         return page
 
+    violations: list[str] = []
     yield open_as
     for context in contexts:
         context.close()
+    assert not violations, f"the Content-Security-Policy blocked: {violations}"
 
 
 def open_editor(page, live_server, image) -> None:
