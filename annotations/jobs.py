@@ -8,12 +8,22 @@ Owns three things:
   kept under `tests/`, and the ML commands pass one that runs the body here. This module never
   imports the worker code, so the web process stays free of torch.
 - **How a task body reports** (`JobReporter`, `job_body`): running, progress, cancellation checks,
-  success or failure, each a cheap single-row update.
+  success or failure, each a cheap single-row update; messages are cleaned of server paths and
+  terminal escapes before anyone reads them.
+- **What a task trusts** (the rules workers/tasks.py applies): each message carries the id of the
+  deployment that sent it (`deployment_id`, derived from the database), deliveries of one Job are
+  counted (`delivery_begin` / `delivery_end`) so a task that kills its worker is not run forever,
+  and Jobs whose message was lost are sent again (`jobs_resend_lost`).
+- **A broker that does not answer**: every call to it is bounded (settings' socket timeouts) and a
+  request that needed it answers 503 "the job queue is not answering" (`JobQueueUnavailable`).
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import os
+import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Protocol
 
@@ -47,6 +57,16 @@ ASSIST_TASK = "workers.gpu.assist"
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 
 
+QUEUE_NOT_ANSWERING = "the job queue is not answering"
+
+
+class JobQueueUnavailable(DomainError):
+    """The broker did not answer within its timeout: the request answers 503 and changes nothing
+    but the Job it could not send (marked failed with this message)."""
+
+    status = 503
+
+
 class TaskRunner(Protocol):
     def send(self, task: str, job_id: int) -> str | None:
         """Queue `task` for the Job; returns the broker's task id, if there is one."""
@@ -55,40 +75,104 @@ class TaskRunner(Protocol):
         """Run `task` and wait for its answer (the assist, which a request waits on)."""
 
 
+_deployments: dict[tuple[str, str], str] = {}
+
+
+def deployment_id() -> str:
+    """Who sent a message: a short id derived from the database (its name and the moment it was
+    first migrated), the same in the web process, the workers and the commands of one deployment
+    and different in another checkout's. A task refuses a message carrying another one."""
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    engine, name = connection.settings_dict["ENGINE"], str(connection.settings_dict["NAME"])
+    if engine.endswith("sqlite3"):
+        name = os.path.realpath(name)
+    key = (engine, name)
+    if key not in _deployments:
+        first = MigrationRecorder.Migration.objects.order_by("id").values_list("applied", flat=True).first()
+        stamp = first.isoformat() if first else ""
+        _deployments[key] = hashlib.sha256(f"{engine}|{name}|{stamp}".encode()).hexdigest()[:16]
+    return _deployments[key]
+
+
 class CeleryRunner:
-    """Sends tasks by name through the Celery app (labeler/celery.py) without importing them."""
+    """Sends tasks by name through the Celery app (labeler/celery.py) without importing them.
+    Each broker call is bounded by the transport's socket timeouts (settings); one that fails or
+    times out raises JobQueueUnavailable."""
 
     def send(self, task: str, job_id: int) -> str | None:
         from labeler.celery import app
 
-        result = app.send_task(task, args=[job_id], ignore_result=True, retry_policy={"max_retries": 2, "interval_start": 0.2})
+        try:
+            result = app.send_task(
+                task, args=[job_id], kwargs={"deployment": deployment_id()}, ignore_result=True,
+                retry_policy={"max_retries": 1, "interval_start": 0.2},
+            )
+        except Exception as exc:
+            raise JobQueueUnavailable(QUEUE_NOT_ANSWERING, reason=type(exc).__name__) from exc
         return result.id
 
     def call(self, task: str, args: list[Any], *, timeout_s: float) -> Any:
         from labeler.celery import app
 
-        result = app.send_task(task, args=args)
+        try:
+            result = app.send_task(task, args=args, retry_policy={"max_retries": 1, "interval_start": 0.2})
+        except Exception as exc:
+            raise JobQueueUnavailable(QUEUE_NOT_ANSWERING, reason=type(exc).__name__) from exc
         try:
             return result.get(timeout=timeout_s)
         except Exception as exc:
-            result.forget()
+            try:
+                result.forget()
+            except Exception:  # the backend is the same Redis; it may be what failed
+                log.warning("could not forget the result of %s", task, exc_info=True)
             raise DomainError(f"no gpu worker answered within {timeout_s:g} s ({type(exc).__name__})") from None
+
+    def revoke(self, task_id: str) -> None:
+        from labeler.celery import app
+
+        app.control.revoke(task_id)
+
+
+def workers_consuming(task: str, *, timeout_s: float = 1.0) -> list[str]:
+    """The workers that consume `task`'s queue now (names), asked over the broker; [] when none
+    answers within `timeout_s` or the broker does not answer (a command's warning, not a rule)."""
+    from labeler.celery import app
+
+    queue = app.amqp.router.route({}, task)["queue"].name
+    try:
+        replies = app.control.inspect(timeout=timeout_s).active_queues() or {}
+    except Exception:
+        return []
+    return sorted(name for name, queues in replies.items() if any(q.get("name") == queue for q in queues or []))
 
 
 def task_runner() -> TaskRunner:
     return import_string(settings.LABELER_TASK_RUNNER)()
 
 
-def _send(job_id: int, task: str, runner: TaskRunner) -> None:
+# Kinds that a request starts as a side effect (an upload's thumbnails): when the broker does not
+# answer, the request still succeeds and the Job waits, marked unsent, for a worker to start and
+# send it again (jobs_resend_lost). Any other kind is what the request asked for: it fails, 503.
+BACKGROUND_KINDS = frozenset({Job.Kind.THUMBNAILS})
+UNSENT = "unsent"
+
+
+def _send(job_id: int, kind: str, runner: TaskRunner) -> None:
     try:
-        task_id = runner.send(task, job_id)
-    except Exception as exc:  # broker down: the job must say so instead of waiting forever
-        log.exception("could not queue job %s", job_id)
+        task_id = runner.send(TASKS[kind], job_id)
+    except Exception as exc:  # broker down or paused: the job says so instead of waiting forever
+        log.error("could not queue job %s: %s", job_id, exc)
+        if kind in BACKGROUND_KINDS:
+            Job.objects.filter(pk=job_id).update(celery_task_id=UNSENT, message=f"{QUEUE_NOT_ANSWERING}; waiting for a worker")
+            return
         Job.objects.filter(pk=job_id).update(
-            status=Job.Status.FAILED, finished_at=timezone.now(),
-            message=f"could not reach the task queue at {settings.CELERY_BROKER_URL}: {exc}",
+            status=Job.Status.FAILED, finished_at=timezone.now(), message=f"{QUEUE_NOT_ANSWERING}; start it again later",
         )
-        return
+        if isinstance(exc, JobQueueUnavailable):
+            raise
+        raise JobQueueUnavailable(QUEUE_NOT_ANSWERING, reason=type(exc).__name__) from exc
     if task_id:
         Job.objects.filter(pk=job_id).update(celery_task_id=task_id)
 
@@ -103,7 +187,7 @@ def job_start(
         raise ValueError(f"no task runs jobs of kind {kind!r}")
     job = Job.objects.create(project=project, kind=kind, params=params or {}, total=total, created_by=user)
     chosen = runner or task_runner()
-    transaction.on_commit(lambda: _send(job.pk, TASKS[kind], chosen))
+    transaction.on_commit(lambda: _send(job.pk, kind, chosen))
     return job
 
 
@@ -122,11 +206,87 @@ def job_cancel(*, job: Job) -> Job:
     job.message = "cancelled"
     job.save(update_fields=["status", "finished_at", "message"])
     if job.celery_task_id:
-        from labeler.celery import app
-
-        # A queued task is dropped; a running one sees the status at its next progress report.
-        app.control.revoke(job.celery_task_id)
+        task_id, job_id = job.celery_task_id, job.pk
+        transaction.on_commit(lambda: _revoke(job_id, task_id))
     return job
+
+
+def _revoke(job_id: int, task_id: str) -> None:
+    """Drop a queued task; a running one sees the cancel at its next progress report. The cancel
+    holds without it (a task never runs a finished Job), so a broker that does not answer only
+    costs the timeout and a note on the Job, not the answer."""
+    revoke = getattr(task_runner(), "revoke", None)
+    if revoke is None:
+        return
+    try:
+        revoke(task_id)
+    except Exception as exc:
+        log.warning("job %s: could not revoke task %s: %s", job_id, task_id, exc)
+        Job.objects.filter(pk=job_id).update(
+            message=f"cancelled ({QUEUE_NOT_ANSWERING}: the task stops when it next looks at the job)",
+        )
+
+
+# Deliveries of one Job's task, counted in the Job's result while a delivery runs. A delivery that
+# ends (succeeds, fails, is retried) takes its count back; only deliveries that died with their
+# worker add up.
+DELIVERIES_KEY = "deliveries"
+
+
+def delivery_begin(job_id: int) -> int:
+    """Count one more delivery of the Job's task; returns how many have begun without ending."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            return 0
+        count = int((job.result or {}).get(DELIVERIES_KEY, 0)) + 1
+        Job.objects.filter(pk=job_id).update(result={**(job.result or {}), DELIVERIES_KEY: count})
+    return count
+
+
+def delivery_end(job_id: int) -> None:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is not None and DELIVERIES_KEY in (job.result or {}):
+            Job.objects.filter(pk=job_id).update(result={k: v for k, v in job.result.items() if k != DELIVERIES_KEY})
+
+
+def died_too_often_message(deaths: int) -> str:
+    return f"the worker died {deaths} times while running this job"
+
+
+def jobs_resend_lost(*, live_task_ids: set[str], runner: TaskRunner | None = None) -> list[int]:
+    """Send again the Jobs that were sent to the broker but whose message is gone (Redis lost it:
+    a restart without persistence, a flushed database) and that have not ended. Tasks are
+    idempotent, so a Job sent twice by mistake does its work once. Returns the ids re-sent."""
+    chosen = runner or task_runner()
+    lost = (
+        Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING], kind__in=list(TASKS))
+        .exclude(celery_task_id="").exclude(celery_task_id__in=live_task_ids)
+    )
+    resent = []
+    for job in lost.order_by("id"):
+        task_id = chosen.send(TASKS[job.kind], job.pk)
+        if task_id:
+            Job.objects.filter(pk=job.pk).update(celery_task_id=task_id)
+        log.warning("job %s (%s) had no message in the queue; sent again", job.pk, job.kind)
+        resent.append(job.pk)
+    return resent
+
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"]+/)+([^\s/'\"]*)")
+
+
+def public_message(text: str) -> str:
+    """What a Job may show to the people who read it: no terminal escapes or control characters,
+    and no server paths (a path under the media folder becomes its name there, any other
+    absolute path its last part)."""
+    text = _CONTROL.sub("", _ANSI.sub("", str(text)))
+    for root in sorted({str(settings.MEDIA_ROOT), str(settings.VAR_DIR), str(settings.BASE_DIR)}, key=len, reverse=True):
+        text = text.replace(root.rstrip("/") + "/", "")
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "<path>", text)[:10_000]
 
 
 class JobCancelled(Exception):
@@ -168,7 +328,7 @@ class JobReporter:
         if total is not None:
             fields["total"] = total
         if message is not None:
-            fields["message"] = message
+            fields["message"] = public_message(message)
         updated = Job.objects.filter(pk=self.job_id).exclude(status=Job.Status.CANCELLED).update(**fields)
         if not updated:
             raise JobCancelled(self.job_id)
@@ -178,7 +338,7 @@ class JobReporter:
             raise JobCancelled(self.job_id)
 
     def succeed(self, *, result: dict[str, Any] | None = None, result_file: str = "", message: str = "") -> None:
-        fields: dict[str, Any] = {"status": Job.Status.SUCCEEDED, "finished_at": timezone.now(), "message": message}
+        fields: dict[str, Any] = {"status": Job.Status.SUCCEEDED, "finished_at": timezone.now(), "message": public_message(message)}
         if result is not None:
             fields["result"] = result
         if result_file:
@@ -210,11 +370,11 @@ class JobReporter:
 
     def note(self, *, message: str) -> None:
         """A message on a job still running (a retry after a transient error, say)."""
-        Job.objects.filter(pk=self.job_id).exclude(status=Job.Status.CANCELLED).update(message=message[:10_000])
+        Job.objects.filter(pk=self.job_id).exclude(status=Job.Status.CANCELLED).update(message=public_message(message))
 
     def fail(self, *, message: str) -> None:
         Job.objects.filter(pk=self.job_id).exclude(status=Job.Status.CANCELLED).update(
-            status=Job.Status.FAILED, finished_at=timezone.now(), message=message[:10_000],
+            status=Job.Status.FAILED, finished_at=timezone.now(), message=public_message(message),
         )
 
 

@@ -34,12 +34,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_redis(*, port: int, directory: Path) -> subprocess.Popen:
-    """Start redis-server on 127.0.0.1:port with no persistence; wait until it answers PING."""
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def redis_command(*, port: int, directory: Path, persist: bool = False) -> list[str]:
+    """redis-server on 127.0.0.1:port. With `persist`, every write goes to an append-only file in
+    `directory` (fsync each second), so queued tasks survive a crash or a kill of Redis."""
+    persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
+    return [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", *persistence,
+            "--dir", str(directory), "--protected-mode", "yes"]
+
+
+def start_redis(*, port: int, directory: Path, persist: bool = False) -> subprocess.Popen:
+    """Start redis_command(...) and wait until it answers PING (tests run without persistence)."""
     directory.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(directory), "--protected-mode", "yes"],
+        redis_command(port=port, directory=directory, persist=persist),
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 15

@@ -7,7 +7,13 @@ without duplicating it), hence acks_late. What each retries:
   are retried with backoff up to `retries` times; the Job says it is retrying, and past the limit
   it ends `failed` with the error, so nothing loops;
 - everything else (a refused input, a bug) ends the Job `failed` at once with its message: it
-  would fail the same way again.
+  would fail the same way again;
+- a delivery that kills its worker (a crash in native code, the OOM killer) is redelivered
+  (acks_late, reject_on_worker_lost) at most settings.LABELER_MAX_DELIVERIES times: the next
+  delivery fails the Job with "the worker died N times while running this job", removes its
+  temporary files and is acknowledged.
+A task trusts nothing it is sent: a message from another deployment (annotations.jobs.deployment_id)
+is refused, and so is a Job of another kind or one that does not exist (JobReporter.start).
 ML modules are imported inside the gpu task bodies so the default queue's workers stay light.
 """
 from __future__ import annotations
@@ -18,7 +24,11 @@ from typing import Callable
 from celery import Task, shared_task
 
 from annotations.assists import GRABCUT_TASK, SUPERPIXELS_TASK
-from annotations.jobs import ASSIST_TASK, TRANSIENT_ERRORS, JobReporter
+from django.conf import settings
+
+from annotations.jobs import (
+    ASSIST_TASK, TRANSIENT_ERRORS, JobReporter, delivery_begin, delivery_end, deployment_id, died_too_often_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +41,23 @@ def job_task(name: str, *, retries: int = 3, **options) -> Callable[[Callable[[]
 
     def decorate(load_body: Callable[[], Callable[[int], None]]) -> Task:
         @shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=retries, **options)
-        def task(self: Task, job_id: int) -> None:
+        def task(self: Task, job_id: int, deployment: str | None = None) -> None:
+            if not self.request.is_eager and deployment != deployment_id():
+                # Another checkout's message on a shared Redis: acting on it would change this
+                # database's Job of the same id. Dropped; its own deployment re-sends it on start.
+                log.error("task %s for job %s comes from deployment %r, this is %r; refused",
+                          name, job_id, deployment, deployment_id())
+                return
+            deliveries = delivery_begin(job_id)
+            if deliveries > settings.LABELER_MAX_DELIVERIES:
+                deaths = deliveries - 1
+                log.error("job %s: the worker died %s times running it; giving up", job_id, deaths)
+                from .temp_files import job_temp_files_remove
+
+                job_temp_files_remove(job_id)  # first: a failed Job has nothing left behind
+                JobReporter(job_id).fail(message=died_too_often_message(deaths))
+                delivery_end(job_id)
+                return  # acknowledged: the message is not delivered again
             try:
                 load_body()(job_id)
             except TRANSIENT_ERRORS as exc:
@@ -43,7 +69,13 @@ def job_task(name: str, *, retries: int = 3, **options) -> Callable[[Callable[[]
                     return
                 log.warning("job %s: attempt %s failed (%s); retrying", job_id, attempt, reason)
                 JobReporter(job_id).note(message=f"attempt {attempt} of {self.max_retries + 1} failed ({reason}); retrying")
+                delivery_end(job_id)  # a retry is a new delivery, not a death (and runs inline when eager)
                 raise self.retry(exc=exc, countdown=RETRY_BACKOFF_S * 2 ** self.request.retries)
+            finally:
+                try:
+                    delivery_end(job_id)
+                except TRANSIENT_ERRORS:
+                    log.warning("job %s: could not take back its delivery count", job_id, exc_info=True)
 
         task.__doc__ = load_body.__doc__
         return task

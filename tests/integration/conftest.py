@@ -35,9 +35,10 @@ def worker_media_root(tmp_path_factory) -> Path:
 class Worker:
     """A Celery worker process; `kill()` and `start()` let tests simulate a crash and a restart."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, app_module: str = "labeler") -> None:
         self.env = env
         self.log_path = log_path
+        self.app_module = app_module
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -45,7 +46,7 @@ class Worker:
 
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "labeler", "worker", "-Q", "default,gpu", "-c", "1",
+            [sys.executable, "-m", "celery", "-A", self.app_module, "worker", "-Q", "default,gpu", "-c", "1",
              "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", "-l", "INFO", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )

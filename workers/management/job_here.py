@@ -6,12 +6,13 @@ Job's task itself, through Celery's `apply`, exactly as a worker would.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 from django.core.management.base import CommandError
 
 from annotations.errors import DomainError
-from annotations.jobs import TASKS, TaskRunner
+from annotations.jobs import TASKS, TaskRunner, workers_consuming
 from annotations.models import Job
 
 
@@ -41,6 +42,10 @@ def queue_or_run_here(*, start: Callable[[TaskRunner | None], Job], queue: bool,
     except DomainError as exc:
         raise CommandError(exc.message) from None
     if queue:
+        if job.status == Job.Status.QUEUED and not workers_consuming(TASKS[job.kind]):
+            queue_name = TASKS[job.kind].split(".")[1]
+            sys.stderr.write(f"warning: no worker consumes the {queue_name} queue now; job {job.pk} waits until one starts "
+                             f"(celery -A labeler worker -Q {queue_name})\n")
         return job
     run_job_here(job)
     job.refresh_from_db()
