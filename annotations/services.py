@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from . import masks
 from .corrections import corrections_record
@@ -19,6 +22,7 @@ from .errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from .models import Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+REVIEWERS = (Membership.Role.REVIEWER, Membership.Role.OWNER)  # who may mark, unmark and edit reviewed images
 # Control characters (newlines, tabs, NUL) break every line-based dataset file (VOC labelmap.txt,
 # ImageSets lists) and are never meant; ':' and the rest are kept and escaped where a format needs it.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -56,6 +60,47 @@ def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> Me
         raise ValidationFailed(f"{user.get_username()!r} is the last owner of project {project.name!r}; make someone else owner first")
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
     return membership
+
+
+INVITATION_SALT = "labeler.membership-invitation"
+INVITATION_MAX_AGE_S = 3 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Invitation:
+    username: str
+    role: str
+    token: str
+    expires_at: datetime
+
+
+def membership_invite(*, project: Project, username: str, role: str, inviter: AbstractBaseUser) -> Invitation:
+    """An invitation for `username` to join `project` with `role`: a signed token the owner hands
+    to the person, who accepts it while logged in (membership_accept). Nobody joins a project
+    without consenting, and the answer is the same whether or not such a user exists."""
+    if role not in Membership.Role.values:
+        raise ValidationFailed(f"unknown role {role!r}; use one of {', '.join(Membership.Role.values)}")
+    token = signing.dumps({"p": project.pk, "u": username, "r": role, "by": inviter.pk}, salt=INVITATION_SALT, compress=True)
+    return Invitation(username=username, role=role, token=token,
+                      expires_at=timezone.now() + timedelta(seconds=INVITATION_MAX_AGE_S))
+
+
+@transaction.atomic
+def membership_accept(*, token: str, user: AbstractBaseUser) -> Membership:
+    """Join the project an invitation names, as the user it names, with its role. The inviter
+    must still be an owner there (an owner who was removed can no longer bring people in)."""
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE_S)
+    except signing.SignatureExpired:
+        raise ValidationFailed("this invitation has expired; ask for a new one") from None
+    except signing.BadSignature:
+        raise ValidationFailed("this is not a valid invitation") from None
+    if data.get("u") != user.get_username():
+        raise NotFound("this invitation is for someone else")
+    project = Project.objects.filter(pk=data.get("p")).first()
+    if project is None or not Membership.objects.filter(project=project, user_id=data.get("by"), role=Membership.Role.OWNER).exists():
+        raise NotFound("the project of this invitation is gone, or whoever sent it is no longer its owner")
+    return membership_set(project=project, user=user, role=data["r"])
 
 
 @transaction.atomic
@@ -98,10 +143,25 @@ def image_status_set(*, image: Image, status: str, user: AbstractBaseUser | None
     if status not in Image.Status.values:
         raise ValidationFailed(f"unknown status {status!r}; use one of {', '.join(Image.Status.values)}")
     if user is not None and Image.Status.REVIEWED in (status, image.status) and status != image.status:
-        require_role(project=image.project, user=user, roles=[Membership.Role.REVIEWER, Membership.Role.OWNER])
+        require_role(project=image.project, user=user, roles=REVIEWERS)
     image.status = status
     image.save(update_fields=["status", "updated_at"])
     return image
+
+
+def reviewed_document_check(*, image: Image, user: AbstractBaseUser) -> None:
+    """A reviewed image is ground truth: only reviewers and owners change its annotations (an
+    annotator who must fix one asks a reviewer to move it back to in_progress). Reads the status
+    under the row lock, so a save cannot slip past a review that commits first."""
+    status = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", flat=True).first()
+    if status == Image.Status.REVIEWED and not Membership.objects.filter(
+        project_id=image.project_id, user=user, role__in=REVIEWERS,
+    ).exists():
+        raise PermissionDenied(
+            f"image {image.pk} is reviewed; only reviewers and owners can change its annotations "
+            "(ask one to move it back to in progress)",
+            status=status,
+        )
 
 
 @dataclass(frozen=True)
@@ -251,6 +311,7 @@ def annotation_document_save(
         raise ValidationFailed("the document's version must be an integer (the version you read)")
     if not isinstance(annotations, (list, tuple)):
         raise ValidationFailed("annotations must be a list")
+    reviewed_document_check(image=image, user=user)
     items = _parse_items(image=image, items=annotations)
     void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
 

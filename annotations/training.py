@@ -143,6 +143,11 @@ def train_check(*, project: Project, params: dict[str, Any], job: Job | None = N
         clean["arch"] = parent.architecture
     if "arch" not in clean:
         raise ValidationFailed("give an arch (unet, segnet, fcn, maskrcnn) or a from_version to fine-tune")
+    if "builder_kwargs" in clean:  # bounded here as the worker's build_model bounds them
+        try:
+            architectures.builder_kwargs_check(clean["arch"], clean["builder_kwargs"])
+        except ValueError as exc:
+            raise ValidationFailed(f"builder_kwargs: {exc}") from None
     if "weights_file" in clean and not clean.get("pretrained"):
         raise ValidationFailed("weights_file: give it with pretrained=true")
     if "name" in clean:

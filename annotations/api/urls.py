@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/<int:project_id>/", views.ProjectDetailApi.as_view(), name="api-project"),
     path("projects/<int:project_id>/members/", member_views.MemberListApi.as_view(), name="api-members"),
     path("projects/<int:project_id>/members/<str:username>/", member_views.MemberDetailApi.as_view(), name="api-member"),
+    path("invitations/accept/", member_views.InvitationAcceptApi.as_view(), name="api-invitation-accept"),
     path("projects/<int:project_id>/label-classes/", views.LabelClassListApi.as_view(), name="api-label-classes"),
     path("projects/<int:project_id>/images/", views.ImageListApi.as_view(), name="api-images"),
     path("projects/<int:project_id>/jobs/", views.JobListApi.as_view(), name="api-jobs"),

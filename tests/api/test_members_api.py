@@ -1,4 +1,5 @@
-"""Project members through the API: owners add, re-role and remove people; a project keeps an owner."""
+"""Project members through the API: owners invite, re-role and remove people, the invited accept;
+a project keeps an owner."""
 from __future__ import annotations
 
 import pytest
@@ -14,10 +15,13 @@ def test_members_are_listed(teammate_api, project):
     assert _members(teammate_api, project) == {"olivia": "owner", "tom": "annotator"}
 
 
-def test_the_owner_adds_an_outsider_who_then_sees_the_project(owner_api, outsider_api, project):
+def test_the_owner_invites_an_outsider_who_accepts_and_then_sees_the_project(owner_api, outsider_api, project):
     assert outsider_api.get(f"/api/projects/{project.pk}/").status_code == 404
     response = owner_api.post(f"/api/projects/{project.pk}/members/", {"username": "oscar", "role": "reviewer"}, format="json")
-    assert response.status_code == 201 and response.json() == {"username": "oscar", "role": "reviewer"}
+    assert response.status_code == 202 and response.json()["role"] == "reviewer"
+    assert outsider_api.get(f"/api/projects/{project.pk}/").status_code == 404  # not before accepting
+    accepted = outsider_api.post("/api/invitations/accept/", {"token": response.json()["token"]}, format="json")
+    assert accepted.status_code == 201 and accepted.json() == {"username": "oscar", "role": "reviewer"}
     assert outsider_api.get(f"/api/projects/{project.pk}/").status_code == 200
 
 
@@ -26,10 +30,10 @@ def test_adding_again_changes_the_role(owner_api, project):
     assert _members(owner_api, project)["tom"] == "reviewer"
 
 
-def test_unknown_users_and_roles_are_refused(owner_api, project):
+def test_unknown_users_are_not_revealed_and_unknown_roles_are_refused(owner_api, project):
     r1 = owner_api.post(f"/api/projects/{project.pk}/members/", {"username": "nobody"}, format="json")
     r2 = owner_api.post(f"/api/projects/{project.pk}/members/", {"username": "tom", "role": "boss"}, format="json")
-    assert r1.status_code == 404 and "no user named 'nobody'" in r1.json()["message"]
+    assert r1.status_code == 202 and r1.json()["username"] == "nobody"  # the same answer as for a real user
     assert r2.status_code == 400
     assert _members(owner_api, project) == {"olivia": "owner", "tom": "annotator"}
 

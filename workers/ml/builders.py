@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from annotations.architectures import INSTANCE, SEMANTIC
+from annotations.architectures import INSTANCE, SEMANTIC, builder_kwargs_check
 
 ARCHITECTURES = SEMANTIC | INSTANCE
 
@@ -420,8 +420,12 @@ _BUILDERS = {
 
 
 def build_model(arch: str, *, num_classes: int, **kwargs: Any) -> nn.Module:
-    """Build `arch` ("unet", "segnet", "fcn", "maskrcnn") with the builder's keyword args."""
+    """Build `arch` ("unet", "segnet", "fcn", "maskrcnn") with the builder's keyword args.
+    Every argument is checked against its bounds (annotations/architectures.py) before anything
+    is allocated: a checkpoint's spec is untrusted input."""
     _check_arch(arch)
+    _check_num_classes(num_classes)
+    builder_kwargs_check(arch, kwargs, num_classes=num_classes)
     return _BUILDERS[arch](num_classes=num_classes, **kwargs)
 
 
