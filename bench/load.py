@@ -1,0 +1,197 @@
+"""Bounded loopback load test: N simulated annotators open and save 200-mask documents.
+
+Starts gunicorn as `make up` does (DEBUG off, the same settings) on a fresh database (SQLite in a
+temporary folder, or --database-url postgres://... which must be empty or disposable), seeds one
+project with N annotators, each with an image of its own holding a 200-mask document, then runs N
+client threads for --seconds: each opens its document (GET), thinks, saves it back with one mask
+changed (PUT with the version it read), thinks, and so on. Prints p50/p99 latency and the error
+count for GET and PUT (an error is any answer but 200, or no answer), and, as the baseline measured
+in the same run, one client alone doing the same with no think time.
+
+    .venv/bin/python bench/load.py [--annotators 50] [--seconds 60] [--think 1.0] [--database-url URL]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MASKS = 200
+WIDTH, HEIGHT = 640, 480
+
+
+def _machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _seed(env: dict[str, str], annotators: int) -> dict:
+    """Migrate and seed in a child process (the settings read the environment once)."""
+    script = f"""
+import io, json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+import numpy as np
+from PIL import Image as PILImage
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from annotations import ingest, masks, services
+from annotations.models import Membership
+owner = get_user_model().objects.create_user(username="lead", password="lead-pass-123")
+project = services.project_create(name="Load", owner=owner)
+classes = [services.label_class_create(project=project, name=f"c{{i}}", kind="instance") for i in range(5)]
+rng = np.random.default_rng(0)
+out = []
+for n in range({annotators}):
+    user = get_user_model().objects.create_user(username=f"annotator{{n}}", password="x-pass-123456")
+    services.membership_set(project=project, user=user, role=Membership.Role.ANNOTATOR)
+    buffer = io.BytesIO()
+    PILImage.fromarray(rng.integers(0, 255, ({HEIGHT}, {WIDTH}, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    buffer.seek(0)
+    image = ingest.images_import(project=project, user=None, files=[(f"img{{n}}.png", buffer)], make_thumbnails=False).created[0]
+    items = []
+    for k in range({MASKS}):
+        bitmap = np.zeros(({HEIGHT}, {WIDTH}), np.uint8)
+        x, y = rng.integers(0, {WIDTH} - 40), rng.integers(0, {HEIGHT} - 40)
+        bitmap[y:y + rng.integers(8, 40), x:x + rng.integers(8, 40)] = 1
+        items.append({{"label_class": classes[k % 5].pk, "mask": masks.encode(bitmap), "z_order": k}})
+    services.annotation_document_save(image=image, user=owner, version=0, annotations=items)
+    out.append({{"image": image.pk, "token": Token.objects.create(user=user).key}})
+print("SEED" + json.dumps(out))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.stdout[-3000:] + done.stderr[-3000:])
+    return json.loads(done.stdout.split("SEED", 1)[1])
+
+
+def _annotator(base: str, seat: dict, until: float, think: float, record: dict[str, list], errors: dict[str, int],
+               lock: threading.Lock) -> None:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {seat['token']}"
+    url = f"{base}/api/images/{seat['image']}/annotations/"
+    rng = np.random.default_rng(seat["image"])
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        try:
+            got = session.get(url, timeout=30)
+            ok = got.status_code == 200
+        except requests.RequestException:
+            ok = False
+        took = time.perf_counter() - started
+        with lock:
+            record["GET"].append(took)
+            errors["GET"] += not ok
+        if not ok:
+            time.sleep(think)
+            continue
+        document = got.json()
+        time.sleep(think * rng.uniform(0.5, 1.5))
+        items = [{"id": a["id"], "label_class": a["label_class"], "mask": a["mask"], "z_order": a["z_order"]}
+                 for a in document["annotations"]]
+        items[int(rng.integers(len(items)))]["z_order"] += 1  # one changed annotation per save
+        started = time.perf_counter()
+        try:
+            put = session.put(url, json={"version": document["version"], "annotations": items}, timeout=30)
+            ok = put.status_code == 200
+        except requests.RequestException:
+            ok = False
+        took = time.perf_counter() - started
+        with lock:
+            record["PUT"].append(took)
+            errors["PUT"] += not ok
+        time.sleep(think * rng.uniform(0.5, 1.5))
+
+
+def _run(base: str, seats: list[dict], seconds: float, think: float) -> tuple[dict[str, list], dict[str, int]]:
+    record: dict[str, list] = {"GET": [], "PUT": []}
+    errors = {"GET": 0, "PUT": 0}
+    lock = threading.Lock()
+    until = time.monotonic() + seconds
+    threads = [threading.Thread(target=_annotator, args=(base, seat, until, think, record, errors, lock), daemon=True)
+               for seat in seats]
+    for i, thread in enumerate(threads):
+        thread.start()
+        time.sleep(think / max(1, len(threads)))  # annotators arrive spread over one think time
+    for thread in threads:
+        thread.join()
+    return record, errors
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--annotators", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between an annotator's requests (x0.5-1.5)")
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    args = parser.parse_args()
+
+    from labeler.redis_server import free_port
+
+    var = Path(tempfile.mkdtemp(prefix="labeler-load-"))
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
+    env.update(LABELER_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="labeler.settings", PYTHONPATH=str(ROOT),
+               LABELER_TASK_RUNNER="tests.task_runner.QueueOnly", LOG_LEVEL="WARNING")
+    env["DATABASE_URL"] = args.database_url or f"sqlite:///{var / 'load.sqlite3'}"
+    database = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
+    print(f"seeding {args.annotators} annotators x {MASKS} masks ({database}) ...", flush=True)
+    seats = _seed(env, args.annotators)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.gunicorn_workers),
+         "--threads", "4", "--timeout", "300", "--log-level", "warning"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{base}/accounts/login/", timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.3)
+        size = len(requests.get(f"{base}/api/images/{seats[0]['image']}/annotations/",
+                                headers={"Authorization": f"Token {seats[0]['token']}"}, timeout=30).content)
+        alone, alone_errors = _run(base, seats[:1], min(10.0, args.seconds), 0.0)
+        loaded, loaded_errors = _run(base, seats, args.seconds, args.think)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"\nmachine: {_machine()}; {database}; gunicorn {args.gunicorn_workers} workers x 4 threads; "
+          f"document {MASKS} masks, {size / 1024:.0f} KiB; think time {args.think:g} s")
+    print(f"{'':>26} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'p50 x alone':>12}")
+    for op in ("GET", "PUT"):
+        print(f"{'1 annotator, no think':>22} {op:>3} {len(alone[op]):>9} {_pct(alone[op], .5):>8.1f} {_pct(alone[op], .99):>8.1f} "
+              f"{alone_errors[op]:>7} {1.0:>12.2f}")
+    for op in ("GET", "PUT"):
+        ratio = _pct(loaded[op], .5) / _pct(alone[op], .5)
+        print(f"{f'{args.annotators} annotators':>22} {op:>3} {len(loaded[op]):>9} {_pct(loaded[op], .5):>8.1f} "
+              f"{_pct(loaded[op], .99):>8.1f} {loaded_errors[op]:>7} {ratio:>12.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
