@@ -363,6 +363,31 @@ class _AnnotationWriter:
         self._result.void_images = len(updates)
 
 
+def _insert_images(rows: list[dict]) -> None:
+    """Insert image rows with one executemany; every other column gets its field's default
+    (prepared once). bulk_create prepared each of 15 fields of each row through Django: 0.3 s
+    per 1,000 images."""
+    if not rows:
+        return
+    fields = [f for f in Image._meta.concrete_fields if not f.primary_key]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    constant = {}
+    for f in fields:
+        if f.attname not in rows[0]:
+            constant[f.attname] = now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_db_prep_save(f.get_default(), connection)
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Image._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 2000):
+            cursor.executemany(sql, [
+                tuple(row[f.attname] if f.attname in row else constant[f.attname] for f in fields)
+                for row in rows[start:start + 2000]
+            ])
+
+
 def _place_images(
     *, project: Project, reader: DatasetReader, targets: list[_Target | None], staging: ingest.Staging,
     result: DatasetImportResult,
@@ -371,18 +396,21 @@ def _place_images(
     known = {i.sha256: i for i in Image.objects.filter(
         project=project, sha256__in=[t.staged.sha256 for t in targets if t is not None and t.staged]).only(
         "id", "sha256", "width", "height", "file_name", "void_rle_counts")}
-    new: dict[str, Image] = {}
+    new: dict[str, dict] = {}
     for item, target in zip(reader.images, targets):
         if target is None or target.staged is None or target.staged.sha256 in known or target.staged.sha256 in new:
             continue
         staged = target.staged
-        new[staged.sha256] = Image(
-            project=project, file=staging.store(staged), file_name=item.file_name, width=staged.width,
-            height=staged.height, sha256=staged.sha256, split=item.split,
-        )
-    created = Image.objects.bulk_create(list(new.values()), batch_size=1000)
-    if created and created[0].pk is None:  # databases without RETURNING
-        created = list(Image.objects.filter(project=project, sha256__in=list(new)))
+        new[staged.sha256] = {
+            "project_id": project.pk, "file": staging.store(staged), "file_name": item.file_name, "width": staged.width,
+            "height": staged.height, "sha256": staged.sha256, "split": item.split,
+        }
+    _insert_images(list(new.values()))
+    created = []
+    shas = list(new)
+    for start in range(0, len(shas), 500):
+        created += Image.objects.filter(project=project, sha256__in=shas[start:start + 500]).only(
+            "id", "project_id", "sha256", "width", "height", "file_name", "void_rle_counts", "split")
     by_sha = {i.sha256: i for i in created}
     placed: list[_Placed | None] = []
     splits: list[Image] = []

