@@ -3,7 +3,6 @@ service (annotations/training.py). The assists have their own views (assist_view
 from __future__ import annotations
 
 from django.conf import settings
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
