@@ -15,10 +15,11 @@ import numpy as np
 
 from annotations.errors import ValidationFailed
 
-# Measured with bench/clicks.py on 2 cores: 1024x768 images with objects up to ~400 px a side stay
-# under ~150 ms a call at this size, and IoU stops improving above it.
-WORK_PIXELS = 120_000
-ITERATIONS = 4
+# Measured on 2 cores shared with other work (bench/clicks.py's textured 1024x768 images, clicks after
+# the box): 80,000 px took 130-360 ms a call, 40,000 px 56-135 ms with the same IoU (0.99 / 0.98);
+# GrabCut's max-flow grows with texture, so the work area is what keeps a call under 300 ms.
+WORK_PIXELS = 40_000
+ITERATIONS = 3
 MARGIN = 0.15  # background margin around the box, as a fraction of its longer side
 CLICK_RADIUS = 4  # px at full resolution: the seed disk a click places
 # A click also claims the pixels connected to it that have its colour, up to this fraction of the

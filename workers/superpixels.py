@@ -5,10 +5,11 @@ images. Images longer than annotations.superpixels.GRID_MAX_SIDE are averaged ov
 first (edges replicated up to a whole block), so every superpixel is a union of whole blocks and
 maps back to image pixels exactly (annotations/superpixels.py has the rule).
 
-Method: SLIC, chosen over Felzenszwalb by bench/clicks.py (README "Assists"): on the textured
-synthetic set SLIC needs fewer clicks to reach IoU 0.85, its granularity is set directly by the
-number of segments (Felzenszwalb's `scale` gives counts that swing with the texture), and its
-compact regions make a predictable brush.
+Method: Felzenszwalb, chosen over SLIC by bench/clicks.py (README "Assists"): on its textured
+synthetic set a robot needs far fewer clicks with Felzenszwalb's regions, which follow colour
+(a coarse one often covers a whole textured object), than with SLIC's compact, evenly sized
+cells, which need one click per cell; both take about the same time. Felzenszwalb's granularity
+is its `scale` (and a minimum size per level), so the count of segments varies with the image.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import numpy as np
 from annotations.models import Image
 from annotations.superpixels import grid_factor, superpixels_read, superpixels_write
 
-METHOD = "slic"
+METHOD = "felzenszwalb"
 # Mean superpixel side in grid pixels, coarse to fine ([ and ] step through them in the editor).
 LEVEL_SIDES = (48, 24, 12)
 SLIC_COMPACTNESS = 10.0
@@ -29,7 +30,7 @@ SLIC_COMPACTNESS = 10.0
 # pass merges into one giant segment (a noisy 1024x768 image gave 1 segment for 341 asked), so a
 # level that comes out with under a third of the segments asked for is redone with this sigma.
 SLIC_SIGMA = 1.0
-# Felzenszwalb's scale per level, tuned to give about as many segments as SLIC on the bench set.
+# Felzenszwalb's scale per level (larger: coarser), with a minimum segment of side**2 / 8 grid pixels.
 FELZENSZWALB_SCALES = (400.0, 120.0, 30.0)
 
 
@@ -84,7 +85,7 @@ def superpixels_make(*, image: Image, force: bool = False) -> dict:
     grid = block_mean(rgb, grid_factor(image.width, image.height))
     levels = segment(grid)
     superpixels_write(image=image, method=METHOD, levels=levels,
-                      params={"compactness": SLIC_COMPACTNESS, "ms": round((time.perf_counter() - started) * 1000, 1)})
+                      params={"ms": round((time.perf_counter() - started) * 1000, 1)})
     doc = superpixels_read(image=image)
     assert doc is not None
     return doc

@@ -9,6 +9,8 @@ from annotations import masks
 from annotations.models import Annotation
 from annotations.superpixels import grid_size, image_labels, level_labels, superpixels_path
 
+from workers.superpixels import METHOD
+
 from ..assist_support import disk_on_a_mat, iou, store, two_colour
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +113,7 @@ def test_superpixels_are_made_on_demand_then_served_from_the_file(owner_api, dis
     assert first.status_code == 200, first.json()
     body = first.json()
     assert body["computed"] and superpixels_path(image.sha256).exists()
-    assert body["method"] == "slic" and body["image_size"] == [150, 200] and body["factor"] == 1
+    assert body["method"] == METHOD and body["image_size"] == [150, 200] and body["factor"] == 1
     assert len(body["levels"]) >= 3
     counts = [lv["segments"] for lv in body["levels"]]
     assert counts == sorted(counts) and counts[0] < counts[-1]

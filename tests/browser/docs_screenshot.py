@@ -14,7 +14,7 @@ from PIL import Image as PILImage, ImageDraw, ImageFilter
 from annotations import ingest, masks, services
 from annotations.models import ModelVersion
 
-from .conftest import open_editor
+from .conftest import image_point, open_editor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "editor.png"
@@ -70,6 +70,11 @@ def test_it_writes_the_readme_screenshot(login_page, live_server, owner, project
     page = login_page(owner)
     open_editor(page, live_server, image)
     page.locator(".lbl-item").nth(0).click()
+    # The superpixel tool, hovering over the unlabelled blue car: its superpixel outlined.
+    page.keyboard.press("s")
+    page.wait_for_function("() => window.labelerEditor.editor.superpixelData !== null")
+    page.keyboard.press("[")
+    page.mouse.move(*image_point(page, 700, 450))
     page.wait_for_timeout(300)
     DOCS.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS))
