@@ -83,10 +83,7 @@ def login_page(browser, live_server, client, editor_bundle):
     yield open_as
     for context in contexts:
         context.close()
-    # Style attributes set from script (ui/dom.ts h({style})) are blocked too but only cost a swatch's
-    # colour; until the editor sets them through CSSOM, only what else the policy blocks fails here.
-    blocking = [v for v in violations if not v.startswith("Applying inline style")]
-    assert not blocking, f"the Content-Security-Policy blocked: {blocking}"
+    assert not violations, f"the Content-Security-Policy blocked: {violations}"
 
 
 def open_editor(page, live_server, image) -> None:
