@@ -274,32 +274,27 @@ class _AnnotationWriter:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        problems = masks.counts_problems([p.counts for p in pending], [p.image.height * p.image.width for p in pending])
-        good = []
-        for item, problem in zip(pending, problems):
+        # one vectorised pass: the check, the area and the box of every mask of the chunk
+        problems, areas, boxes = masks.counts_stats(
+            [p.counts for p in pending], [p.image.height for p in pending], [p.image.width for p in pending],
+        )
+        rows = []
+        now, author, human = self._now, self._author_id, Annotation.Source.HUMAN
+        for item, problem, area, box in zip(pending, problems, areas, boxes):
             if problem:
                 self._errors.add(f"{item.where} on image {item.image.file_name}: {problem.replace('{size}', f'{item.image.height}x{item.image.width}')}")
-            else:
-                good.append(item)
-        if not good:
-            return
-        coco = [{"size": [p.image.height, p.image.width], "counts": p.counts} for p in good]
-        # pycocotools' area() sizes a uint8 array by the number of masks (numpy 2 refuses > 255)
-        areas = [a for start in range(0, len(coco), 255) for a in cocomask.area(coco[start:start + 255]).tolist()]
-        boxes = cocomask.toBbox(coco).astype(int).tolist()
-        rows = []
-        for item, area, box in zip(good, areas, boxes):
+                continue
             if area == 0:
                 self._result.skipped_empty += 1  # an empty mask is no object
                 continue
+            counts = item.counts.decode("ascii")
             if item.label_class.kind == LabelClass.Kind.SEMANTIC:
-                rle = {"size": [item.image.height, item.image.width], "counts": item.counts.decode("ascii")}
+                rle = {"size": [item.image.height, item.image.width], "counts": counts}
                 self._semantic.setdefault((item.image.pk, item.label_class.pk), []).append((rle, item.z_order))
                 continue
             rows.append((
-                item.image.pk, item.label_class.pk, item.counts.decode("ascii"), box[0], box[1], box[2], box[3], int(area),
-                item.z_order, Annotation.Source.HUMAN, None, item.score, False, bool(item.iscrowd), self._author_id,
-                self._now, self._now,
+                item.image.pk, item.label_class.pk, counts, box[0], box[1], box[2], box[3], area,
+                item.z_order, human, None, item.score, False, bool(item.iscrowd), author, now, now,
             ))
             self.touched[item.image.pk] = None
         self._insert(rows)

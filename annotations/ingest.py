@@ -206,15 +206,13 @@ def _check_image(name: str, path: Path | io.BytesIO) -> tuple[str, int, int]:
 def safe_member_name(name: str) -> str:
     """The archive path if it stays inside the archive root; otherwise ValidationFailed."""
     posix = name.replace("\\", "/")
-    path = PurePosixPath(posix)
-    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":") or ".." in path.parts:
+    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":") or ".." in posix.split("/"):
         raise ValidationFailed(f"{name}: path escapes the archive (absolute or '..'); nothing was imported")
     return posix
 
 
 def _is_skippable(name: str) -> bool:
-    parts = PurePosixPath(name).parts
-    return name.endswith("/") or any(p.startswith(".") or p == "__MACOSX" for p in parts)
+    return name.endswith("/") or any(p.startswith(".") or p == "__MACOSX" for p in name.split("/") if p)
 
 
 def iter_zip_members(archive: zipfile.ZipFile) -> Iterator[tuple[str, zipfile.ZipInfo]]:
@@ -303,7 +301,8 @@ class Staging:
         root.mkdir(parents=True, exist_ok=True)
         self.path = Path(tempfile.mkdtemp(dir=root))
         self.moved: list[Path] = []
-        self._dirs: set[Path] = set()
+        self._dirs: set[str] = set()
+        self._media = str(settings.MEDIA_ROOT)
         return self
 
     def store(self, item: StagedImage) -> str:
@@ -329,14 +328,17 @@ class Staging:
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message if exc.message.startswith(name) else f"{name}: {exc.message}") from None
         data = buffer.getvalue()
-        target = Path(settings.MEDIA_ROOT) / _storage_name(sha, ext)
-        if not target.exists():
-            if target.parent not in self._dirs:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._dirs.add(target.parent)
-            target.write_bytes(data)
-            self.moved.append(target)
-        return StagedImage(name=name, path=target, sha256=sha, ext=ext, width=width, height=height)
+        # os.path strings, not Path objects: this runs for every image of a dataset
+        target = os.path.join(self._media, _storage_name(sha, ext))
+        if not os.path.exists(target):
+            folder = os.path.dirname(target)
+            if folder not in self._dirs:
+                os.makedirs(folder, exist_ok=True)
+                self._dirs.add(folder)
+            with open(target, "wb") as out:
+                out.write(data)
+            self.moved.append(Path(target))
+        return StagedImage(name=name, path=Path(target), sha256=sha, ext=ext, width=width, height=height)
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         if exc_type is not None:

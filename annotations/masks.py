@@ -70,6 +70,8 @@ def validate(rle: RLE, *, height: int | None = None, width: int | None = None) -
 
 def size_problem(size: object, *, height: int | None = None, width: int | None = None) -> str | None:
     """What is wrong with an RLE's `size` (for an image of height x width), or None."""
+    if type(size) is list and len(size) == 2 and size[0] == height and size[1] == width and type(size[0]) is int and type(size[1]) is int:
+        return None  # the common case, checked first: this runs for every imported mask
     if (
         not isinstance(size, (list, tuple))
         or len(size) != 2
@@ -86,6 +88,61 @@ _NOT_SIZE = "compressed RLE does not decode to {size} pixels"
 
 
 def counts_problems(raws: Sequence[bytes], totals: Sequence[int]) -> list[str | None]:
+    """Check many COCO compressed counts strings at once: for each, None or what is wrong with it
+    (see _checked_runs)."""
+    return _checked_runs(raws, totals)[0]
+
+
+def counts_stats(raws: Sequence[bytes], heights: Sequence[int], widths: Sequence[int]) -> tuple[list[str | None], list[int], list[list[int]]]:
+    """(problem, area, bbox) of many compressed counts strings at once, as pycocotools' rleArea and
+    rleToBbox compute them (0 and [0, 0, 0, 0] for a refused one), from the runs the check parsed:
+    no dict per mask, no second parse. Masks with empty foreground runs (never written by
+    pycocotools) go through pycocotools' own toBbox."""
+    n = len(raws)
+    problems, parsed = _checked_runs(raws, [h * w for h, w in zip(heights, widths)])
+    if parsed is None:
+        return problems, [0] * n, [[0, 0, 0, 0] for _ in range(n)]
+    box_arr = np.zeros((n, 4), dtype=np.int64)
+    runs, item_of, j, first, count = parsed
+    ok = np.array([p is None for p in problems])
+    h_arr = np.asarray(heights, dtype=np.int64)
+    # area: the foreground (odd) runs
+    fg = (j % 2 == 1) & ok[item_of]
+    area = np.bincount(item_of[fg], weights=runs[fg], minlength=n).astype(np.int64)
+    # bbox, as rleToBbox: an event per run of the first even number of runs
+    m2 = (count // 2) * 2
+    use = ok[item_of] & (j < m2[item_of])
+    zero_fg = np.zeros(n, dtype=bool)
+    zero_fg[item_of[fg & (runs == 0) & use]] = True
+    cc = np.cumsum(runs) - np.repeat(np.concatenate(([0], np.cumsum(runs)))[first[count > 0]], count[count > 0])
+    t = cc - (j % 2)
+    hh = h_arr[item_of]
+    y = t % hh
+    x = t // hh
+    items = np.flatnonzero(ok & (m2 > 0) & ~zero_fg)
+    if len(items):
+        sel = use & ~zero_fg[item_of]
+        ev_item = item_of[sel]
+        ev_x, ev_y, ev_j = x[sel], y[sel], j[sel]
+        starts = np.searchsorted(ev_item, items)
+        xs = np.minimum.reduceat(ev_x, starts)
+        xe = np.maximum.reduceat(ev_x, starts)
+        ys = np.minimum.reduceat(ev_y, starts)
+        ye = np.maximum.reduceat(ev_y, starts)
+        # a foreground run that starts in one column and ends in a later one spans whole columns
+        odd = np.flatnonzero(ev_j % 2 == 1)
+        spans = np.zeros(n, dtype=bool)
+        spans[ev_item[odd[ev_x[odd] > ev_x[odd - 1]]]] = True
+        span = spans[items]
+        ys = np.where(span, 0, ys)
+        ye = np.where(span, h_arr[items] - 1, ye)
+        box_arr[items] = np.stack([xs, ys, xe - xs + 1, ye - ys + 1], axis=1)
+    for item in np.flatnonzero(ok & zero_fg).tolist():
+        box_arr[item] = cocomask.toBbox({"size": [int(heights[item]), int(widths[item])], "counts": raws[item]})
+    return problems, area.tolist(), box_arr.tolist()
+
+
+def _checked_runs(raws: Sequence[bytes], totals: Sequence[int]):
     """Check many COCO compressed counts strings at once: for each, None or what is wrong with it.
 
     Parses the strings as pycocotools' rleFrString does, vectorised over all of them with NumPy
@@ -96,35 +153,44 @@ def counts_problems(raws: Sequence[bytes], totals: Sequence[int]) -> list[str | 
     """
     n = len(raws)
     if n == 0:
-        return []
+        return [], None
     problems: list[str | None] = [None] * n
     lengths = np.fromiter(map(len, raws), dtype=np.int64, count=n)
     totals_arr = np.asarray(totals, dtype=np.int64)
     bad = lengths == 0
     if int(lengths.sum()) == 0:
-        return [_NOT_SIZE] * n
-    c = np.frombuffer(b"".join(raws), dtype=np.uint8).astype(np.int64) - 48
-    item_of = np.repeat(np.arange(n), lengths)
+        return [_NOT_SIZE] * n, None
+    # per-character work in int16; per-number work (a few per character at most) in int64
+    c = np.frombuffer(b"".join(raws), dtype=np.uint8).astype(np.int16) - 48
+    string_end = np.cumsum(lengths)  # one past each string's last character
+
+    def item_at(positions: np.ndarray) -> np.ndarray:
+        return np.searchsorted(string_end, positions, side="right")
+
     alphabet_bad = np.zeros(n, dtype=bool)
-    alphabet_bad[item_of[(c < 0) | (c > 63)]] = True
-    c = np.clip(c, 0, 63)
+    outside = np.flatnonzero((c < 0) | (c > 63))
+    if len(outside):
+        alphabet_bad[item_at(outside)] = True
+        c = np.clip(c, 0, 63)
     more = (c & 0x20) != 0
     nonempty = lengths > 0
-    last = np.cumsum(lengths)[nonempty] - 1
+    last = string_end[nonempty] - 1
     bad[np.flatnonzero(nonempty)[more[last]]] = True  # a number cut off at the end of its string
     more[last] = False  # numbers never run into the next string
     ends = np.flatnonzero(~more)  # the last character of each number
     starts = np.concatenate(([0], ends[:-1] + 1))
     groups = ends - starts + 1
+    item_of_number = item_at(ends)
     long_numbers = groups > 12  # over 60 bits: no real mask has such a run
-    bad[item_of[ends[long_numbers]]] = True
-    number_of = np.repeat(np.arange(len(ends)), groups)
-    k = np.minimum(np.arange(len(c)) - starts[number_of], 12)
-    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    bad[item_of_number[long_numbers]] = True
+    # x = sum of 5-bit groups; loop over the group position (runs rarely need more than 4 groups)
+    x = np.zeros(len(ends), dtype=np.int64)
+    for position in range(min(int(groups.max()), 12)):
+        has = np.flatnonzero(groups > position)
+        x[has] += (c[starts[has] + position].astype(np.int64) & 0x1F) << (5 * position)
     negative = (c[ends] & 0x10) != 0
     x = np.where(negative, x - (np.int64(1) << (5 * np.minimum(groups, 12))), x)
     # runs[j] = x[j] + runs[j-2] for j > 2: prefix sums over the odd and the even (j >= 2) numbers
-    item_of_number = item_of[ends]
     first = np.searchsorted(item_of_number, np.arange(n))  # index of each item's first number
     j = np.arange(len(ends)) - first[item_of_number]
     runs = x.copy()
@@ -146,7 +212,7 @@ def counts_problems(raws: Sequence[bytes], totals: Sequence[int]) -> list[str | 
     bad |= sums != totals_arr
     for index in np.flatnonzero(bad | alphabet_bad).tolist():
         problems[index] = _ALPHABET if alphabet_bad[index] else _NOT_SIZE
-    return problems
+    return problems, (runs, item_of_number, j, first, count)
 
 
 def area(rle: RLE) -> int:

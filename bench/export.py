@@ -5,7 +5,8 @@ tiny random 64x48 PNGs, masks random rectangles, so the figures show per-image o
 than pixel work), then times COCO and VOC export (with images) and import of that export into a
 new project. Each phase runs in its own process so its peak RSS (VmHWM) is its own; an
 "idle" process (Django + numpy + pycocotools loaded, nothing done) gives the floor. The baseline
-is raw pycocotools decode+encode of the same stored masks, measured in the same run.
+is raw pycocotools decode+encode of the same stored masks, measured in the same run. Each phase
+also reports its own CPU time, the steadier figure on a shared machine.
 
     .venv/bin/python bench/export.py                       # 1,000 and 10,000 images
     .venv/bin/python bench/export.py --sizes 200,2000 --instances 10
@@ -128,6 +129,7 @@ def phase(name: str, project_id: int, path: str) -> dict:
 
     project = Project.objects.get(pk=project_id)
     start = time.perf_counter()
+    cpu_start = time.process_time()
     if name == "idle":
         pass
     elif name.endswith("-export"):
@@ -139,7 +141,7 @@ def phase(name: str, project_id: int, path: str) -> dict:
 
         target = services.project_create(name=f"{project.name}-{name}", owner=project.created_by)
         dataset_import(project=target, user=None, archive=path, format=name.split("-")[0], make_thumbnails=False)
-    return {"seconds": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start, "peak_rss_mb": _peak_rss_mb()}
 
 
 def _child(workdir: Path, name: str, project_id: int, path: str) -> dict:
@@ -187,7 +189,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"images: {args.width}x{args.height} random PNGs, {args.instances} instance masks + 1 semantic mask each; "
           f"exports include the images (VOC re-encodes PNG -> JPEG); work dir {workdir}")
-    print(f"{'images':>7} {'phase':<12} {'seconds':>8} {'images/s':>9} {'x baseline':>10} {'peak RSS MB':>11} {'zip MB':>7}")
+    print("CPU s is the phase's own CPU time (the machine may be shared; wall seconds then overstate)")
+    print(f"{'images':>7} {'phase':<12} {'seconds':>8} {'images/s':>9} {'x baseline':>10} {'peak RSS MB':>11} {'zip MB':>7} {'CPU s':>7} {'img/CPU s':>9}")
     for n in (int(v) for v in args.sizes.split(",")):
         start = time.perf_counter()
         project_id = build(n, args.instances, args.width, args.height)
@@ -205,7 +208,8 @@ def main() -> None:
                 rate = n / result["seconds"]
                 size = archive.stat().st_size / 1e6 if archive.exists() else 0
                 print(f"{n:>7} {name:<12} {result['seconds']:>8.2f} {rate:>9.0f} {rate / base_rate:>10.2f} "
-                      f"{result['peak_rss_mb']:>11.0f} {size:>7.1f}", flush=True)
+                      f"{result['peak_rss_mb']:>11.0f} {size:>7.1f} {result['cpu_seconds']:>7.2f} "
+                      f"{n / result['cpu_seconds']:>9.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -107,3 +107,21 @@ def test_size_mismatch_names_both_sizes():
 def test_bad_polygons_are_refused():
     with pytest.raises(masks.MaskError, match="at least 3 points"):
         masks.from_polygons([[0, 0, 1, 1]], 5, 5)
+
+
+@given(st.lists(bitmaps, min_size=1, max_size=20))
+@settings(max_examples=100, deadline=None)
+def test_many_masks_checked_at_once_get_pycocotools_area_and_bbox(bitmap_list):
+    rles = [cocomask.encode(np.asfortranarray(b)) for b in bitmap_list]
+    problems, areas, boxes = masks.counts_stats(
+        [r["counts"] for r in rles], [b.shape[0] for b in bitmap_list], [b.shape[1] for b in bitmap_list],
+    )
+    assert problems == [None] * len(rles)
+    assert areas == [int(cocomask.area(r)) for r in rles]
+    assert boxes == [[int(v) for v in cocomask.toBbox(r)] for r in rles]
+
+
+def test_a_batch_check_names_only_the_bad_masks():
+    good = masks.encode(np.ones((4, 5), np.uint8))["counts"].encode()
+    problems = masks.counts_problems([good, b"", good[:-1] + b"~", b"5"], [20, 20, 20, 20])
+    assert problems[0] is None and all(problems[1:])

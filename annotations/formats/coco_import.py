@@ -45,8 +45,9 @@ def _is_int(value: object) -> bool:
 def _member_index(archive: Archive) -> dict[str, list[str]]:
     by_base: dict[str, list[str]] = {}
     for name in archive.names:
-        if PurePosixPath(name).suffix.lower() in _IMAGE_EXTS:
-            by_base.setdefault(basename(name), []).append(name)
+        base = name.rsplit("/", 1)[-1]
+        if "." in base and "." + base.rsplit(".", 1)[-1].lower() in _IMAGE_EXTS:
+            by_base.setdefault(base, []).append(name)
     return by_base
 
 
