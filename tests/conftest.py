@@ -117,11 +117,8 @@ def unet_checkpoint(tmp_path_factory):
 
 
 @pytest.fixture
-def torch_hub(tmp_path):
-    """An empty torch hub cache for the test: published weights are only what the test writes there."""
-    import torch
-
-    before = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-    yield tmp_path / "hub"
-    torch.hub.set_dir(before)
+def torch_hub(tmp_path, monkeypatch):
+    """An empty torch hub cache for the test: published weights are only what the test writes there.
+    Through TORCH_HOME, as users set it: torch.hub.set_dir would outlive the test and override it."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return tmp_path / "torch" / "hub"

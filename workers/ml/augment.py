@@ -166,12 +166,16 @@ class PhotometricJitter(v2.Transform):
         return tv_tensors.wrap(x, like=inpt)
 
 
-def semantic_budget_transforms(*, crop_size: int, elastic: bool = True, ignore_index: int = 255) -> v2.Compose:
+def semantic_budget_transforms(
+    *, crop_size: int, elastic: bool = True, photometric: bool = True, balanced: float = 0.67, ignore_index: int = 255,
+) -> v2.Compose:
     """The budget recipe's augmentation (workers/ml/recipe.py): class-balanced crops, elastic
     deformation as in the U-Net paper (torchvision's ElasticTransform: nearest for the label
     map, so no invented classes), flips, rot90 and photometric jitter."""
-    steps: list[v2.Transform] = [ClassBalancedCrop(crop_size, ignore_index=ignore_index)]
+    steps: list[v2.Transform] = [ClassBalancedCrop(crop_size, balanced=balanced, ignore_index=ignore_index)]
     if elastic:
         steps.append(v2.RandomApply([v2.ElasticTransform(alpha=34.0, sigma=4.0, fill={tv_tensors.Mask: ignore_index})], p=0.5))
-    steps += [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip(), RandomRot90(), PhotometricJitter()]
+    steps += [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip(), RandomRot90()]
+    if photometric:
+        steps.append(PhotometricJitter())
     return v2.Compose(steps)
