@@ -182,7 +182,8 @@ def test_every_page_has_a_csp_without_unsafe_inline(client, owner, project, car,
 
 
 def test_check_deploy_is_clean_with_labeler_https(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests' (tests/browser/conftest.py), never a deployment's.
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(LABELER_VAR_DIR=str(tmp_path), LABELER_HTTPS="1")
     done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env,
                           capture_output=True, text=True)
