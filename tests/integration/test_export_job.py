@@ -27,7 +27,8 @@ def test_an_export_job_runs_on_the_worker_and_its_zip_downloads(worker, project,
     job = export_start(project=project, user=owner, options=export_options(format="voc", with_images=True, split="train=0.7,val=0.3"))
     job = wait_for_job(job.pk, timeout=60)
     assert job.status == "succeeded", job.message
-    assert (job.done, job.total) == (3, 3) and job.result["objects"] == 3
+    # every visible mask is a VOC object, the semantic road too: 2 per image
+    assert (job.done, job.total) == (3, 3) and job.result["objects"] == 6
     assert (worker_media_root / job.result_file.name).is_file() and job.result_file.name.startswith("exports/")
     response = owner_api.get(f"/api/jobs/{job.pk}/download/")
     with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as z:
