@@ -132,18 +132,22 @@ def comparison_data(kind: str):
 
 
 def _plain_loop(model, train_set, budget_s: float, started: float) -> int:
-    """The fixed loop a practitioner would write first; returns the steps it made."""
+    """The fixed loop a practitioner would write first; returns the steps it made and its peak RSS (MB)."""
     import numpy as np
     import torch.nn.functional as F
 
     from workers.ml.checkpoints import IMAGENET_NORMALIZATION
     from workers.ml.datasets import normalize, to_tensor_image
 
+    import psutil
+
     rng = np.random.default_rng(0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    crop, batch, steps = 256, 4, 0
+    crop, batch, steps, peak = 256, 4, 0, 0.0
     model.train()
     while time.monotonic() - started < budget_s:
+        if steps % 10 == 0:
+            peak = max(peak, psutil.Process().memory_info().rss / 2**20)
         xs, ys = [], []
         for _ in range(batch):
             item = train_set[rng.integers(len(train_set))]
@@ -162,7 +166,7 @@ def _plain_loop(model, train_set, budget_s: float, started: float) -> int:
         loss.backward()
         optimizer.step()
         steps += 1
-    return steps
+    return steps, round(peak, 1)
 
 
 def run_contender(contender: str, data: str, budget_s: float, threads: int | None) -> dict:
@@ -181,7 +185,8 @@ def run_contender(contender: str, data: str, budget_s: float, threads: int | Non
     started = time.monotonic()
     steps, extra = 0, {}
     if contender == "plain":
-        steps = _plain_loop(model, train_set, budget_s, started)
+        steps, peak = _plain_loop(model, train_set, budget_s, started)
+        extra = {"crop": 256, "batch": 4, "peak_rss_mb": peak}
     else:
         if contender == "old":
             smallest = min(min(s.label_map.shape) for s in train_set)

@@ -30,18 +30,23 @@ def test_ten_minutes_on_two_cores_buy_hundreds_of_steps():
     # A probe step of 0.9 s at 192 px x 4 is what the U-Net (depth 4, width 32) takes on this VM.
     plan = _plan(600, 0.9)
     assert plan.steps >= TARGET_STEPS_CPU
-    assert plan.crop_size % 32 == 0 and 96 <= plan.crop_size <= 512
+    assert plan.crop_size % 32 == 0 and 192 <= plan.crop_size <= 512
     assert plan.batch_size * plan.crop_size**2 <= MAX_BATCH_PIXELS_CPU  # memory stays bounded
-    assert plan.validations >= 3 and plan.samples_per_epoch >= plan.batch_size
+    assert plan.validations >= 2 and plan.samples_per_epoch >= plan.batch_size
 
 
 def test_a_faster_machine_gets_bigger_crops_and_a_slower_one_smaller_crops():
     assert _plan(600, 0.2).crop_size > _plan(600, 0.9).crop_size >= _plan(600, 3.0).crop_size
 
 
+def test_short_of_the_target_the_plan_keeps_context_while_steps_stay_above_the_floor():
+    plan = _plan(600, 2.0)  # 300 steps only at crops below the floor
+    assert plan.steps >= 120 and plan.crop_size >= 192 and "120 steps" in plan.reason
+
+
 def test_a_budget_too_small_for_the_target_says_so_and_still_trains():
     plan = _plan(60, 3.0)
-    assert plan.crop_size == 96 and plan.steps >= 1 and "fewer than" in plan.reason
+    assert plan.crop_size == 192 and plan.steps >= 1 and "fewer than" in plan.reason
 
 
 def test_crops_never_exceed_the_smallest_image():
@@ -118,3 +123,12 @@ def test_void_pixels_count_in_neither_the_loss_nor_the_metrics():
     meter_void.update(pred, with_void[0].numpy())
     meter_kept.update(pred[keep.numpy()], labels[0].numpy()[keep.numpy()])
     assert np.array_equal(meter_void.confusion, meter_kept.confusion)
+
+
+def test_short_plans_train_with_light_augmentation_and_long_ones_with_all_of_it():
+    from workers.ml.recipe import STRONG_AUGMENTATION_STEPS
+
+    short, long = _plan(600, 0.9), _plan(6000, 0.9)
+    assert short.steps < STRONG_AUGMENTATION_STEPS <= long.steps
+    assert config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 10}, short)).augmentation == "light"
+    assert config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 100}, long)).augmentation == "budget"

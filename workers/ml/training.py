@@ -67,7 +67,9 @@ class TrainConfig:
     max_steps: int | None = None  # budget: optimizer steps (the cosine schedule runs over them)
     # Crops drawn (with replacement) per epoch, i.e. between validations; None: one pass.
     samples_per_epoch: int | None = None
-    augmentation: str = "basic"  # semantic: "basic" (resized crop, flips, rot90) | "budget" (recipe.py)
+    # semantic: "basic" (resized crop, flips, rot90); "budget" (class-balanced crops, elastic,
+    # photometric jitter, flips, rot90) and "light" (plain crops, flips, rot90): workers/ml/recipe.py
+    augmentation: str = "basic"
     keep_best: bool = False  # end with the weights (and metrics) of the best validation, not the last
 
     def __post_init__(self) -> None:
@@ -81,8 +83,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
         if self.schedule not in ("cosine", "poly", "constant"):
             raise ValueError(f"schedule must be cosine, poly or constant, got {self.schedule!r}")
-        if self.augmentation not in ("basic", "budget"):
-            raise ValueError(f"augmentation must be basic or budget, got {self.augmentation!r}")
+        if self.augmentation not in ("basic", "budget", "light"):
+            raise ValueError(f"augmentation must be basic, budget or light, got {self.augmentation!r}")
         for name in ("max_steps", "samples_per_epoch"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -172,6 +174,9 @@ def _make_loader(spec: ModelSpec, samples, config: TrainConfig, generator: torch
             crop = config.crop_size or _default_crop(samples)
             if config.augmentation == "budget":
                 transforms = semantic_budget_transforms(crop_size=crop, ignore_index=IGNORE_INDEX)
+            elif config.augmentation == "light":
+                transforms = semantic_budget_transforms(
+                    crop_size=crop, elastic=False, photometric=False, balanced=0.0, ignore_index=IGNORE_INDEX)
             else:
                 transforms = semantic_train_transforms(crop_size=crop)
         dataset = SemanticDataset(
