@@ -7,28 +7,19 @@ uploaded zip is removed, unless a transient error means the task runs again.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
-
 from annotations.dataset_imports import dataset_import
-from annotations.jobs import TRANSIENT_ERRORS, JobReporter, job_body
+from annotations.jobs import JobReporter, job_body
 from annotations.models import Job
+
+from .temp_files import upload_used
 
 
 @job_body(Job.Kind.IMPORT_DATASET)
 def run_import(job: Job, reporter: JobReporter) -> None:
-    upload = Path(settings.MEDIA_ROOT) / job.params["upload"]
-    try:
+    with upload_used(job) as upload:
         result = dataset_import(
             project=job.project, user=job.created_by, archive=upload, format=job.params["format"],
             create_classes=job.params.get("create_classes", True),
             on_progress=lambda done, total: reporter.progress(done=done, total=total),
         )
-    except TRANSIENT_ERRORS:
-        raise  # the task is retried and needs the upload again
-    except BaseException:
-        upload.unlink(missing_ok=True)
-        raise
-    upload.unlink(missing_ok=True)
     reporter.succeed(result=result.as_dict())

@@ -2,14 +2,11 @@
 published weights from the local torch cache, becomes a ModelVersion of the project."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
-
-from annotations.jobs import TRANSIENT_ERRORS, JobReporter, job_body
+from annotations.jobs import JobReporter, job_body
 from annotations.models import Job
 
 from .model_versions import model_version_register, model_version_register_torchvision
+from .temp_files import upload_used
 
 
 @job_body(Job.Kind.REGISTER_MODEL, total=1)
@@ -21,15 +18,8 @@ def run_register_model(job: Job, reporter: JobReporter) -> None:
             weights=params.get("weights", "DEFAULT"),
         )
     else:
-        upload = Path(settings.MEDIA_ROOT) / params["upload"]
-        try:
+        with upload_used(job) as upload:
             version = model_version_register(project=job.project, checkpoint_path=upload, name=params["name"],
                                              user=job.created_by, file_name=params.get("file_name"))
-        except TRANSIENT_ERRORS:
-            raise  # the task is retried and needs the upload again
-        except BaseException:
-            upload.unlink(missing_ok=True)
-            raise
-        upload.unlink(missing_ok=True)
     reporter.progress(done=1)
     reporter.succeed(result={"model_version": version.pk, "name": version.name}, message=f"registered {version}")

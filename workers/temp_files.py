@@ -14,10 +14,13 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from django.conf import settings
 
+from annotations.jobs import TRANSIENT_ERRORS
 from annotations.models import Job
 
 log = logging.getLogger(__name__)
@@ -87,3 +90,18 @@ def job_temp_files_remove(job_id: int) -> None:
     if isinstance(upload, str) and ".." not in upload and any(upload.startswith(f + "/") for f in UPLOAD_FOLDERS):
         (Path(settings.MEDIA_ROOT) / upload).unlink(missing_ok=True)
     stale_temp_files_sweep()
+
+
+@contextmanager
+def upload_used(job: Job) -> Iterator[Path]:
+    """The Job's upload (params["upload"] under MEDIA_ROOT), removed once the body that uses it has
+    run, whatever its outcome, except after a transient error: the task runs again and needs it."""
+    upload = Path(settings.MEDIA_ROOT) / job.params["upload"]
+    try:
+        yield upload
+    except TRANSIENT_ERRORS:
+        raise
+    except BaseException:
+        upload.unlink(missing_ok=True)
+        raise
+    upload.unlink(missing_ok=True)
