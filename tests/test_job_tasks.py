@@ -98,3 +98,22 @@ def test_every_job_kind_has_a_registered_task_on_its_queue():
         task = app.tasks[name]
         assert task.acks_late and task.max_retries == 3, kind
         assert app.amqp.router.route({}, name)["queue"].name == name.split(".")[1]
+
+
+@pytest.mark.parametrize("error,kept", [(None, False), (ValidationFailed("bad zip"), False), (OperationalError("locked"), True)])
+def test_an_upload_is_removed_after_its_job_ran_unless_the_task_runs_again(project, settings, tmp_path, error, kept):
+    from workers.temp_files import upload_used
+
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "tmp" / "imports").mkdir(parents=True)
+    upload = tmp_path / "tmp" / "imports" / "a.zip"
+    upload.write_bytes(b"zip")
+    job = Job.objects.create(project=project, kind=Job.Kind.IMPORT_DATASET, params={"upload": "tmp/imports/a.zip"})
+    try:
+        with upload_used(job) as path:
+            assert path == upload
+            if error is not None:
+                raise error
+    except type(error) if error is not None else ():
+        pass
+    assert upload.exists() is kept
