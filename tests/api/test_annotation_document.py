@@ -7,17 +7,10 @@ import pytest
 from annotations import masks, services
 from annotations.models import Annotation, DocumentRevision, ModelVersion
 
+from .document_support import document_url as _url
+from .document_support import rect as _rect
+
 pytestmark = pytest.mark.django_db
-
-
-def _rect(image, x0, y0, x1, y1):
-    bitmap = np.zeros((image.height, image.width), np.uint8)
-    bitmap[y0:y1, x0:x1] = 1
-    return bitmap
-
-
-def _url(image):
-    return f"/api/images/{image.pk}/annotations/"
 
 
 def _put(api, image, version, annotations):
