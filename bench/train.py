@@ -143,7 +143,8 @@ def _plain_loop(model, train_set, budget_s: float, started: float) -> int:
 
     rng = np.random.default_rng(0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    crop, batch, steps, peak = 256, 4, 0, 0.0
+    smallest = min(min(item.label_map.shape) for item in train_set)
+    crop, batch, steps, peak = min(256, smallest), 4, 0, 0.0
     model.train()
     while time.monotonic() - started < budget_s:
         if steps % 10 == 0:
@@ -186,7 +187,7 @@ def run_contender(contender: str, data: str, budget_s: float, threads: int | Non
     steps, extra = 0, {}
     if contender == "plain":
         steps, peak = _plain_loop(model, train_set, budget_s, started)
-        extra = {"crop": 256, "batch": 4, "peak_rss_mb": peak}
+        extra = {"crop": min(256, min(min(s.label_map.shape) for s in train_set)), "batch": 4, "peak_rss_mb": peak}
     else:
         if contender == "old":
             smallest = min(min(s.label_map.shape) for s in train_set)
