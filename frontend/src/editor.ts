@@ -13,22 +13,16 @@ import { type Step, navigate, warnBeforeLeaving } from "./navigation";
 import { Renderer } from "./render/renderer";
 import { SaveController } from "./save";
 import { Store } from "./store";
-import { Superpixels } from "./superpixels";
-import { BoxAssistTool } from "./tools/box";
-import { BrushTool } from "./tools/brush";
-import { FillTool } from "./tools/fill";
-import { PolygonTool } from "./tools/polygon";
-import { SelectTool } from "./tools/select";
-import { SuperpixelTool } from "./tools/superpixel";
-import { type Tool, type ToolContext, type ToolName, paintTarget } from "./tools/tool";
+import { ImageSources } from "./image-sources";
+import type { Superpixels } from "./superpixels";
+import { buildTools } from "./tools/all";
+import type { Tool, ToolName } from "./tools/tool";
 import { ConflictBanner, type Level, Toast } from "./ui/banner";
 import { type EditorState, bindChrome } from "./ui/chrome";
 import { HelpOverlay } from "./ui/help";
 import { type Layout, buildLayout } from "./ui/layout";
 import type { PanelActions } from "./ui/panels";
 import { Viewport } from "./viewport";
-import type { Pixels } from "./wand";
-import { WandTool } from "./tools/wand";
 
 export interface EditorConfig {
   projectId: number;
@@ -54,15 +48,11 @@ export class Editor {
   private readonly el: Layout;
   private readonly toast: Toast;
   private readonly help: HelpOverlay;
-  private photo: HTMLImageElement | null = null;
-  private pixels: Pixels | null = null;
-  /** The image's superpixels once loaded; `superpixelsLoad` is the one request for them. */
-  superpixelData: Superpixels | null = null;
-  private superpixelsLoad: Promise<Superpixels | null> | null = null;
+  sources!: ImageSources;
 
   constructor(
     root: HTMLElement,
-    private readonly api: Api,
+    readonly api: Api,
     private readonly config: EditorConfig,
   ) {
     this.el = buildLayout(root, (command) => this.run(command));
@@ -98,6 +88,13 @@ export class Editor {
     this.view = new Viewport(image.width, image.height);
     this.renderer = new Renderer(this.el.stage, this.doc, this.view);
     this.saver = new SaveController(this.api, image.id, this.doc);
+    this.sources = new ImageSources(this.api, image, {
+      superpixelsReady: (sp) => {
+        this.state.update({ superpixelLevels: sp.levels.length, superpixelLevel: Math.min(this.state.value.superpixelLevel, sp.levels.length - 1) });
+        if (this.state.value.tool === "superpixel") this.notify("Superpixels ready.");
+      },
+      failed: (message) => this.notify(message, "error"),
+    });
     this.state = new Store<EditorState>({
       project, image, tool: "brush", classId: this.doc.classes[0]?.id ?? null, radius: 12,
       superpixelLevel: 1, superpixelLevels: 3, tolerance: 24, assistMethod: "auto",
@@ -109,7 +106,7 @@ export class Editor {
     this.renderer.prepare();
     this.openTimings.tint = performance.now() - t0;
     await decoded;
-    this.photo = imageEl;
+    this.sources.setPhoto(imageEl);
     this.openTimings.image = performance.now() - t0;
     this.renderer.setImage(imageEl);
     this.renderer.frame();
@@ -120,78 +117,21 @@ export class Editor {
   }
 
   private buildTools(): void {
-    const ctx: ToolContext = {
-      doc: this.doc,
-      history: this.history,
-      view: this.view,
-      api: this.api,
-      imageId: this.state.value.image.id,
-      brushRadius: () => this.state.value.radius,
-      currentClass: () => this.currentClass(),
-      resolveTarget: (create) => paintTarget(this.doc, this.currentClass(), create),
-      superpixels: () => this.superpixels(),
-      superpixelLevel: () => this.state.value.superpixelLevel,
-      setSuperpixelLevel: (level) => this.setSuperpixelLevel(level),
-      imagePixels: () => this.imagePixels(),
-      wandTolerance: () => this.state.value.tolerance,
-      assistMethod: () => this.state.value.assistMethod,
-      notify: (m, level) => this.notify(m, level),
-      setGestureActive: (a) => {
-        this.renderer.gestureActive = a;
-      },
-      redrawUi: () => this.renderer.invalidateUi(),
-    };
-    const list: Tool[] = [new SelectTool(ctx), new BrushTool(ctx, "brush"), new BrushTool(ctx, "eraser"), new PolygonTool(ctx), new FillTool(ctx), new BoxAssistTool(ctx), new SuperpixelTool(ctx), new WandTool(ctx)];
+    const list = buildTools(this);
     for (const t of list) this.tools.set(t.name, t);
     this.tool = list[1];
     this.renderer.uiPainter = (g, view) => this.tool.drawUi(g, view);
   }
 
-  /** The superpixels if loaded; the first call asks the server (which makes them if it must). */
-  superpixels(): Superpixels | null {
-    if (!this.superpixelsLoad) this.superpixelsLoad = this.loadSuperpixels();
-    return this.superpixelData;
-  }
-
-  /** Resolves once the superpixels are in (null when the server refused). */
-  loadedSuperpixels(): Promise<Superpixels | null> {
-    this.superpixels();
-    return this.superpixelsLoad as Promise<Superpixels | null>;
-  }
-
-  private async loadSuperpixels(): Promise<Superpixels | null> {
-    try {
-      const sp = await Superpixels.fromDto(await this.api.superpixels(this.state.value.image.id));
-      this.superpixelData = sp;
-      this.state.update({ superpixelLevels: sp.levels.length, superpixelLevel: Math.min(this.state.value.superpixelLevel, sp.levels.length - 1) });
-      if (this.state.value.tool === "superpixel") this.notify("Superpixels ready.");
-      return sp;
-    } catch (err) {
-      this.superpixelsLoad = null; // a later use tries again
-      this.notify(`Superpixels: ${err instanceof ApiError ? err.message : String(err)}`, "error");
-      return null;
-    }
+  /** The superpixels once loaded (browser tests wait on it). */
+  get superpixelData(): Superpixels | null {
+    return this.sources?.superpixels ?? null;
   }
 
   setSuperpixelLevel(level: number): void {
-    const max = (this.superpixelData?.levels.length ?? this.state.value.superpixelLevels) - 1;
+    const max = (this.sources.superpixels?.levels.length ?? this.state.value.superpixelLevels) - 1;
     this.state.update({ superpixelLevel: Math.max(0, Math.min(max, Math.round(level))) });
     this.renderer.invalidateUi();
-  }
-
-  /** The photo's RGBA pixels, read once from the decoded image (the wand's input). */
-  imagePixels(): Pixels | null {
-    if (!this.pixels && this.photo) {
-      const { width, height } = this.doc;
-      const canvas = document.createElement("canvas");
-      canvas.width = width;
-      canvas.height = height;
-      const g = canvas.getContext("2d", { willReadFrequently: true });
-      if (!g) return null;
-      g.drawImage(this.photo, 0, 0, width, height);
-      this.pixels = g.getImageData(0, 0, width, height, { colorSpace: "srgb" });
-    }
-    return this.pixels;
   }
 
   currentClass(): LabelClass | null {
@@ -202,7 +142,7 @@ export class Editor {
   setTool(name: ToolName): void {
     const next = this.tools.get(name);
     if (!next) return;
-    if (name === "superpixel") this.superpixels(); // start loading on the way in
+    if (name === "superpixel") this.sources.superpixelsNow(); // start loading on the way in
     if (this.tool !== next) this.tool.cancel();
     this.tool = next;
     this.el.stage.style.cursor = next.cursor;
