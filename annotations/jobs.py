@@ -127,7 +127,8 @@ class CeleryRunner:
                 result.forget()
             except Exception:  # the backend is the same Redis; it may be what failed
                 log.warning("could not forget the result of %s", task, exc_info=True)
-            raise DomainError(f"no gpu worker answered within {timeout_s:g} s ({type(exc).__name__})") from None
+            queue = task.split(".")[1]  # workers.<queue>.<name>: the queue is in the name
+            raise DomainError(f"no {queue} worker answered within {timeout_s:g} s ({type(exc).__name__})") from None
 
     def revoke(self, task_id: str) -> None:
         from labeler.celery import app

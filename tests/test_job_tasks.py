@@ -117,3 +117,24 @@ def test_an_upload_is_removed_after_its_job_ran_unless_the_task_runs_again(proje
     except type(error) if error is not None else ():
         pass
     assert upload.exists() is kept
+
+
+def test_a_waiting_task_that_nobody_answers_names_its_queue(monkeypatch):
+    from celery.exceptions import TimeoutError as CeleryTimeout
+
+    from annotations.errors import DomainError
+    from annotations.jobs import CeleryRunner
+    from labeler.celery import app
+
+    class Unanswered:
+        def get(self, timeout):
+            raise CeleryTimeout("no answer")
+
+        def forget(self):
+            pass
+
+    monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: Unanswered())
+    with pytest.raises(DomainError, match=r"^no default worker answered within 2 s"):
+        CeleryRunner().call("workers.default.grabcut", [1], timeout_s=2)
+    with pytest.raises(DomainError, match=r"^no gpu worker answered within 2 s"):
+        CeleryRunner().call("workers.gpu.assist", [1], timeout_s=2)
