@@ -1,6 +1,9 @@
-import type { AnnotationDocumentDto, LabelClassDto } from "../src/api";
+import type { AnnotationDocumentDto, Api, LabelClassDto } from "../src/api";
 import { EditorDocument } from "../src/document";
+import type { History } from "../src/history";
 import { encodeBitmap } from "../src/rle";
+import { type ToolContext, paintTarget } from "../src/tools/tool";
+import { Viewport } from "../src/viewport";
 
 export const CLASSES: LabelClassDto[] = [
   { id: 1, name: "car", color: "#ff0000", kind: "instance", hotkey: "1", order: 0 },
@@ -39,4 +42,28 @@ export function docWith(w: number, h: number, masks: Array<{ id: number; cls: nu
     })),
   };
   return new EditorDocument(w, h, CLASSES, dto);
+}
+
+/** A tool context over `doc` with the first class current and every other input inert; `over` replaces parts. */
+export function toolContext(doc: EditorDocument, history: History, over: Partial<ToolContext> = {}): ToolContext {
+  return {
+    doc,
+    history,
+    view: new Viewport(doc.width, doc.height),
+    api: {} as Api,
+    imageId: 9,
+    brushRadius: () => 1,
+    currentClass: () => CLASSES[0],
+    resolveTarget: (create) => paintTarget(doc, CLASSES[0], create),
+    superpixels: () => null,
+    superpixelLevel: () => 0,
+    setSuperpixelLevel: () => undefined,
+    imagePixels: () => null,
+    wandTolerance: () => 0,
+    assistMethod: () => "auto",
+    notify: () => undefined,
+    setGestureActive: () => undefined,
+    redrawUi: () => undefined,
+    ...over,
+  };
 }

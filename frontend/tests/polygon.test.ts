@@ -1,33 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { Api } from "../src/api";
 import { History } from "../src/history";
 import { PolygonTool } from "../src/tools/polygon";
-import { type ToolContext, type ToolPointer, paintTarget } from "../src/tools/tool";
-import { Viewport } from "../src/viewport";
-import { CLASSES, docWith } from "./helpers";
+import type { ToolPointer } from "../src/tools/tool";
+import { docWith, toolContext } from "./helpers";
 
 function setup() {
   const doc = docWith(20, 20, []);
   const history = new History(doc);
-  const ctx: ToolContext = {
-    doc,
-    history,
-    view: new Viewport(20, 20),
-    api: {} as Api,
-    imageId: 9,
-    brushRadius: () => 1,
-    currentClass: () => CLASSES[0],
-    resolveTarget: (create) => paintTarget(doc, CLASSES[0], create),
-    superpixels: () => null,
-    superpixelLevel: () => 0,
-    setSuperpixelLevel: () => undefined,
-    imagePixels: () => null,
-    wandTolerance: () => 0,
-    assistMethod: () => "auto",
-    notify: () => undefined,
-    setGestureActive: () => undefined,
-    redrawUi: () => undefined,
-  };
+  const ctx = toolContext(doc, history);
   const tool = new PolygonTool(ctx);
   // Vertices far apart on screen (scale 1), so no click lands on the first vertex.
   const at = (x: number, y: number): ToolPointer => ({ x, y, sx: x * 10, sy: y * 10, shift: false, alt: false });

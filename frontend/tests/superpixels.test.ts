@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { Api, SuperpixelsDto } from "../src/api";
+import type { SuperpixelsDto } from "../src/api";
 import { History } from "../src/history";
 import { Mask } from "../src/mask";
 import { Superpixels } from "../src/superpixels";
 import { SuperpixelTool } from "../src/tools/superpixel";
-import { type ToolContext, type ToolPointer, paintTarget } from "../src/tools/tool";
-import { Viewport } from "../src/viewport";
-import { CLASSES, docWith } from "./helpers";
+import type { ToolPointer } from "../src/tools/tool";
+import { docWith, toolContext } from "./helpers";
 
 /** A dto as the server writes it: labels uint16 LE, zlib, base64. */
 async function deflate(bytes: Uint8Array): Promise<string> {
@@ -93,27 +92,13 @@ function toolSetup(sp: Superpixels) {
   const doc = docWith(sp.width, sp.height, []);
   const history = new History(doc);
   let level = 0;
-  const ctx: ToolContext = {
-    doc,
-    history,
-    view: new Viewport(sp.width, sp.height),
-    api: {} as Api,
-    imageId: 9,
-    brushRadius: () => 1,
-    currentClass: () => CLASSES[0],
-    resolveTarget: (create) => paintTarget(doc, CLASSES[0], create),
+  const ctx = toolContext(doc, history, {
     superpixels: () => sp,
     superpixelLevel: () => level,
     setSuperpixelLevel: (l) => {
       level = Math.max(0, Math.min(sp.levels.length - 1, l));
     },
-    imagePixels: () => null,
-    wandTolerance: () => 0,
-    assistMethod: () => "auto",
-    notify: () => undefined,
-    setGestureActive: () => undefined,
-    redrawUi: () => undefined,
-  };
+  });
   const at = (x: number, y: number, alt = false): ToolPointer => ({ x, y, sx: x, sy: y, shift: false, alt });
   return { doc, history, tool: new SuperpixelTool(ctx), at, level: () => level };
 }
