@@ -23,6 +23,7 @@ from .errors import ValidationFailed, first_message
 from .models import Image, Job, LabelClass, ModelVersion, Project
 
 MIN_APPROVED_IMAGES = 2
+STORED_VAL_SPLIT, STORED_TEST_SPLIT = "val", "test"  # Image.split names a stored split uses
 PRELABEL_IMAGE_SETS = ("all", "unlabeled")
 
 
@@ -46,6 +47,10 @@ class TrainParams(serializers.Serializer):
     image_size = serializers.IntegerField(min_value=32, max_value=4096, required=False, allow_null=True)
     name = serializers.SlugField(max_length=100, required=False)
     val_fraction = serializers.FloatField(min_value=0.01, max_value=0.9, default=0.2)
+    split = serializers.ChoiceField(
+        choices=["hash", "stored"], required=False,
+        help_text='"hash" (default): val_fraction of the approved images by content hash; "stored": the split each image '
+                  'came with (images in "val" validate, "test" ones are left out, the rest train)')
     seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, default=0)
     batch_size = serializers.IntegerField(min_value=1, max_value=1024, required=False)
     lr = serializers.FloatField(min_value=1e-8, max_value=10.0, required=False)
@@ -153,7 +158,11 @@ def train_check(*, project: Project, params: dict[str, Any], job: Job | None = N
     if "name" in clean:
         model_version_name_check(project=project, name=clean["name"], job=job)
     class_ids = training_class_ids(project=project, arch=clean["arch"], parent=outputs_parent(parent))
-    approved = project.images.filter(status__in=Image.APPROVED).count()
+    approved_images = project.images.filter(status__in=Image.APPROVED)
+    approved = approved_images.count()
+    if clean.get("split") == "stored" and not approved_images.filter(split=STORED_VAL_SPLIT).exists():
+        raise ValidationFailed(f'split: no approved image of project {project.name!r} is in the stored split "{STORED_VAL_SPLIT}"; '
+                               'import a dataset with one, or use split "hash"')
     if approved < MIN_APPROVED_IMAGES:
         raise ValidationFailed(
             f"training needs at least {MIN_APPROVED_IMAGES} approved images (status done or reviewed); "

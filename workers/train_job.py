@@ -64,7 +64,12 @@ def make_plan(job: Job) -> dict:
     approved = list(training_data.approved_images(project=project))
     seed = int(params.get("seed", 0))
     val_fraction = float(params.get("val_fraction", training_data.DEFAULT_VAL_FRACTION))
-    train_ids, val_ids = training_data.split_images(approved, val_fraction=val_fraction, seed=seed)
+    if params.get("split") == "stored":
+        train_ids, val_ids = training_data.stored_split(approved)
+        split_record = {"method": "stored"}
+    else:
+        train_ids, val_ids = training_data.split_images(approved, val_fraction=val_fraction, seed=seed)
+        split_record = {"method": "sha256", "seed": seed, "val_fraction": val_fraction}
     image_size = params.get("image_size")
     is_instance = arch == ModelVersion.Architecture.MASKRCNN
     if parent is not None:
@@ -95,7 +100,7 @@ def make_plan(job: Job) -> dict:
         "class_ids": list(classes.ids), "class_names": list(classes.names),
         "builder_kwargs": builder_kwargs, "normalization": normalization, "size_policy": size_policy,
         "image_size": int(image_size) if image_size else None, "recipe": recipe,
-        "split": {"method": "sha256", "seed": seed, "val_fraction": val_fraction, "train": train_ids, "val": val_ids},
+        "split": {**split_record, "train": train_ids, "val": val_ids},
         "starts": [],
     }
 

@@ -23,7 +23,7 @@ from annotations.errors import ValidationFailed
 from annotations.formats.split import split_parse
 from annotations.models import Annotation, Image, ModelVersion, Project
 from annotations.selectors import image_void_rles
-from annotations.training import training_class_ids
+from annotations.training import STORED_TEST_SPLIT, STORED_VAL_SPLIT, training_class_ids
 
 from .ml.datasets import InstanceSample, SemanticSample
 from .ml.metrics import IGNORE_INDEX
@@ -75,6 +75,18 @@ def split_images(images: Iterable[Image], *, val_fraction: float, seed: int) -> 
         nearest = max(images, key=lambda im: hashlib.sha256(f"{seed}:{im.sha256}".encode()).digest()[:8])
         train.remove(nearest.pk)
         val.append(nearest.pk)
+    return train, val
+
+
+def stored_split(images: Iterable[Image]) -> tuple[list[int], list[int]]:
+    """(train ids, val ids) from the split each image was imported with: "val" validates, "test"
+    stays out of training and validation, any other (or none) trains."""
+    train, val = [], []
+    for image in images:
+        if image.split == STORED_VAL_SPLIT:
+            val.append(image.pk)
+        elif image.split != STORED_TEST_SPLIT:
+            train.append(image.pk)
     return train, val
 
 

@@ -183,3 +183,25 @@ def test_a_torchvision_version_can_be_fine_tuned_on_the_project_classes(owner, s
     checked = train_check(project=project, params={"from_version": published.pk, "epochs": 1})
     assert checked.params["pretrained"] is True and checked.params["arch"] == "maskrcnn"
     assert checked.class_ids == [c.pk for c in project.label_classes.filter(kind="instance")]
+
+
+def test_training_can_use_the_split_the_images_came_with(owner):
+    project, _ = approved_shapes(owner=owner, n=6)
+    images = list(project.images.order_by("pk"))
+    for image, split in zip(images, ["train", "train", "val", "test", "", "val"]):
+        Image.objects.filter(pk=image.pk).update(split=split)
+    call_command("train_model", str(project.pk), "--arch", "unet", "--epochs", "1", "--name", "stored",
+                 "--split", "stored", "--builder-kwargs", '{"depth": 2, "base_width": 8}')
+    split = ModelVersion.objects.get(name="stored").training["split"]
+    assert split["method"] == "stored"
+    assert split["val"] == [images[2].pk, images[5].pk]
+    assert split["train"] == [images[0].pk, images[1].pk, images[4].pk]  # "test" is in neither
+
+
+def test_a_stored_split_without_validation_images_is_refused_before_a_job_exists(owner):
+    from django.core.management import CommandError
+
+    project, _ = approved_shapes(owner=owner, n=3)
+    with pytest.raises(CommandError, match='no approved image .* is in the stored split "val"'):
+        call_command("train_model", str(project.pk), "--arch", "unet", "--epochs", "1", "--split", "stored")
+    assert not Job.objects.exists()

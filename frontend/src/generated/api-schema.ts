@@ -907,6 +907,12 @@ export interface components {
             /** @description the id of each sent annotation, in the order they were sent */
             saved_ids: number[];
         };
+        /**
+         * @description * `hash` - hash
+         *     * `stored` - stored
+         * @enum {string}
+         */
+        SplitEnum: "hash" | "stored";
         SuperpixelLevelOut: {
             /** @description mean superpixel side in grid pixels */
             side: number;
@@ -960,6 +966,13 @@ export interface components {
              * @default 0.2
              */
             val_fraction?: number;
+            /**
+             * @description "hash" (default): val_fraction of the approved images by content hash; "stored": the split each image came with (images in "val" validate, "test" ones are left out, the rest train)
+             *
+             *     * `hash` - hash
+             *     * `stored` - stored
+             */
+            split?: components["schemas"]["SplitEnum"];
             /**
              * Format: int64
              * @default 0

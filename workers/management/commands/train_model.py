@@ -27,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--image-size", type=int, help="train on S x S images (semantic) / min=max size (Mask R-CNN)")
         parser.add_argument("--name", help="name of the new version (default <arch>-job<id>)")
         parser.add_argument("--val-fraction", type=float, default=0.2)
+        parser.add_argument("--split", choices=["hash", "stored"],
+                            help="stored: validate on the images imported in 'val', leave 'test' out")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--batch-size", type=int)
         parser.add_argument("--lr", type=float)
@@ -37,11 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--queue", action="store_true", help="enqueue on the gpu queue instead of running here")
 
     def handle(self, *args, project, arch, epochs, minutes, from_version, image_size, name, val_fraction, seed,
-               batch_size, lr, pretrained, weights_file, builder_kwargs, queue, **options):
+               batch_size, lr, pretrained, weights_file, builder_kwargs, split, queue, **options):
         target = project_from_arg(project)
         params: dict = {"epochs": epochs, "minutes": minutes, "image_size": image_size, "name": name,
                         "val_fraction": val_fraction, "seed": seed, "batch_size": batch_size, "lr": lr, "arch": arch,
-                        "pretrained": pretrained or None, "weights_file": weights_file, "builder_kwargs": builder_kwargs}
+                        "pretrained": pretrained or None, "weights_file": weights_file, "builder_kwargs": builder_kwargs, "split": split}
         if from_version:
             params["from_version"] = version_from_arg(target, from_version).pk
         started = time.monotonic()
