@@ -25,7 +25,7 @@ from django.conf import settings
 
 from annotations.errors import ValidationFailed
 from annotations.jobs import JobCancelled, JobReporter, job_body
-from annotations.models import Job, ModelVersion
+from annotations.models import Image, Job, ModelVersion
 from annotations.training import model_version_name_check, outputs_parent, train_check
 
 from . import training_data
@@ -35,7 +35,6 @@ from .model_versions import model_version_register
 log = logging.getLogger(__name__)
 
 PLAN_NAME = "plan.json"
-SEMANTIC_CROP_MULTIPLE = 32  # every semantic builder accepts sizes divisible by 32
 
 # What a job's params may set in the recipe (workers/ml/recipe.py BASE_RECIPES holds the rest).
 RECIPE_KEYS = ("lr", "batch_size", "class_weights", "dice_weight", "optimizer", "schedule", "warmup_steps", "augment", "weight_decay")
@@ -81,7 +80,7 @@ def make_plan(job: Job) -> dict:
             builder_kwargs.update(min_size=int(image_size), max_size=int(image_size))
         else:  # trained on S x S squares; the predictor resizes to the same and back
             size_policy = {"mode": "resize", "size": [int(image_size), int(image_size)]}
-    from .ml.recipe import BASE_RECIPES
+    from .ml.recipe import BASE_RECIPES, largest_crop_for
 
     recipe = {**BASE_RECIPES[arch], **{k: params[k] for k in RECIPE_KEYS if params.get(k) is not None}}
     recipe.update(epochs=params.get("epochs"), minutes=params.get("minutes"), seed=seed)
@@ -92,8 +91,8 @@ def make_plan(job: Job) -> dict:
         if image_size:
             recipe["crop_size"] = int(image_size)
         else:
-            smallest = min(min(im.width, im.height) for im in approved if im.pk in set(train_ids))
-            recipe["crop_size"] = max(SEMANTIC_CROP_MULTIPLE, min(512, smallest // SEMANTIC_CROP_MULTIPLE * SEMANTIC_CROP_MULTIPLE))
+            train_set = set(train_ids)
+            recipe["crop_size"] = largest_crop_for([(im.height, im.width) for im in approved if im.pk in train_set])
     return {
         "arch": arch, "name": version_name(job), "parent": parent.pk if parent else None,
         "pretrained": bool(params.get("pretrained")), "weights_file": params.get("weights_file"),
@@ -196,6 +195,11 @@ def _register(job: Job, plan: dict, checkpoint: Path, result, started_epoch: int
     )
 
 
+def _sides(image_ids: list[int]) -> list[tuple[int, int]]:
+    """(height, width) of each image, from its row: the plan needs sizes, not pixels."""
+    return list(Image.objects.filter(pk__in=image_ids).values_list("height", "width"))
+
+
 def _remove_workdir(job: Job) -> None:
     shutil.rmtree(workdir_for(job.pk), ignore_errors=True)
 
@@ -225,7 +229,7 @@ def _train(job: Job, reporter: JobReporter, workdir: Path, *, device: str | None
 
     from .ml.checkpoints import ModelSpec, read_checkpoint, save_checkpoint
     from .ml.device import cpu_threads, select_device
-    from .ml.recipe import apply_plan, config_from, image_sides, plan_semantic
+    from .ml.recipe import apply_plan, config_from, plan_semantic
     from .ml.training import CHECKPOINT_NAME, train
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -260,7 +264,7 @@ def _train(job: Job, reporter: JobReporter, workdir: Path, *, device: str | None
         with cpu_threads(job.params.get("cpu_threads")):
             planned = plan_semantic(
                 model=model, spec=spec, budget_s=float(plan["recipe"]["minutes"]) * 60,
-                image_sides=image_sides(train_samples), val_pixels=sum(h * w for h, w in image_sides(val_samples)),
+                image_sides=_sides(plan["split"]["train"]), val_pixels=sum(h * w for h, w in _sides(plan["split"]["val"])),
                 device=select_device(device),
             )
         plan["recipe"] = apply_plan(plan["recipe"], planned)

@@ -205,3 +205,13 @@ def test_a_stored_split_without_validation_images_is_refused_before_a_job_exists
     with pytest.raises(CommandError, match='no approved image .* is in the stored split "val"'):
         call_command("train_model", str(project.pk), "--arch", "unet", "--epochs", "1", "--split", "stored")
     assert not Job.objects.exists()
+
+
+def test_a_job_with_a_time_budget_plans_its_recipe_and_records_the_plan(owner):
+    project, _ = approved_shapes(owner=owner, n=6)
+    call_command("train_model", str(project.pk), "--arch", "unet", "--minutes", "0.2", "--name", "planned",
+                 "--builder-kwargs", '{"depth": 2, "base_width": 8}')
+    training = ModelVersion.objects.get(name="planned").training
+    plan = training["recipe"]["plan"]
+    assert plan["crop_size"] == training["recipe"]["crop_size"] and plan["probe_step_s"] > 0
+    assert training["recipe"]["augmentation"] == "light" and training["peak_rss_mb"] > 0

@@ -28,7 +28,6 @@ from torch import nn
 
 from . import device as devices
 from .checkpoints import ModelSpec
-from .datasets import load_image
 from .training import TrainConfig
 
 CROP_MULTIPLE = 32  # every semantic builder accepts sizes divisible by 32
@@ -70,6 +69,12 @@ class RecipePlan:
 
     def as_dict(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def largest_crop_for(sides: Sequence[tuple[int, int]]) -> int:
+    """The largest square crop every image holds, a multiple of CROP_MULTIPLE, at most MAX_CROP."""
+    smallest = min(min(h, w) for h, w in sides)
+    return max(CROP_MULTIPLE, min(MAX_CROP, smallest // CROP_MULTIPLE * CROP_MULTIPLE))
 
 
 def probe_step_seconds(model: nn.Module, spec: ModelSpec, *, crop: int, batch: int, device: torch.device) -> float:
@@ -116,8 +121,7 @@ def plan_semantic(
         raise ValueError(f"a budget of {budget_s:.0f} s is too short to train (at least {SETUP_S + 1:.0f} s)")
     on_gpu = device.type == "cuda"
     target = target_steps or (TARGET_STEPS_GPU if on_gpu else TARGET_STEPS_CPU)
-    smallest = min(min(h, w) for h, w in image_sides)
-    largest_crop = max(CROP_MULTIPLE, min(MAX_CROP, smallest // CROP_MULTIPLE * CROP_MULTIPLE))
+    largest_crop = largest_crop_for(image_sides)
     probe_crop = min(PROBE_CROP, largest_crop)
     probe_batch = CPU_BATCH
     measured = probe_step_s is None
@@ -196,8 +200,3 @@ def config_from(recipe: dict) -> TrainConfig:
     """The TrainConfig of a recipe dict (keys that are not config fields, like "plan", are records)."""
     fields = TrainConfig.__dataclass_fields__
     return TrainConfig(**{k: v for k, v in recipe.items() if k in fields})
-
-
-def image_sides(samples: Sequence) -> list[tuple[int, int]]:
-    """(h, w) of each sample's image (decoded: samples may be paths)."""
-    return [tuple(load_image(s.image).shape[:2]) for s in samples]
