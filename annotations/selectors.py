@@ -98,10 +98,9 @@ def image_unlabeled_list(*, project: Project) -> QuerySet[Image]:
 
 def prelabel_image_ids(*, project: Project, which: str | list[int]) -> list[int]:
     """The images a pre-label Job covers: "all", "unlabeled" (see image_unlabeled_list) or the
-    listed ids that are still in the project, in that order."""
+    listed ids in their order (training.prelabel_images_check has made sure they are the project's)."""
     if isinstance(which, list):
-        found = set(project.images.filter(pk__in=which).values_list("pk", flat=True))
-        return [i for i in which if i in found]
+        return list(which)
     images = image_unlabeled_list(project=project) if which == "unlabeled" else project.images.all()
     return list(images.order_by("pk").values_list("pk", flat=True))
 
