@@ -115,9 +115,10 @@ def label_map(image: Image, rows: Sequence[Annotation], classes: ClassList, void
     return out
 
 
-def instances(image: Image, rows: Sequence[Annotation], classes: ClassList) -> list[tuple[int, np.ndarray]]:
+def instances(image: Image, rows: Sequence[Annotation], classes: ClassList) -> list[tuple[int, np.ndarray, bool]]:
+    """(class index, H x W bool, iscrowd) per annotation of a class the version knows."""
     index = classes.index_of()
-    return [(index[row.label_class_id], _mask(image, row)) for row in rows if row.label_class_id in index]
+    return [(index[row.label_class_id], _mask(image, row), row.iscrowd) for row in rows if row.label_class_id in index]
 
 
 def image_path(image: Image) -> Path:

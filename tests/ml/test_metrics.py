@@ -118,3 +118,25 @@ def test_ap_equals_pycocotools_on_the_same_data(tmp_path):
 def test_no_predictions_scores_zero_not_an_error():
     gt = [[(1, _square(0, 0))]]
     assert instance_ap(gt, [[]])["ap"] == 0.0
+
+
+def test_a_detection_inside_a_crowd_region_is_no_false_positive():
+    crowd = np.zeros((40, 40), dtype=bool)
+    crowd[20:40, 0:40] = True
+    inside = np.zeros((40, 40), dtype=bool)
+    inside[22:38, 2:20] = True  # about a third of the crowd region, scored above the real object
+    preds = [[(1, 0.95, inside), (1, 0.9, _square(0, 0))]]
+
+    as_crowd = instance_ap([[(1, _square(0, 0)), (1, crowd, True)]], preds)
+    as_object = instance_ap([[(1, _square(0, 0)), (1, crowd, False)]], preds)
+
+    assert as_crowd["ap"] == pytest.approx(1.0)
+    assert as_object["ap"] < 0.6  # the same region as an object: a missed object and a false positive
+
+
+def test_missing_a_crowd_region_is_no_false_negative():
+    crowd = np.zeros((40, 40), dtype=bool)
+    crowd[25:40, 25:40] = True
+    preds = [[(1, 0.9, _square(0, 0))]]
+    assert instance_ap([[(1, _square(0, 0)), (1, crowd, True)]], preds)["ap"] == pytest.approx(1.0)
+    assert instance_ap([[(1, _square(0, 0)), (1, crowd)]], preds)["ap"] < 0.6

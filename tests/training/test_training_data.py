@@ -99,3 +99,21 @@ def test_void_pixels_are_ignored_by_training_and_evaluation(owner):
 
 def ids_index(classes, class_id: int) -> int:
     return classes.index_of()[class_id]
+
+
+def test_crowd_regions_reach_evaluation_but_not_mask_rcnn_targets(owner):
+    from workers.ml.datasets import InstanceDataset
+
+    project, truths = shapes_project(owner=owner, n=1, kind="instance")
+    ids = class_ids(project)
+    image = Image.objects.get(pk=next(iter(truths)))
+    services.annotation_document_save(image=image, user=owner, version=image.annotation_version, annotations=[
+        {"label_class": ids["rectangle"], "mask": _square(5, 5)},
+        {"label_class": ids["rectangle"], "mask": _square(25, 25, 20), "iscrowd": True},
+    ])
+    classes = training_data.class_list_for(project=project, arch="maskrcnn")
+    [sample] = training_data.samples_for(image_ids=[image.pk], classes=classes, instance=True)
+    assert [crowd for _, _, crowd in sample.instances] == [False, True]
+
+    _, target = InstanceDataset([sample], num_classes=len(classes.ids) + 1)[0]
+    assert target["masks"].shape[0] == 1 and target["masks"][0, 6, 6] == 1  # the crowd region is no object to learn

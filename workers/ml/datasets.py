@@ -1,6 +1,6 @@
 """torch Datasets built from plain Python data, so the Django side only has to produce
 lists: a sample is an image (path or H x W x 3 uint8 array) with either a semantic label
-map (H x W ints, 0 = background, 255 = ignore) or instances [(class_index, H x W bool)].
+map (H x W ints, 0 = background, 255 = ignore) or instances [(class_index, H x W bool[, iscrowd])].
 
 Semantic items are (normalized float image [3,H,W], long label map [H,W]); instance items
 are (float image [3,H,W] in 0..1, {"boxes", "labels", "masks"}) as torchvision's Mask
@@ -122,12 +122,14 @@ class InstanceDataset(Dataset):
         image = load_image(sample.image)
         h, w = image.shape[:2]
         masks, labels = [], []
-        for class_index, mask in sample.instances:
+        for class_index, mask, *crowd in sample.instances:
             if mask.shape != (h, w):
                 raise ValueError(f"sample {index}: instance mask {mask.shape} != image {(h, w)}")
             if not 1 <= class_index < self.num_classes:
                 raise ValueError(f"sample {index}: class {class_index} not in 1..{self.num_classes - 1}")
-            if mask.any():
+            # Crowd regions are no object to learn (torchvision's and Detectron2's COCO loaders drop them
+            # from training targets too); evaluation reads them from the sample and scores them as COCOeval does.
+            if mask.any() and not (crowd and crowd[0]):
                 masks.append(torch.from_numpy(np.asarray(mask, dtype=bool)))
                 labels.append(class_index)
         mask_t = torch.stack(masks) if masks else torch.zeros((0, h, w), dtype=torch.bool)

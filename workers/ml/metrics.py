@@ -92,7 +92,7 @@ def binary_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 # --- instance segmentation -------------------------------------------------------------
 
-GroundTruth = Sequence[tuple[int, np.ndarray]]  # (class_index, H x W bool)
+GroundTruth = Sequence[tuple]  # (class_index, H x W bool) or (class_index, H x W bool, iscrowd)
 Prediction = Sequence[tuple[int, float, np.ndarray]]  # (class_index, score, H x W bool)
 
 
@@ -119,12 +119,12 @@ def coco_objects(
         if image_sizes is not None:
             h, w = image_sizes[image_id - 1]
         else:
-            any_mask = next(iter([m for _, m in gts] + [m for _, _, m in preds]), None)
+            any_mask = next(iter([g[1] for g in gts] + [m for _, _, m in preds]), None)
             if any_mask is None:
                 raise ValueError(f"image {image_id - 1} has no masks; pass image_sizes")
             h, w = any_mask.shape
         images.append({"id": image_id, "height": int(h), "width": int(w)})
-        for class_index, mask in gts:
+        for class_index, mask, *crowd in gts:
             if mask.shape != (h, w):
                 raise ValueError(f"image {image_id - 1}: mask {mask.shape} != image {(h, w)}")
             rle = _rle(mask)
@@ -136,7 +136,9 @@ def coco_objects(
                     "segmentation": rle,
                     "area": float(mask_utils.area(rle)),
                     "bbox": [float(v) for v in mask_utils.toBbox(rle)],
-                    "iscrowd": 0,
+                    # A crowd region is scored as COCOeval does: a detection inside it is neither a true
+                    # nor a false positive, and missing it is no false negative.
+                    "iscrowd": int(bool(crowd and crowd[0])),
                 }
             )
             seen_classes.add(int(class_index))

@@ -244,13 +244,16 @@ def _evaluate_instance(model, spec, samples, dev, batch_size, score_threshold) -
     dataset = InstanceDataset(samples, num_classes=spec.num_classes)
     ground_truth, predictions, sizes = [], [], []
     for start in range(0, len(dataset), batch_size):
-        items = [dataset[i] for i in range(start, min(len(dataset), start + batch_size))]
+        indices = range(start, min(len(dataset), start + batch_size))
+        items = [dataset[i] for i in indices]
         outputs = model([img.to(dev) for img, _ in items])
-        for (img, target), out in zip(items, outputs):
+        for i, (img, _), out in zip(indices, items, outputs):
             sizes.append(tuple(img.shape[-2:]))
-            ground_truth.append(
-                [(int(c), m.bool().numpy()) for c, m in zip(target["labels"], target["masks"])]
-            )
+            # From the sample, not the training target: crowd regions are left out of targets but count here.
+            ground_truth.append([
+                (int(c), np.asarray(m, dtype=bool), *crowd) for c, m, *crowd in dataset.samples[i].instances
+                if np.asarray(m).any()
+            ])
             keep = out["scores"] >= score_threshold
             masks = (out["masks"][keep, 0] > 0.5).cpu().numpy()
             predictions.append(
