@@ -14,11 +14,14 @@ Order of work, so that a refusal changes nothing and memory stays flat:
 """
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -37,6 +40,8 @@ from .models import Annotation, Image, Job, LabelClass, Project
 FORMATS = ("coco", "voc")
 _CHUNK = 5000  # annotations checked and inserted together
 _SMALL_IMAGE = 64 << 20  # image members up to this size are checked in memory
+_STAGE_THREADS = min(4, os.cpu_count() or 1)
+_STAGE_WINDOW = 4 * _STAGE_THREADS  # small members read ahead of the checks (at most _SMALL_IMAGE bytes of them)
 
 
 @dataclass
@@ -77,11 +82,53 @@ def _existing_by_name(project: Project) -> tuple[dict[str, list[Image]], dict[st
     return by_name, by_stem
 
 
-def _stage(archive: Archive, member: str, staging: ingest.Staging) -> ingest.StagedImage:
-    if archive.size(member) <= _SMALL_IMAGE:
-        return staging.stage_small(member, archive.read(member))
+def _stage_large(archive: Archive, member: str, staging: ingest.Staging) -> ingest.StagedImage:
     with archive.open(member) as stream:
         return ingest.stage_one(member, stream, staging.path)
+
+
+def _checked(work: Callable[[], ingest.StagedImage]) -> ingest.StagedImage | ValidationFailed:
+    try:
+        return work()
+    except ValidationFailed as exc:
+        return exc
+
+
+def _staged_in_order(archive: Archive, members: Iterator[str], staging: ingest.Staging) -> Iterator[ingest.StagedImage | ValidationFailed]:
+    """Each member checked and stored, in the order given: the checked image, or why it was refused.
+
+    The zip is read in this thread (one file handle, in order); the checks of small members run in
+    a few threads, because Pillow's decoders and hashlib let go of the GIL while they work (two
+    photos decode at once on two cores). A bounded window of members is in flight, so memory stays
+    flat, and closing the iterator (the first N problems stop an import) cancels what is queued.
+    """
+    window: deque[tuple[Future, int]] = deque()
+    in_flight = 0  # bytes read and not yet checked
+    with ThreadPoolExecutor(max_workers=_STAGE_THREADS, thread_name_prefix="import-stage") as pool:
+        try:
+            for member in members:
+                size = archive.size(member)
+                if size > _SMALL_IMAGE:  # streamed to a file here, after everything queued before it
+                    while window:
+                        yield window.popleft()[0].result()
+                    in_flight = 0
+                    yield _checked(lambda: _stage_large(archive, member, staging))
+                    continue
+                data = _checked(lambda: archive.read(member))
+                if isinstance(data, ValidationFailed):
+                    window.append((pool.submit(lambda problem=data: problem), 0))
+                else:
+                    window.append((pool.submit(_checked, lambda m=member, d=data: staging.stage_small(m, d)), size))
+                    in_flight += size
+                while window and (len(window) > _STAGE_WINDOW or in_flight > _SMALL_IMAGE):
+                    future, done = window.popleft()
+                    in_flight -= done
+                    yield future.result()
+            while window:
+                yield window.popleft()[0].result()
+        finally:
+            for future, _ in window:
+                future.cancel()
 
 
 def _resolve_images(
@@ -90,45 +137,53 @@ def _resolve_images(
 ) -> list[_Target | None]:
     """For each image of the reader: its target, or None when it was refused (the problem recorded)."""
     by_name, by_stem = _existing_by_name(project)
-    staged_by_member: dict[str, ingest.StagedImage] = {}
+    members = iter(dict.fromkeys(item.member for item in reader.images if item.member is not None))
+    checked = _staged_in_order(archive, members, staging)
+    staged_by_member: dict[str, ingest.StagedImage | ValidationFailed] = {}
     targets: list[_Target | None] = []
-    for item in reader.images:
-        on_step()
-        if item.member is not None:
-            staged = staged_by_member.get(item.member)
-            if staged is None:
-                try:
-                    staged = _stage(archive, item.member, staging)
-                except ValidationFailed as exc:
-                    errors.add(exc.message)  # "<member>: <problem>"
-                    targets.append(None)
-                    continue
-                staged_by_member[item.member] = staged
-            target = _Target(staged=staged)
-            width, height = staged.width, staged.height
-            where = item.member
-        else:
-            candidates = by_name.get(item.file_name) or by_stem.get(PurePosixPath(item.file_name).stem) or []
-            if not candidates:
-                errors.add(f"{item.source}: image {item.file_name} is neither in the archive nor in project {project.name!r}")
-                targets.append(None)
-                continue
-            if len(candidates) > 1:
-                errors.add(f"{item.source}: image {item.file_name} matches {len(candidates)} images of the project; include the file in the archive")
-                targets.append(None)
-                continue
-            target = _Target(existing=candidates[0])
-            width, height = target.existing.width, target.existing.height
-            where = f"project image {target.existing.file_name}"
-        if (width, height) != (item.width, item.height):
-            errors.add(
-                f"{item.source}: mask size {item.height}x{item.width} (h x w) for {item.file_name} differs from "
-                f"{where}, which is {height}x{width}"
-            )
-            targets.append(None)
-            continue
-        targets.append(target)
+    try:
+        for item in reader.images:
+            on_step()
+            target = _target_of(item, checked, staged_by_member, by_name, by_stem, project=project, errors=errors)
+            targets.append(target)
+    finally:
+        checked.close()
     return targets
+
+
+def _target_of(
+    item, checked: Iterator[ingest.StagedImage | ValidationFailed], staged_by_member: dict[str, ingest.StagedImage | ValidationFailed],
+    by_name: dict[str, list[Image]], by_stem: dict[str, list[Image]], *, project: Project, errors: Errors,
+) -> _Target | None:
+    """One image's target, or None with its problem recorded."""
+    if item.member is not None:
+        if item.member not in staged_by_member:  # members come out of `checked` in first-use order
+            staged_by_member[item.member] = next(checked)
+        staged = staged_by_member[item.member]
+        if isinstance(staged, ValidationFailed):
+            errors.add(staged.message)  # "<member>: <problem>"
+            return None
+        target = _Target(staged=staged)
+        width, height = staged.width, staged.height
+        where = item.member
+    else:
+        candidates = by_name.get(item.file_name) or by_stem.get(PurePosixPath(item.file_name).stem) or []
+        if not candidates:
+            errors.add(f"{item.source}: image {item.file_name} is neither in the archive nor in project {project.name!r}")
+            return None
+        if len(candidates) > 1:
+            errors.add(f"{item.source}: image {item.file_name} matches {len(candidates)} images of the project; include the file in the archive")
+            return None
+        target = _Target(existing=candidates[0])
+        width, height = target.existing.width, target.existing.height
+        where = f"project image {target.existing.file_name}"
+    if (width, height) != (item.width, item.height):
+        errors.add(
+            f"{item.source}: mask size {item.height}x{item.width} (h x w) for {item.file_name} differs from "
+            f"{where}, which is {height}x{width}"
+        )
+        return None
+    return target
 
 
 def _classes(*, project: Project, wanted: list[ImportedClass], create: bool) -> tuple[dict[str, LabelClass], list[str]]:
