@@ -174,46 +174,64 @@ class _Item:
     iscrowd: bool | None  # None: not sent (an existing annotation keeps its flag; a new one is not crowd)
 
 
-def _parse_items(*, image: Image, items: Sequence[dict[str, Any]]) -> list[_Item]:
-    classes = {c.id: c for c in image.project.label_classes.all()}
-    existing_ids = set(image.annotations.values_list("id", flat=True))
-    parsed: list[_Item] = []
-    seen_ids: set[int] = set()
-    semantic_seen: set[int] = set()
-    for index, item in enumerate(items):
-        where = f"annotation {index}"
-        if not isinstance(item, dict):
-            raise ValidationFailed(f"{where}: must be an object", index=index)
+def _stored_item(*, image: Image, row: Annotation, label_class: LabelClass) -> _Item:
+    """An annotation as it is stored, in the shape of a sent one (what a delta leaves alone)."""
+    rle = {"size": [image.height, image.width], "counts": row.rle_counts}
+    return _Item(row.id, label_class, rle, row.z_order, row.is_proposal, row.iscrowd)
+
+
+def _parse_item(
+    *, image: Image, item: Any, where: str, index: int, classes: dict[int, LabelClass], row: Annotation | None,
+    partial: bool, default_z: int,
+) -> _Item:
+    """One sent annotation -> _Item. `row` is the stored annotation it names (None: a new one).
+    `partial` (delta saves): fields left out of an existing annotation keep their stored values."""
+    if not isinstance(item, dict):
+        raise ValidationFailed(f"{where}: must be an object", index=index)
+    keep = partial and row is not None
+    if keep and "label_class" not in item:
+        label_class = classes[row.label_class_id]
+    else:
         class_id = item.get("label_class")
         if class_id not in classes:
             raise ValidationFailed(f"{where}: label class {class_id!r} is not a class of project {image.project.name!r}", index=index)
         label_class = classes[class_id]
+    if keep and "mask" not in item:
+        rle = {"size": [image.height, image.width], "counts": row.rle_counts}
+    else:
+        if partial and "mask" not in item:
+            raise ValidationFailed(f"{where}: a new annotation needs a mask (and a label_class)", index=index)
         try:
             masks.validate(item.get("mask"), height=image.height, width=image.width)
         except masks.MaskError as exc:
             raise ValidationFailed(f"{where}: {exc}", index=index) from exc
-        ann_id = item.get("id")
-        if ann_id is not None:
-            if ann_id not in existing_ids:
-                raise ValidationFailed(f"{where}: annotation id {ann_id!r} does not belong to image {image.pk}", index=index)
-            if ann_id in seen_ids:
-                raise ValidationFailed(f"{where}: annotation id {ann_id} appears twice", index=index)
-            seen_ids.add(ann_id)
-        if label_class.kind == LabelClass.Kind.SEMANTIC:
-            if label_class.id in semantic_seen:
-                raise ValidationFailed(f"{where}: semantic class {label_class.name!r} may have one mask per image; merge them", index=index)
-            semantic_seen.add(label_class.id)
-        z_order = item.get("z_order", index)
-        if not isinstance(z_order, int) or isinstance(z_order, bool):
-            raise ValidationFailed(f"{where}: z_order must be an integer", index=index)
         rle = dict(item["mask"])
         if isinstance(rle["counts"], list):  # uncompressed RLE in: store compressed
             rle = masks.encode(masks.decode(rle))
-        iscrowd = item.get("iscrowd")
-        if iscrowd is not None and not isinstance(iscrowd, bool):
-            raise ValidationFailed(f"{where}: iscrowd must be true or false", index=index)
-        parsed.append(_Item(ann_id, label_class, rle, z_order, bool(item.get("is_proposal", False)), iscrowd))
-    return parsed
+    z_order = item.get("z_order", row.z_order if keep else default_z)
+    if not isinstance(z_order, int) or isinstance(z_order, bool):
+        raise ValidationFailed(f"{where}: z_order must be an integer", index=index)
+    is_proposal = item.get("is_proposal", row.is_proposal if keep else False)
+    iscrowd = item.get("iscrowd")
+    if iscrowd is not None and not isinstance(iscrowd, bool):
+        raise ValidationFailed(f"{where}: iscrowd must be true or false", index=index)
+    return _Item(row.id if row is not None else None, label_class, rle, z_order, bool(is_proposal), iscrowd)
+
+
+def _named_row(*, image: Image, existing: dict[int, Annotation], ann_id: Any, where: str, index: int, seen: set[int]) -> Annotation:
+    """The stored annotation a request names by id; refused when it is not (or no longer) on this image."""
+    if not isinstance(ann_id, int) or isinstance(ann_id, bool):
+        raise ValidationFailed(f"{where}: an annotation id must be an integer, got {ann_id!r}", index=index)
+    row = existing.get(ann_id)
+    if row is None:
+        raise ValidationFailed(
+            f"{where}: annotation id {ann_id!r} does not belong to image {image.pk} (it was deleted, or it is another image's)",
+            index=index,
+        )
+    if ann_id in seen:
+        raise ValidationFailed(f"{where}: annotation id {ann_id} appears twice", index=index)
+    seen.add(ann_id)
+    return row
 
 
 _UNSET: Any = object()
@@ -306,32 +324,48 @@ class DocumentSaved:
     image: Image
     version: int
     saved_ids: list[int]  # the id of each sent annotation, in the order they were sent
+    deleted_ids: list[int]
 
 
-@transaction.atomic
-def annotation_document_save(
-    *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]], void: Any = _UNSET,
-) -> DocumentSaved:
-    """Replace an image's annotations with `annotations`, if `version` is still the current one.
-
-    Existing annotations are named by id and keep their provenance; a proposal sent back with a
-    changed mask or class, or with is_proposal false, becomes accepted (authored by `user`).
-    Omitted annotations are deleted. `void` (an RLE of the image's size, or None to clear it) sets
-    the document's void region; left out, the region stays as it is. A stale version raises
-    StaleVersion and changes nothing.
-    """
+def _version_check(*, image: Image, version: Any) -> None:
+    """Refuse a save against a version that is no longer the current one, before anything is
+    parsed: a stale save is refused whole (409), even where it names annotations that the newer
+    version deleted. (documents_commit checks again as it bumps the version.)"""
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationFailed("the document's version must be an integer (the version you read)")
-    if not isinstance(annotations, (list, tuple)):
-        raise ValidationFailed("annotations must be a list")
-    reviewed_document_check(image=image, user=user)
-    items = _parse_items(image=image, items=annotations)
-    void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
+    current = Image.objects.filter(pk=image.pk).values_list("annotation_version", flat=True).first()
+    if current != version:
+        raise StaleVersion(
+            f"image {image.pk} was saved by someone else (you read version {version}, it is now {current})",
+            current_version=current,
+        )
 
-    existing = {a.id: a for a in image.annotations.all()}
-    # Before any row changes: how much of each model version's proposals the person changed.
-    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=items)
-    kept: set[int] = set()
+
+def _document_write(
+    *, image: Image, user: AbstractBaseUser, version: int, classes: dict[int, LabelClass],
+    existing: dict[int, Annotation], items: Sequence[_Item], wheres: Sequence[str], deleted: set[int], void: Any,
+) -> DocumentSaved:
+    """The one write path of both document saves (the full replace and the delta): `items` are the
+    sent annotations (new ones without id, changed ones in full), `deleted` the ids that go; every
+    other stored annotation stays as it is. Checks the one-mask-per-semantic-class rule on the
+    document as it will stand, records the correction effort, writes the rows, then bumps the
+    version and records the revision through documents_commit (which refuses a stale version)."""
+    sent_ids = {item.id for item in items if item.id is not None}
+    untouched = [
+        _stored_item(image=image, row=row, label_class=classes[row.label_class_id])
+        for pk, row in existing.items() if pk not in sent_ids and pk not in deleted
+    ]
+    semantic_seen = {u.label_class.id for u in untouched if u.label_class.kind == LabelClass.Kind.SEMANTIC}
+    for index, (item, where) in enumerate(zip(items, wheres)):
+        if item.label_class.kind != LabelClass.Kind.SEMANTIC:
+            continue
+        if item.label_class.id in semantic_seen:
+            raise ValidationFailed(f"{where}: semantic class {item.label_class.name!r} may have one mask per image; merge them", index=index)
+        semantic_seen.add(item.label_class.id)
+    void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
+    # Before any row changes: how much of each model version's proposals the person changed
+    # (it is shown the whole document as it will stand, so a delta counts as the full save would).
+    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*untouched, *items])
     new_rows: list[Annotation] = []
     saved_rows: list[Annotation] = []  # in request order, so the client learns the new rows' ids
     for item in items:
@@ -344,7 +378,6 @@ def annotation_document_save(
             saved_rows.append(new_rows[-1])
             continue
         row = existing[item.id]
-        kept.add(row.id)
         saved_rows.append(row)
         changed = row.rle_counts != item.rle["counts"] or row.label_class_id != item.label_class.id
         iscrowd = row.iscrowd if item.iscrowd is None else item.iscrowd
@@ -362,13 +395,93 @@ def annotation_document_save(
         for field, value in geometry.items():
             setattr(row, field, value)
         row.save()
-    image.annotations.exclude(pk__in=kept).filter(pk__in=list(existing)).delete()
+    if deleted:
+        Annotation.objects.filter(image=image, pk__in=list(deleted)).delete()
     Annotation.objects.bulk_create(new_rows)
     if void_counts is not _UNSET:
         Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
     documents_commit(image_ids=[image.pk], author=user, expected_version=version)
     image.refresh_from_db(fields=["annotation_version", "status", "void_rle_counts"])
-    return DocumentSaved(image=image, version=image.annotation_version, saved_ids=[row.pk for row in saved_rows])
+    return DocumentSaved(image=image, version=image.annotation_version, saved_ids=[row.pk for row in saved_rows],
+                         deleted_ids=sorted(deleted))
+
+
+def _document_rows(image: Image) -> tuple[dict[int, LabelClass], dict[int, Annotation]]:
+    classes = {c.id: c for c in image.project.label_classes.all()}
+    return classes, {a.id: a for a in image.annotations.all()}
+
+
+@transaction.atomic
+def annotation_document_save(
+    *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]], void: Any = _UNSET,
+) -> DocumentSaved:
+    """Replace an image's annotations with `annotations`, if `version` is still the current one.
+
+    Existing annotations are named by id and keep their provenance; a proposal sent back with a
+    changed mask or class, or with is_proposal false, becomes accepted (authored by `user`).
+    Omitted annotations are deleted. `void` (an RLE of the image's size, or None to clear it) sets
+    the document's void region; left out, the region stays as it is. A stale version raises
+    StaleVersion and changes nothing.
+    """
+    if not isinstance(annotations, (list, tuple)):
+        raise ValidationFailed("annotations must be a list")
+    reviewed_document_check(image=image, user=user)
+    _version_check(image=image, version=version)
+    classes, existing = _document_rows(image)
+    items: list[_Item] = []
+    seen: set[int] = set()
+    for index, item in enumerate(annotations):
+        where = f"annotation {index}"
+        row = None
+        if isinstance(item, dict) and item.get("id") is not None:
+            row = _named_row(image=image, existing=existing, ann_id=item["id"], where=where, index=index, seen=seen)
+        items.append(_parse_item(image=image, item=item, where=where, index=index, classes=classes, row=row,
+                                 partial=False, default_z=index))
+    return _document_write(
+        image=image, user=user, version=version, classes=classes, existing=existing, items=items,
+        wheres=[f"annotation {i}" for i in range(len(items))], deleted=set(existing) - seen, void=void,
+    )
+
+
+@transaction.atomic
+def annotation_document_patch(
+    *, image: Image, user: AbstractBaseUser, version: int, upsert: Sequence[dict[str, Any]] = (),
+    delete: Sequence[int] = (), void: Any = _UNSET,
+) -> DocumentSaved:
+    """Apply a delta to an image's annotations, if `version` is still the current one: what the
+    editor sends after an edit, instead of the whole document.
+
+    `upsert`: new annotations (no id: label_class and mask) and changes to existing ones (by id:
+    only the fields sent change — mask, label_class, z_order, is_proposal, iscrowd — with the same
+    rules as annotation_document_save). `delete`: ids that go. Every other annotation stays as it
+    is. An id that is not (or no longer) on this image is refused, as is an id named twice; a stale
+    version raises StaleVersion. Either way nothing changes. Version bump, revision and correction
+    effort are those of the full save (the same write path).
+    """
+    if not isinstance(upsert, (list, tuple)) or not isinstance(delete, (list, tuple)):
+        raise ValidationFailed("upsert and delete must be lists")
+    reviewed_document_check(image=image, user=user)
+    _version_check(image=image, version=version)
+    classes, existing = _document_rows(image)
+    seen: set[int] = set()
+    deleted: set[int] = set()
+    for index, ann_id in enumerate(delete):
+        deleted.add(_named_row(image=image, existing=existing, ann_id=ann_id, where=f"delete {index}", index=index, seen=seen).id)
+    top = max((row.z_order for row in existing.values()), default=-1) + 1
+    items: list[_Item] = []
+    wheres: list[str] = []
+    for index, item in enumerate(upsert):
+        where = f"upsert {index}"
+        row = None
+        if isinstance(item, dict) and item.get("id") is not None:
+            if item["id"] in deleted:
+                raise ValidationFailed(f"{where}: annotation id {item['id']} is also in delete; send one or the other", index=index)
+            row = _named_row(image=image, existing=existing, ann_id=item["id"], where=where, index=index, seen=seen)
+        items.append(_parse_item(image=image, item=item, where=where, index=index, classes=classes, row=row,
+                                 partial=True, default_z=top + index))
+        wheres.append(where)
+    return _document_write(image=image, user=user, version=version, classes=classes, existing=existing,
+                           items=items, wheres=wheres, deleted=deleted, void=void)
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,39 @@ class DocumentIn(serializers.Serializer):
     )
 
 
+class AnnotationChangeIn(serializers.Serializer):
+    """One annotation of a delta: without id a new one (label_class and mask needed); with id a change
+    to an existing one, where only the fields sent change."""
+
+    id = serializers.IntegerField(required=False, allow_null=True, help_text="the annotation to change; left out for a new one")
+    label_class = serializers.IntegerField(required=False)
+    mask = MaskField(required=False)
+    z_order = serializers.IntegerField(required=False, min_value=INT_MIN, max_value=INT_MAX)
+    is_proposal = serializers.BooleanField(required=False)
+    iscrowd = serializers.BooleanField(required=False)
+
+
+class DocumentDeltaIn(serializers.Serializer):
+    version = serializers.IntegerField(min_value=0, max_value=INT_MAX, help_text="the version the changes were made on")
+    upsert = AnnotationChangeIn(many=True, required=False, default=list, help_text="new annotations and changes to existing ones")
+    delete = serializers.ListField(
+        child=serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX), required=False, default=list,
+        help_text="ids of the annotations to delete",
+    )
+    void = VoidMaskField(
+        required=False, allow_null=True,
+        help_text="void pixels (VOC 255) as RLE of the image's size, or null to clear; left out, the void region stays",
+    )
+
+
+class DocumentDeltaOut(serializers.Serializer):
+    image = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="the document's version after this save")
+    annotations = AnnotationOut(many=True, help_text="the annotations the delta created or changed, in the order sent")
+    saved_ids = serializers.ListField(child=serializers.IntegerField(), help_text="the id of each upserted annotation, in the order sent")
+    deleted_ids = serializers.ListField(child=serializers.IntegerField(), help_text="the ids the delta deleted")
+
+
 class DocumentOut(serializers.Serializer):
     image = serializers.IntegerField()
     version = serializers.IntegerField()
