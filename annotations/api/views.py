@@ -18,7 +18,7 @@ from annotations.models import Image, Membership
 from annotations.training_selectors import next_image
 
 from . import serializers as s
-from .schema import paginated
+from .schema import LabelerAutoSchema, paginated
 
 ANY_ROLE = Membership.Role.values
 EDITORS = [Membership.Role.OWNER, Membership.Role.ANNOTATOR, Membership.Role.REVIEWER]
@@ -137,7 +137,22 @@ def _etag(image) -> str:
 _DOCUMENT_CACHING = {"Cache-Control": "private, no-cache"}
 
 
+class _WholeBodySchema(LabelerAutoSchema):
+    """The delta's PATCH body is validated whole (its version is required), not as a partial
+    document, so its schema component is DocumentDeltaIn, not PatchedDocumentDeltaIn."""
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        method = self.method
+        self.method = "POST" if method == "PATCH" else method
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = method
+
+
 class AnnotationDocumentApi(APIView):
+    schema = _WholeBodySchema()
+
     @extend_schema(
         responses={200: s.DocumentOut, 304: OpenApiResponse(description="the document is still the version named by If-None-Match")},
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,

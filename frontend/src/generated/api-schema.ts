@@ -575,6 +575,16 @@ export interface components {
              */
             effort_vs_scratch: number | null;
         };
+        DocumentDeltaIn: {
+            /** @description the version the changes were made on */
+            version: number;
+            /** @description new annotations and changes to existing ones */
+            upsert?: components["schemas"]["AnnotationChangeIn"][];
+            /** @description ids of the annotations to delete */
+            delete?: number[];
+            /** @description void pixels (VOC 255) as RLE of the image's size, or null to clear; left out, the void region stays */
+            void?: unknown;
+        };
         DocumentDeltaOut: {
             image: number;
             /** @description the document's version after this save */
@@ -875,16 +885,6 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["JobOut"][];
-        };
-        PatchedDocumentDeltaIn: {
-            /** @description the version the changes were made on */
-            version?: number;
-            /** @description new annotations and changes to existing ones */
-            upsert?: components["schemas"]["AnnotationChangeIn"][];
-            /** @description ids of the annotations to delete */
-            delete?: number[];
-            /** @description void pixels (VOC 255) as RLE of the image's size, or null to clear; left out, the void region stays */
-            void?: unknown;
         };
         PatchedImagePatchIn: {
             status?: components["schemas"]["ImageStatusEnum"];
@@ -1480,11 +1480,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": components["schemas"]["PatchedDocumentDeltaIn"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedDocumentDeltaIn"];
-                "multipart/form-data": components["schemas"]["PatchedDocumentDeltaIn"];
+                "application/json": components["schemas"]["DocumentDeltaIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["DocumentDeltaIn"];
+                "multipart/form-data": components["schemas"]["DocumentDeltaIn"];
             };
         };
         responses: {
