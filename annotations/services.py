@@ -5,8 +5,9 @@ Image ingest lives in ingest.py and job bookkeeping in jobs.py; they follow the 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
@@ -172,16 +173,18 @@ class _Item:
     z_order: int
     is_proposal: bool
     iscrowd: bool | None  # None: not sent (an existing annotation keeps its flag; a new one is not crowd)
+    # Area and bbox of a mask the request sent and the codec checked; None: the stored mask's
+    geometry: dict[str, int] | None = None
 
 
-def _stored_item(*, image: Image, row: Annotation, label_class: LabelClass) -> _Item:
+def _stored_item(*, image: Image, row: _Stored, label_class: LabelClass) -> _Item:
     """An annotation as it is stored, in the shape of a sent one (what a delta leaves alone)."""
     rle = {"size": [image.height, image.width], "counts": row.rle_counts}
     return _Item(row.id, label_class, rle, row.z_order, row.is_proposal, row.iscrowd)
 
 
 def _parse_item(
-    *, image: Image, item: Any, where: str, index: int, classes: dict[int, LabelClass], row: Annotation | None,
+    *, image: Image, item: Any, where: str, index: int, classes: dict[int, LabelClass], row: _Stored | None,
     partial: bool, default_z: int,
 ) -> _Item:
     """One sent annotation -> _Item. `row` is the stored annotation it names (None: a new one).
@@ -196,18 +199,16 @@ def _parse_item(
         if class_id not in classes:
             raise ValidationFailed(f"{where}: label class {class_id!r} is not a class of project {image.project.name!r}", index=index)
         label_class = classes[class_id]
+    mask = item.get("mask")
+    stored = {"size": [image.height, image.width], "counts": row.rle_counts} if row is not None else None
     if keep and "mask" not in item:
-        rle = {"size": [image.height, image.width], "counts": row.rle_counts}
+        rle = stored
+    elif stored is not None and isinstance(mask, dict) and mask.get("counts") == stored["counts"] and mask.get("size") == stored["size"]:
+        rle = stored  # sent back as stored: the codec checked it when it was stored
     else:
         if partial and "mask" not in item:
             raise ValidationFailed(f"{where}: a new annotation needs a mask (and a label_class)", index=index)
-        try:
-            masks.validate(item.get("mask"), height=image.height, width=image.width)
-        except masks.MaskError as exc:
-            raise ValidationFailed(f"{where}: {exc}", index=index) from exc
-        rle = dict(item["mask"])
-        if isinstance(rle["counts"], list):  # uncompressed RLE in: store compressed
-            rle = masks.encode(masks.decode(rle))
+        rle = _sent_mask(image=image, mask=mask, where=where, index=index)
     z_order = item.get("z_order", row.z_order if keep else default_z)
     if not isinstance(z_order, int) or isinstance(z_order, bool):
         raise ValidationFailed(f"{where}: z_order must be an integer", index=index)
@@ -215,10 +216,53 @@ def _parse_item(
     iscrowd = item.get("iscrowd")
     if iscrowd is not None and not isinstance(iscrowd, bool):
         raise ValidationFailed(f"{where}: iscrowd must be true or false", index=index)
-    return _Item(row.id if row is not None else None, label_class, rle, z_order, bool(is_proposal), iscrowd)
+    return _Item(row.id if row is not None else None, label_class, rle, z_order, bool(is_proposal), iscrowd,
+                 geometry=None if rle is stored else {})
 
 
-def _named_row(*, image: Image, existing: dict[int, Annotation], ann_id: Any, where: str, index: int, seen: set[int]) -> Annotation:
+def _sent_mask(*, image: Image, mask: Any, where: str, index: int) -> dict:
+    """A sent mask's form and size (its counts are checked with the others, in _checked_geometry)."""
+    if not isinstance(mask, dict) or "size" not in mask or "counts" not in mask:
+        raise ValidationFailed(f"{where}: a mask must be an object with 'size' and 'counts'", index=index)
+    problem = masks.size_problem(mask["size"], height=image.height, width=image.width)
+    if problem:
+        raise ValidationFailed(f"{where}: {problem}", index=index)
+    counts = mask["counts"]
+    if isinstance(counts, list):  # uncompressed RLE in: store compressed
+        try:
+            return masks.encode(masks.decode(mask))
+        except masks.MaskError as exc:
+            raise ValidationFailed(f"{where}: {exc}", index=index) from exc
+    if isinstance(counts, bytes):
+        try:
+            counts = counts.decode("ascii")
+        except UnicodeDecodeError:
+            raise ValidationFailed(f"{where}: compressed RLE counts must be ASCII", index=index) from None
+    if not isinstance(counts, str):
+        raise ValidationFailed(f"{where}: mask counts must be a string (compressed RLE) or a list of integers", index=index)
+    if not counts.isascii():
+        raise ValidationFailed(f"{where}: compressed RLE counts must be ASCII", index=index)
+    return {"size": [image.height, image.width], "counts": counts}
+
+
+def _checked_geometry(*, image: Image, items: Sequence[_Item], wheres: Sequence[str]) -> list[_Item]:
+    """Check the counts of every mask the request sent, at once (the codec's vectorised check, as
+    imports use it), and give each its area and bbox; masks sent back as stored are not checked again."""
+    sent = [i for i, item in enumerate(items) if item.geometry is not None]
+    if not sent:
+        return list(items)
+    problems, areas, boxes = masks.counts_stats(
+        [items[i].rle["counts"].encode("ascii") for i in sent], [image.height] * len(sent), [image.width] * len(sent),
+    )
+    out = list(items)
+    for i, problem, area, (x, y, w, h) in zip(sent, problems, areas, boxes):
+        if problem:
+            raise ValidationFailed(f"{wheres[i]}: {problem.replace('{size}', f'{image.height}x{image.width}')}", index=i)
+        out[i] = replace(items[i], geometry={"bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h, "area": area})
+    return out
+
+
+def _named_row(*, image: Image, existing: dict[int, _Stored], ann_id: Any, where: str, index: int, seen: set[int]) -> _Stored:
     """The stored annotation a request names by id; refused when it is not (or no longer) on this image."""
     if not isinstance(ann_id, int) or isinstance(ann_id, bool):
         raise ValidationFailed(f"{where}: an annotation id must be an integer, got {ann_id!r}", index=index)
@@ -343,13 +387,14 @@ def _version_check(*, image: Image, version: Any) -> None:
 
 def _document_write(
     *, image: Image, user: AbstractBaseUser, version: int, classes: dict[int, LabelClass],
-    existing: dict[int, Annotation], items: Sequence[_Item], wheres: Sequence[str], deleted: set[int], void: Any,
+    existing: dict[int, _Stored], items: Sequence[_Item], wheres: Sequence[str], deleted: set[int], void: Any,
 ) -> DocumentSaved:
     """The one write path of both document saves (the full replace and the delta): `items` are the
     sent annotations (new ones without id, changed ones in full), `deleted` the ids that go; every
     other stored annotation stays as it is. Checks the one-mask-per-semantic-class rule on the
     document as it will stand, records the correction effort, writes the rows, then bumps the
     version and records the revision through documents_commit (which refuses a stale version)."""
+    items = _checked_geometry(image=image, items=items, wheres=wheres)
     sent_ids = {item.id for item in items if item.id is not None}
     untouched = [
         _stored_item(image=image, row=row, label_class=classes[row.label_class_id])
@@ -367,9 +412,10 @@ def _document_write(
     # (it is shown the whole document as it will stand, so a delta counts as the full save would).
     corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*untouched, *items])
     new_rows: list[Annotation] = []
-    saved_rows: list[Annotation] = []  # in request order, so the client learns the new rows' ids
+    saved_rows: list[Annotation | int] = []  # in request order, so the client learns the new rows' ids
+    updates: dict[int, dict[str, Any]] = {}
     for item in items:
-        geometry = _geometry(item.rle)
+        geometry = item.geometry or {}  # empty: the mask is the stored one, and so is its geometry
         if item.id is None:
             new_rows.append(Annotation(
                 image=image, label_class=item.label_class, rle_counts=item.rle["counts"], z_order=item.z_order,
@@ -378,21 +424,21 @@ def _document_write(
             saved_rows.append(new_rows[-1])
             continue
         row = existing[item.id]
-        saved_rows.append(row)
+        saved_rows.append(item.id)
         changed = row.rle_counts != item.rle["counts"] or row.label_class_id != item.label_class.id
         iscrowd = row.iscrowd if item.iscrowd is None else item.iscrowd
         if not changed and row.z_order == item.z_order and row.is_proposal == item.is_proposal and row.iscrowd == iscrowd:
             continue
-        row.iscrowd = iscrowd
+        fields: dict[str, Any] = {"iscrowd": iscrowd, "label_class_id": item.label_class.id, "rle_counts": item.rle["counts"],
+                                  "z_order": item.z_order, **geometry}
         if row.is_proposal and (changed or not item.is_proposal):
-            row.is_proposal = False  # accepted or edited by a person
-            row.author = user
+            fields.update(is_proposal=False, author_id=user.pk)  # accepted or edited by a person
         elif changed:
-            row.author = user
-        row.label_class = item.label_class
-        row.rle_counts = item.rle["counts"]
-        row.z_order = item.z_order
-        for field, value in geometry.items():
+            fields["author_id"] = user.pk
+        updates[item.id] = fields
+    # Model instances only for the rows that change (a document of 1,000 rows is read as tuples).
+    for pk, row in Annotation.objects.in_bulk(list(updates)).items():
+        for field, value in updates[pk].items():
             setattr(row, field, value)
         row.save()
     if deleted:
@@ -402,13 +448,31 @@ def _document_write(
         Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
     documents_commit(image_ids=[image.pk], author=user, expected_version=version)
     image.refresh_from_db(fields=["annotation_version", "status", "void_rle_counts"])
-    return DocumentSaved(image=image, version=image.annotation_version, saved_ids=[row.pk for row in saved_rows],
-                         deleted_ids=sorted(deleted))
+    return DocumentSaved(image=image, version=image.annotation_version, deleted_ids=sorted(deleted),
+                         saved_ids=[row if isinstance(row, int) else row.pk for row in saved_rows])
 
 
-def _document_rows(image: Image) -> tuple[dict[int, LabelClass], dict[int, Annotation]]:
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A stored annotation as a save reads it: the fields the save and corrections_record read of
+    an Annotation, without making 1,000 model instances for a document of 1,000 rows."""
+
+    id: int
+    label_class_id: int
+    rle_counts: str
+    z_order: int
+    is_proposal: bool
+    iscrowd: bool
+    source: str
+    model_version_id: int | None
+    area: int
+
+
+def _document_rows(image: Image) -> tuple[dict[int, LabelClass], dict[int, _Stored]]:
     classes = {c.id: c for c in image.project.label_classes.all()}
-    return classes, {a.id: a for a in image.annotations.all()}
+    fields = [f.name for f in dataclasses.fields(_Stored)]
+    rows = Annotation.objects.filter(image=image).values_list(*fields)
+    return classes, {values[0]: _Stored(*values) for values in rows}
 
 
 @transaction.atomic

@@ -122,10 +122,10 @@ class ImageDetailApi(APIView):
 
 
 def _document(image) -> dict:
-    return s.DocumentOut({
-        "image": image.pk, "version": image.annotation_version, "width": image.width, "height": image.height,
-        "annotations": selectors.annotation_list(image=image), "void": selectors.image_void_rle(image),
-    }).data
+    """DocumentOut's JSON (annotation_rows builds the annotations' part in one query)."""
+    rows = s.annotation_rows(selectors.annotation_list(image=image), height=image.height, width=image.width)
+    return {"image": image.pk, "version": image.annotation_version, "width": image.width, "height": image.height,
+            "annotations": rows, "void": selectors.image_void_rle(image)}
 
 
 def _etag(image) -> str:
@@ -183,11 +183,13 @@ class AnnotationDocumentApi(APIView):
         data = s.DocumentDeltaIn(data=request.data)
         data.is_valid(raise_exception=True)
         saved = services.annotation_document_patch(image=image, user=request.user, **data.validated_data)
-        rows = {row.pk: row for row in selectors.annotation_list(image=saved.image).filter(pk__in=saved.saved_ids)}
-        return Response(s.DocumentDeltaOut({
-            "image": image.pk, "version": saved.version, "annotations": [rows[pk] for pk in saved.saved_ids],
+        rows = s.annotation_rows(selectors.annotation_list(image=saved.image).filter(pk__in=saved.saved_ids),
+                                 height=image.height, width=image.width)
+        by_id = {row["id"]: row for row in rows}
+        return Response({
+            "image": image.pk, "version": saved.version, "annotations": [by_id[pk] for pk in saved.saved_ids],
             "saved_ids": saved.saved_ids, "deleted_ids": saved.deleted_ids,
-        }).data, headers={"ETag": _etag(saved.image)})
+        }, headers={"ETag": _etag(saved.image)})
 
 
 class JobListApi(APIView):

@@ -53,17 +53,19 @@ def make_photo() -> bytes:
 def make_instances(n: int) -> list[dict]:
     rng = np.random.default_rng(1)
     out = []
+    bm = np.zeros((W, H), np.uint8).T  # one Fortran-ordered buffer, cleared after each mask
     for i in range(n):
         rx, ry = int(rng.integers(40, 260)), int(rng.integers(40, 220))
         cx, cy = int(rng.integers(rx, W - rx)), int(rng.integers(ry, H - ry))
-        bm = np.zeros((H, W), np.uint8)
         yy, xx = np.mgrid[cy - ry: cy + ry + 1, cx - rx: cx + rx + 1]
         bm[cy - ry: cy + ry + 1, cx - rx: cx + rx + 1] = (((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1)
-        rle = cocomask.encode(np.asfortranarray(bm))
+        rle = cocomask.encode(bm)
+        area = int(bm[cy - ry: cy + ry + 1, cx - rx: cx + rx + 1].sum())
+        bm[cy - ry: cy + ry + 1, cx - rx: cx + rx + 1] = 0
         proposal = i % 4 == 0
         out.append({
             "id": i + 1, "label_class": 1 + (i % 2), "mask": {"size": [H, W], "counts": rle["counts"].decode()},
-            "bbox": [cx - rx, cy - ry, 2 * rx + 1, 2 * ry + 1], "area": int(bm.sum()), "z_order": i,
+            "bbox": [cx - rx, cy - ry, 2 * rx + 1, 2 * ry + 1], "area": area, "z_order": i,
             "source": "model" if proposal else "human", "model_version": 1 if proposal else None,
             "model_version_name": "maskrcnn-v1" if proposal else None, "score": 0.8 if proposal else None,
             "is_proposal": proposal, "author": None if proposal else "bench", "updated_at": "2024-01-01T00:00:00Z",

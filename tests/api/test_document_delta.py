@@ -235,3 +235,16 @@ def test_the_document_get_carries_its_version_as_etag_and_answers_304_while_curr
 
 def test_an_outsider_gets_404_not_304_for_a_known_etag(outsider_api, image, three):
     assert outsider_api.get(_url(image), HTTP_IF_NONE_MATCH=f'"doc-{image.pk}-v1"').status_code == 404
+
+
+def test_the_fast_document_rows_are_what_the_annotation_serializer_gives(owner_api, owner, image, car):
+    """The document GET builds its rows from one values query (annotation_rows); they must be
+    AnnotationOut's answer, field for field, for human rows and model proposals alike."""
+    from annotations import selectors
+    from annotations.api.serializers import AnnotationOut, annotation_rows
+
+    _put(owner_api, image, 0, [{"label_class": car.pk, "mask": masks.encode(_rect(image, 1, 1, 5, 5)), "iscrowd": True}])
+    _proposals(image, car)
+    expected = AnnotationOut(selectors.annotation_list(image=image), many=True).data
+    assert annotation_rows(selectors.annotation_list(image=image), height=image.height, width=image.width) == expected
+    assert owner_api.get(_url(image)).json()["annotations"] == [dict(row) for row in expected]
