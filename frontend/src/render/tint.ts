@@ -105,14 +105,18 @@ export function tintLevelRect(mask: Mask, f: number, lrect: Rect, style: TintSty
   const reg = mask.region;
   const lw = Math.ceil(reg.w / f);
   const lh = Math.ceil(reg.h / f);
-  const data = mask.data;
   const half = f >> 1;
-  const sample = (lx: number, ly: number): number => {
-    if (lx < 0 || ly < 0 || lx >= lw || ly >= lh) return 0;
-    const x = Math.min(reg.w - 1, lx * f + half);
-    const y = Math.min(reg.h - 1, ly * f + half);
-    return data[y * reg.w + x];
-  };
+  // A mask not decoded yet is sampled from its runs (the same pixels, Mask.levelSample).
+  const level = mask.levelSample(f);
+  const data = level ?? mask.data;
+  const sample = level
+    ? (lx: number, ly: number): number => (lx < 0 || ly < 0 || lx >= lw || ly >= lh ? 0 : level[ly * lw + lx])
+    : (lx: number, ly: number): number => {
+        if (lx < 0 || ly < 0 || lx >= lw || ly >= lh) return 0;
+        const x = Math.min(reg.w - 1, lx * f + half);
+        const y = Math.min(reg.h - 1, ly * f + half);
+        return data[y * reg.w + x];
+      };
   const [r, g, b] = style.rgb;
   const period = Math.max(2, Math.round(style.period / f));
   const hatch = period >> 1;
