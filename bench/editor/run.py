@@ -389,6 +389,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--api-runs", type=int, default=50)
     parser.add_argument("--no-real", action="store_true", help="only the stand-in")
+    parser.add_argument("--api-only", action="store_true", help="only the real stack's API timings (no browser)")
     parser.add_argument("--database-url", default="", help="the real stack's database (default: SQLite in a temporary folder)")
     args = parser.parse_args()
     if not (STATIC / "editor.js").exists():
@@ -397,6 +398,12 @@ def main() -> None:
 
     print(f"machine: {machine()}", flush=True)
     sizes = [0, 100, 1000]
+    if args.api_only:
+        from stack import real_stack
+
+        with real_stack([200, 1000], database_url=args.database_url) as stack:
+            api_times(stack, [200, 1000], args.api_runs)
+        return
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         print(f"Chromium {browser.version} headless, --disable-gpu (software canvas); a 4000x3000 JPEG; medians of {args.runs}", flush=True)

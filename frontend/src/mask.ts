@@ -15,11 +15,10 @@ import { type Rect, EMPTY_RECT, intersect, isEmpty, union } from "./geometry";
 import { type CocoRle, countsBounds, countsToCrop, countsToLevel, countsToString, cropToCounts, stringToCounts } from "./rle";
 
 export class Mask {
-  /** Region of the image covered by `data` (row-major, region.w * region.h). */
-  region: Rect;
+  private area_: Rect | null;
   private bitmap: Uint8Array | null;
-  /** The runs and counts string a loaded mask came with, until its bitmap is decoded. */
-  private pending: { runs: Uint32Array; counts: string } | null = null;
+  /** The counts string a loaded mask came with (and its runs once parsed), until its bitmap is decoded. */
+  private pending: { counts: string; runs: Uint32Array | null } | null = null;
   private levels: { f: number; data: Uint8Array } | null = null;
 
   constructor(
@@ -28,18 +27,34 @@ export class Mask {
     region: Rect = EMPTY_RECT,
     data?: Uint8Array,
   ) {
-    this.region = region;
+    this.area_ = region;
     this.bitmap = data ?? new Uint8Array(region.w * region.h);
   }
 
-  /** A mask from the server: its region from the runs, its bitmap decoded when first needed. */
+  /** A mask from the server: nothing parsed yet; its region from the runs and its bitmap when first needed. */
   static fromRle(rle: CocoRle): Mask {
     const [h, w] = rle.size;
-    const runs = stringToCounts(rle.counts);
-    const mask = new Mask(w, h, countsBounds(h, w, runs), new Uint8Array(0));
+    const mask = new Mask(w, h, EMPTY_RECT, new Uint8Array(0));
+    mask.area_ = null;
     mask.bitmap = null;
-    mask.pending = { runs, counts: rle.counts };
+    mask.pending = { counts: rle.counts, runs: null };
     return mask;
+  }
+
+  /** Region of the image covered by `data` (row-major, region.w * region.h). */
+  get region(): Rect {
+    if (this.area_ === null) this.area_ = countsBounds(this.imageHeight, this.imageWidth, this.runs());
+    return this.area_;
+  }
+
+  set region(region: Rect) {
+    this.area_ = region;
+  }
+
+  private runs(): Uint32Array {
+    const pending = this.pending as { counts: string; runs: Uint32Array | null };
+    pending.runs ??= stringToCounts(pending.counts);
+    return pending.runs;
   }
 
   /** The pixels of `region`, row-major (decoded on first use). */
@@ -59,8 +74,7 @@ export class Mask {
   }
 
   private decode(): void {
-    const pending = this.pending as { runs: Uint32Array; counts: string };
-    const crop = countsToCrop(this.imageHeight, this.imageWidth, pending.runs);
+    const crop = countsToCrop(this.imageHeight, this.imageWidth, this.runs());
     this.region = { x: crop.x, y: crop.y, w: crop.w, h: crop.h };
     this.bitmap = crop.data;
     this.pending = null;
@@ -73,7 +87,7 @@ export class Mask {
    */
   levelSample(f: number): Uint8Array | null {
     if (this.pending === null) return null;
-    if (this.levels?.f !== f) this.levels = { f, data: countsToLevel(this.imageHeight, this.pending.runs, this.region, f) };
+    if (this.levels?.f !== f) this.levels = { f, data: countsToLevel(this.imageHeight, this.runs(), this.region, f) };
     return this.levels.data;
   }
 

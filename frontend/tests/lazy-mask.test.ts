@@ -70,3 +70,43 @@ describe("masks loaded lazily", () => {
     expect(mask.toRle()).toEqual(encodeBitmap(h, w, expected));
   });
 });
+
+/** The coarse tint's rule written plainly (as it was before it read a padded buffer). */
+function referenceLevelTint(mask: Mask, f: number, lrect: { x: number; y: number; w: number; h: number }, style: { rgb: [number, number, number]; fillAlpha: number; proposal: boolean; period: number }): number[] {
+  const reg = mask.region;
+  const lw = Math.ceil(reg.w / f), lh = Math.ceil(reg.h / f), half = f >> 1;
+  const data = mask.data;
+  const sample = (lx: number, ly: number): number =>
+    lx < 0 || ly < 0 || lx >= lw || ly >= lh ? 0 : data[Math.min(reg.h - 1, ly * f + half) * reg.w + Math.min(reg.w - 1, lx * f + half)];
+  const period = Math.max(2, Math.round(style.period / f)), hatch = period >> 1;
+  const out: number[] = [];
+  for (let ly = lrect.y; ly < lrect.y + lrect.h; ly++) for (let lx = lrect.x; lx < lrect.x + lrect.w; lx++) {
+    if (!sample(lx, ly)) { out.push(-1, -1, -1, 0); continue; }
+    const edge = !sample(lx - 1, ly) || !sample(lx + 1, ly) || !sample(lx, ly - 1) || !sample(lx, ly + 1);
+    const a = !edge ? (style.proposal ? ((lx + ly) % period < hatch ? Math.max(style.fillAlpha, 110) : 0) : style.fillAlpha)
+      : (style.proposal ? ((lx + ly) % (2 * period) < period ? 255 : 40) : 255);
+    out.push(...style.rgb, a);
+  }
+  return out;
+}
+
+describe("the coarse tint", () => {
+  it("gives every pixel of a sub-rectangle as the plain rule does, lazy or decoded", () => {
+    for (const proposal of [false, true]) {
+      const w = 120, h = 90;
+      const rle = encodeBitmap(h, w, bitmap(w, h, 7));
+      const style = { rgb: [10, 200, 30] as [number, number, number], fillAlpha: 90, proposal, outline: 1, period: 8 };
+      for (const decode of [false, true]) {
+        const mask = Mask.fromRle(rle);
+        if (decode) void mask.data;
+        const lrect = { x: 3, y: 2, w: 17, h: 11 };
+        const out = new Uint8ClampedArray(lrect.w * lrect.h * 4);
+        tintLevelRect(mask, 3, lrect, style, out);
+        const expected = referenceLevelTint(Mask.fromRle(rle), 3, lrect, style);
+        // Colour only where the rule paints (its -1: a pixel outside the mask, whose colour is never written).
+        const got = Array.from(out).map((v, i) => (expected[i] === -1 ? -1 : v));
+        expect(got).toEqual(expected);
+      }
+    }
+  });
+});
