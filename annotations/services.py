@@ -310,7 +310,7 @@ _COMMIT_CHUNK = 500
 
 def documents_commit(
     *, image_ids: Sequence[int], author: AbstractBaseUser | None, expected_version: int | None = None,
-    starts_work: bool = True,
+    starts_work: bool = True, documents: dict[int, list[dict[str, Any]]] | None = None,
 ) -> dict[int, int]:
     """The last step of every write to annotation documents, inside the writer's transaction.
 
@@ -318,6 +318,8 @@ def documents_commit(
     a stale version raises StaleVersion, and the writer's transaction rolls back whatever it
     wrote), moves NEW images to IN_PROGRESS when a person's work `starts_work` (model proposals
     do not), and records a revision of each document as it now stands. Returns {image id: version}.
+    `documents`: the documents as they now stand (revision rows), where the writer already holds
+    them (a document save does), so they are not read back.
     """
     if expected_version is not None and len(image_ids) != 1:
         raise ValueError("expected_version checks one document at a time")
@@ -337,11 +339,14 @@ def documents_commit(
             Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
         versions.update(Image.objects.filter(pk__in=chunk).values_list("id", "annotation_version"))
         rows: dict[int, list[dict[str, Any]]] = {pk: [] for pk in chunk}
-        # plain tuples, not model instances: an import commits thousands of documents at once
-        for image_id, *values in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id").values_list(
-            "image_id", *_REVISION_COLUMNS,
-        ):
-            rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
+        if documents is not None and all(pk in documents for pk in chunk):
+            rows = {pk: documents[pk] for pk in chunk}
+        else:
+            # plain tuples, not model instances: an import commits thousands of documents at once
+            for image_id, *values in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id").values_list(
+                "image_id", *_REVISION_COLUMNS,
+            ):
+                rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
         voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
         # one executemany: bulk_create prepared every field of every row through Django, which
         # was a fifth of a 10,000-image import
@@ -396,11 +401,8 @@ def _document_write(
     version and records the revision through documents_commit (which refuses a stale version)."""
     items = _checked_geometry(image=image, items=items, wheres=wheres)
     sent_ids = {item.id for item in items if item.id is not None}
-    untouched = [
-        _stored_item(image=image, row=row, label_class=classes[row.label_class_id])
-        for pk, row in existing.items() if pk not in sent_ids and pk not in deleted
-    ]
-    semantic_seen = {u.label_class.id for u in untouched if u.label_class.kind == LabelClass.Kind.SEMANTIC}
+    untouched = [row for pk, row in existing.items() if pk not in sent_ids and pk not in deleted]
+    semantic_seen = {row.label_class_id for row in untouched if classes[row.label_class_id].kind == LabelClass.Kind.SEMANTIC}
     for index, (item, where) in enumerate(zip(items, wheres)):
         if item.label_class.kind != LabelClass.Kind.SEMANTIC:
             continue
@@ -408,9 +410,11 @@ def _document_write(
             raise ValidationFailed(f"{where}: semantic class {item.label_class.name!r} may have one mask per image; merge them", index=index)
         semantic_seen.add(item.label_class.id)
     void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
-    # Before any row changes: how much of each model version's proposals the person changed
-    # (it is shown the whole document as it will stand, so a delta counts as the full save would).
-    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*untouched, *items])
+    # Before any row changes: how much of each model version's proposals the person changed. It is
+    # shown the untouched proposals as sent back unchanged (still pending), so a delta counts as the
+    # full save would; untouched rows that are not proposals play no part in it.
+    pending = [_stored_item(image=image, row=row, label_class=classes[row.label_class_id]) for row in untouched if row.is_proposal]
+    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*pending, *items])
     new_rows: list[Annotation] = []
     saved_rows: list[Annotation | int] = []  # in request order, so the client learns the new rows' ids
     updates: dict[int, dict[str, Any]] = {}
@@ -446,7 +450,8 @@ def _document_write(
     Annotation.objects.bulk_create(new_rows)
     if void_counts is not _UNSET:
         Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
-    documents_commit(image_ids=[image.pk], author=user, expected_version=version)
+    documents_commit(image_ids=[image.pk], author=user, expected_version=version,
+                     documents=_revision_rows(existing=existing, updates=updates, deleted=deleted, new_rows=new_rows, image=image))
     image.refresh_from_db(fields=["annotation_version", "status", "void_rle_counts"])
     return DocumentSaved(image=image, version=image.annotation_version, deleted_ids=sorted(deleted),
                          saved_ids=[row if isinstance(row, int) else row.pk for row in saved_rows])
@@ -461,11 +466,35 @@ class _Stored:
     label_class_id: int
     rle_counts: str
     z_order: int
-    is_proposal: bool
-    iscrowd: bool
     source: str
     model_version_id: int | None
+    score: float | None
+    is_proposal: bool
+    author_id: int | None
+    iscrowd: bool
     area: int
+
+    def revision_row(self) -> dict[str, Any]:
+        return dict(zip(_REVISION_FIELDS, (self.id, self.label_class_id, self.rle_counts, self.z_order, self.source,
+                                           self.model_version_id, self.score, self.is_proposal, self.author_id, self.iscrowd)))
+
+
+def _revision_rows(
+    *, image: Image, existing: dict[int, _Stored], updates: dict[int, dict[str, Any]], deleted: set[int],
+    new_rows: Sequence[Annotation],
+) -> dict[int, list[dict[str, Any]]] | None:
+    """The document as the save leaves it, as revision rows, from what the save read and wrote
+    (None when the database did not hand back the new rows' ids: documents_commit reads it)."""
+    if any(row.pk is None for row in new_rows):
+        return None
+    stored_fields = {f.name for f in dataclasses.fields(_Stored)}
+    rows = [
+        (replace(row, **{k: v for k, v in updates[pk].items() if k in stored_fields}) if pk in updates else row).revision_row()
+        for pk, row in existing.items() if pk not in deleted
+    ]
+    rows += [dict(zip(_REVISION_FIELDS, (getattr(row, c) if c != "id" else row.pk for c in _REVISION_COLUMNS))) for row in new_rows]
+    rows.sort(key=lambda r: (r["z_order"], r["id"]))
+    return {image.pk: rows}
 
 
 def _document_rows(image: Image) -> tuple[dict[int, LabelClass], dict[int, _Stored]]:

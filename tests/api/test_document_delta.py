@@ -248,3 +248,26 @@ def test_the_fast_document_rows_are_what_the_annotation_serializer_gives(owner_a
     expected = AnnotationOut(selectors.annotation_list(image=image), many=True).data
     assert annotation_rows(selectors.annotation_list(image=image), height=image.height, width=image.width) == expected
     assert owner_api.get(_url(image)).json()["annotations"] == [dict(row) for row in expected]
+
+
+def test_the_revision_a_save_records_is_the_document_as_the_database_holds_it(owner_api, image, car, road, three):
+    """The save builds the revision from what it read and wrote (not read back): it must be what
+    the rows say, for a delta that adds, changes, reorders and deletes, and for a full PUT."""
+    from annotations.services import _REVISION_COLUMNS, _REVISION_FIELDS
+
+    def as_stored():
+        return [dict(zip(_REVISION_FIELDS, v)) for v in image.annotations.order_by("z_order", "id").values_list(*_REVISION_COLUMNS)]
+
+    _proposals(image, car)
+    image.refresh_from_db()
+    proposal = image.annotations.filter(is_proposal=True).first()
+    _patch(owner_api, image, image.annotation_version, upsert=[
+        {"id": three[0], "mask": masks.encode(_rect(image, 0, 0, 9, 9))}, {"id": three[1], "z_order": -5},
+        {"id": proposal.pk, "is_proposal": False}, {"label_class": road.pk, "mask": masks.encode(_rect(image, 0, 40, 64, 48))},
+    ], delete=[three[2]])
+    image.refresh_from_db()
+    assert DocumentRevision.objects.get(image=image, version=image.annotation_version).annotations == as_stored()
+    doc = owner_api.get(_url(image)).json()
+    _put(owner_api, image, doc["version"], [{k: a[k] for k in ("id", "label_class", "mask", "z_order")} for a in doc["annotations"][1:]])
+    image.refresh_from_db()
+    assert DocumentRevision.objects.get(image=image, version=image.annotation_version).annotations == as_stored()
