@@ -195,11 +195,18 @@ OPEN_JS = """() => {
 }"""
 
 SAVE_JS = """async (full) => {
-  const saver = window.labelerEditor.editor.saver;
+  const ed = window.labelerEditor.editor; const saver = ed.saver; const api = ed.api;
   if (full) saver.replaceNext = true;
+  // the request alone (network + server), to tell it from the editor's own work
+  let request = 0;
+  const method = full ? 'saveAnnotations' : 'saveDelta';
+  const original = api[method];
+  api[method] = async (...args) => { const t = performance.now(); try { return await original.apply(api, args); } finally { request = performance.now() - t; } };
   const t0 = performance.now();
   const ok = await saver.save();
-  return {ok, ms: performance.now() - t0, sent: saver.lastSent, state: saver.state.kind};
+  const ms = performance.now() - t0;
+  api[method] = original;
+  return {ok, ms, request, sent: saver.lastSent, state: saver.state.kind};
 }"""
 
 
@@ -360,9 +367,10 @@ def real_editor(browser, stack, sizes: list[int], runs: int) -> dict:
         page.evaluate(STROKE_JS, ["1", "f", 30, 30])
         full = page.evaluate(SAVE_JS, True)  # one stroke, the whole document
         out[n]["save"] = {"delta": delta, "full": full}
-        print(f"  real {n}: save after one stroke: delta {delta['ms']:.1f} ms ({delta['sent']['upserts']} upsert, "
-              f"{delta['sent']['bytes'] / 1e3:.1f} kB sent) | full PUT {full['ms']:.1f} ms ({full['sent']['upserts']} annotations, "
-              f"{full['sent']['bytes'] / 1e6:.2f} MB sent) | x{full['ms'] / delta['ms']:.1f}", flush=True)
+        print(f"  real {n}: save after one stroke: delta {delta['ms']:.1f} ms (request {delta['request']:.1f} ms; "
+              f"{delta['sent']['upserts']} upsert, {delta['sent']['bytes'] / 1e3:.1f} kB sent) | full PUT {full['ms']:.1f} ms "
+              f"(request {full['request']:.1f} ms; {full['sent']['upserts']} annotations, {full['sent']['bytes'] / 1e6:.2f} MB sent) "
+              f"| x{full['ms'] / delta['ms']:.1f}", flush=True)
         page.close()
     # The 409 race: two tabs on the same version, one stroke each, both save at once.
     n = sizes[-1]

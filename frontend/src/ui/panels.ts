@@ -71,9 +71,14 @@ export function renderInstances(host: HTMLElement, doc: EditorDocument, actions:
     return entry.row;
   });
   shownRows.set(host, after);
-  const current = host.children;
-  const same = current.length === rows.length && rows.every((row, i) => current[i] === row);
-  if (!same) host.replaceChildren(...rows);
+  // Fewest DOM moves: drop the rows that went, then put each row in place (a new annotation on
+  // top is one insertion, a deletion none).
+  const keep = new Set(rows);
+  for (const child of Array.from(host.children)) if (!keep.has(child as HTMLElement)) child.remove();
+  rows.forEach((row, i) => {
+    const at = host.children[i];
+    if (at !== row) host.insertBefore(row, at ?? null);
+  });
 }
 
 function instanceRow(item: AnnotationItem, doc: EditorDocument, actions: PanelActions): HTMLElement {
