@@ -5,8 +5,9 @@ Image ingest lives in ingest.py and job bookkeeping in jobs.py; they follow the 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
@@ -172,48 +173,109 @@ class _Item:
     z_order: int
     is_proposal: bool
     iscrowd: bool | None  # None: not sent (an existing annotation keeps its flag; a new one is not crowd)
+    # Area and bbox of a mask the request sent and the codec checked; None: the stored mask's
+    geometry: dict[str, int] | None = None
 
 
-def _parse_items(*, image: Image, items: Sequence[dict[str, Any]]) -> list[_Item]:
-    classes = {c.id: c for c in image.project.label_classes.all()}
-    existing_ids = set(image.annotations.values_list("id", flat=True))
-    parsed: list[_Item] = []
-    seen_ids: set[int] = set()
-    semantic_seen: set[int] = set()
-    for index, item in enumerate(items):
-        where = f"annotation {index}"
-        if not isinstance(item, dict):
-            raise ValidationFailed(f"{where}: must be an object", index=index)
+def _stored_item(*, image: Image, row: _Stored, label_class: LabelClass) -> _Item:
+    """An annotation as it is stored, in the shape of a sent one (what a delta leaves alone)."""
+    rle = {"size": [image.height, image.width], "counts": row.rle_counts}
+    return _Item(row.id, label_class, rle, row.z_order, row.is_proposal, row.iscrowd)
+
+
+def _parse_item(
+    *, image: Image, item: Any, where: str, index: int, classes: dict[int, LabelClass], row: _Stored | None,
+    partial: bool, default_z: int,
+) -> _Item:
+    """One sent annotation -> _Item. `row` is the stored annotation it names (None: a new one).
+    `partial` (delta saves): fields left out of an existing annotation keep their stored values."""
+    if not isinstance(item, dict):
+        raise ValidationFailed(f"{where}: must be an object", index=index)
+    keep = partial and row is not None
+    if keep and "label_class" not in item:
+        label_class = classes[row.label_class_id]
+    else:
         class_id = item.get("label_class")
         if class_id not in classes:
             raise ValidationFailed(f"{where}: label class {class_id!r} is not a class of project {image.project.name!r}", index=index)
         label_class = classes[class_id]
+    mask = item.get("mask")
+    stored = {"size": [image.height, image.width], "counts": row.rle_counts} if row is not None else None
+    if keep and "mask" not in item:
+        rle = stored
+    elif stored is not None and isinstance(mask, dict) and mask.get("counts") == stored["counts"] and mask.get("size") == stored["size"]:
+        rle = stored  # sent back as stored: the codec checked it when it was stored
+    else:
+        if partial and "mask" not in item:
+            raise ValidationFailed(f"{where}: a new annotation needs a mask (and a label_class)", index=index)
+        rle = _sent_mask(image=image, mask=mask, where=where, index=index)
+    z_order = item.get("z_order", row.z_order if keep else default_z)
+    if not isinstance(z_order, int) or isinstance(z_order, bool):
+        raise ValidationFailed(f"{where}: z_order must be an integer", index=index)
+    is_proposal = item.get("is_proposal", row.is_proposal if keep else False)
+    iscrowd = item.get("iscrowd")
+    if iscrowd is not None and not isinstance(iscrowd, bool):
+        raise ValidationFailed(f"{where}: iscrowd must be true or false", index=index)
+    return _Item(row.id if row is not None else None, label_class, rle, z_order, bool(is_proposal), iscrowd,
+                 geometry=None if rle is stored else {})
+
+
+def _sent_mask(*, image: Image, mask: Any, where: str, index: int) -> dict:
+    """A sent mask's form and size (its counts are checked with the others, in _checked_geometry)."""
+    if not isinstance(mask, dict) or "size" not in mask or "counts" not in mask:
+        raise ValidationFailed(f"{where}: a mask must be an object with 'size' and 'counts'", index=index)
+    problem = masks.size_problem(mask["size"], height=image.height, width=image.width)
+    if problem:
+        raise ValidationFailed(f"{where}: {problem}", index=index)
+    counts = mask["counts"]
+    if isinstance(counts, list):  # uncompressed RLE in: store compressed
         try:
-            masks.validate(item.get("mask"), height=image.height, width=image.width)
+            return masks.encode(masks.decode(mask))
         except masks.MaskError as exc:
             raise ValidationFailed(f"{where}: {exc}", index=index) from exc
-        ann_id = item.get("id")
-        if ann_id is not None:
-            if ann_id not in existing_ids:
-                raise ValidationFailed(f"{where}: annotation id {ann_id!r} does not belong to image {image.pk}", index=index)
-            if ann_id in seen_ids:
-                raise ValidationFailed(f"{where}: annotation id {ann_id} appears twice", index=index)
-            seen_ids.add(ann_id)
-        if label_class.kind == LabelClass.Kind.SEMANTIC:
-            if label_class.id in semantic_seen:
-                raise ValidationFailed(f"{where}: semantic class {label_class.name!r} may have one mask per image; merge them", index=index)
-            semantic_seen.add(label_class.id)
-        z_order = item.get("z_order", index)
-        if not isinstance(z_order, int) or isinstance(z_order, bool):
-            raise ValidationFailed(f"{where}: z_order must be an integer", index=index)
-        rle = dict(item["mask"])
-        if isinstance(rle["counts"], list):  # uncompressed RLE in: store compressed
-            rle = masks.encode(masks.decode(rle))
-        iscrowd = item.get("iscrowd")
-        if iscrowd is not None and not isinstance(iscrowd, bool):
-            raise ValidationFailed(f"{where}: iscrowd must be true or false", index=index)
-        parsed.append(_Item(ann_id, label_class, rle, z_order, bool(item.get("is_proposal", False)), iscrowd))
-    return parsed
+    if isinstance(counts, bytes):
+        try:
+            counts = counts.decode("ascii")
+        except UnicodeDecodeError:
+            raise ValidationFailed(f"{where}: compressed RLE counts must be ASCII", index=index) from None
+    if not isinstance(counts, str):
+        raise ValidationFailed(f"{where}: mask counts must be a string (compressed RLE) or a list of integers", index=index)
+    if not counts.isascii():
+        raise ValidationFailed(f"{where}: compressed RLE counts must be ASCII", index=index)
+    return {"size": [image.height, image.width], "counts": counts}
+
+
+def _checked_geometry(*, image: Image, items: Sequence[_Item], wheres: Sequence[str]) -> list[_Item]:
+    """Check the counts of every mask the request sent, at once (the codec's vectorised check, as
+    imports use it), and give each its area and bbox; masks sent back as stored are not checked again."""
+    sent = [i for i, item in enumerate(items) if item.geometry is not None]
+    if not sent:
+        return list(items)
+    problems, areas, boxes = masks.counts_stats(
+        [items[i].rle["counts"].encode("ascii") for i in sent], [image.height] * len(sent), [image.width] * len(sent),
+    )
+    out = list(items)
+    for i, problem, area, (x, y, w, h) in zip(sent, problems, areas, boxes):
+        if problem:
+            raise ValidationFailed(f"{wheres[i]}: {problem.replace('{size}', f'{image.height}x{image.width}')}", index=i)
+        out[i] = replace(items[i], geometry={"bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h, "area": area})
+    return out
+
+
+def _named_row(*, image: Image, existing: dict[int, _Stored], ann_id: Any, where: str, index: int, seen: set[int]) -> _Stored:
+    """The stored annotation a request names by id; refused when it is not (or no longer) on this image."""
+    if not isinstance(ann_id, int) or isinstance(ann_id, bool):
+        raise ValidationFailed(f"{where}: an annotation id must be an integer, got {ann_id!r}", index=index)
+    row = existing.get(ann_id)
+    if row is None:
+        raise ValidationFailed(
+            f"{where}: annotation id {ann_id!r} does not belong to image {image.pk} (it was deleted, or it is another image's)",
+            index=index,
+        )
+    if ann_id in seen:
+        raise ValidationFailed(f"{where}: annotation id {ann_id} appears twice", index=index)
+    seen.add(ann_id)
+    return row
 
 
 _UNSET: Any = object()
@@ -248,7 +310,7 @@ _COMMIT_CHUNK = 500
 
 def documents_commit(
     *, image_ids: Sequence[int], author: AbstractBaseUser | None, expected_version: int | None = None,
-    starts_work: bool = True,
+    starts_work: bool = True, documents: dict[int, list[dict[str, Any]]] | None = None,
 ) -> dict[int, int]:
     """The last step of every write to annotation documents, inside the writer's transaction.
 
@@ -256,6 +318,8 @@ def documents_commit(
     a stale version raises StaleVersion, and the writer's transaction rolls back whatever it
     wrote), moves NEW images to IN_PROGRESS when a person's work `starts_work` (model proposals
     do not), and records a revision of each document as it now stands. Returns {image id: version}.
+    `documents`: the documents as they now stand (revision rows), where the writer already holds
+    them (a document save does), so they are not read back.
     """
     if expected_version is not None and len(image_ids) != 1:
         raise ValueError("expected_version checks one document at a time")
@@ -275,11 +339,14 @@ def documents_commit(
             Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
         versions.update(Image.objects.filter(pk__in=chunk).values_list("id", "annotation_version"))
         rows: dict[int, list[dict[str, Any]]] = {pk: [] for pk in chunk}
-        # plain tuples, not model instances: an import commits thousands of documents at once
-        for image_id, *values in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id").values_list(
-            "image_id", *_REVISION_COLUMNS,
-        ):
-            rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
+        if documents is not None and all(pk in documents for pk in chunk):
+            rows = {pk: documents[pk] for pk in chunk}
+        else:
+            # plain tuples, not model instances: an import commits thousands of documents at once
+            for image_id, *values in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id").values_list(
+                "image_id", *_REVISION_COLUMNS,
+            ):
+                rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
         voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
         # one executemany: bulk_create prepared every field of every row through Django, which
         # was a fifth of a 10,000-image import
@@ -306,6 +373,135 @@ class DocumentSaved:
     image: Image
     version: int
     saved_ids: list[int]  # the id of each sent annotation, in the order they were sent
+    deleted_ids: list[int]
+
+
+def _version_check(*, image: Image, version: Any) -> None:
+    """Refuse a save against a version that is no longer the current one, before anything is
+    parsed: a stale save is refused whole (409), even where it names annotations that the newer
+    version deleted. (documents_commit checks again as it bumps the version.)"""
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValidationFailed("the document's version must be an integer (the version you read)")
+    current = Image.objects.filter(pk=image.pk).values_list("annotation_version", flat=True).first()
+    if current != version:
+        raise StaleVersion(
+            f"image {image.pk} was saved by someone else (you read version {version}, it is now {current})",
+            current_version=current,
+        )
+
+
+def _document_write(
+    *, image: Image, user: AbstractBaseUser, version: int, classes: dict[int, LabelClass],
+    existing: dict[int, _Stored], items: Sequence[_Item], wheres: Sequence[str], deleted: set[int], void: Any,
+) -> DocumentSaved:
+    """The one write path of both document saves (the full replace and the delta): `items` are the
+    sent annotations (new ones without id, changed ones in full), `deleted` the ids that go; every
+    other stored annotation stays as it is. Checks the one-mask-per-semantic-class rule on the
+    document as it will stand, records the correction effort, writes the rows, then bumps the
+    version and records the revision through documents_commit (which refuses a stale version)."""
+    items = _checked_geometry(image=image, items=items, wheres=wheres)
+    sent_ids = {item.id for item in items if item.id is not None}
+    untouched = [row for pk, row in existing.items() if pk not in sent_ids and pk not in deleted]
+    semantic_seen = {row.label_class_id for row in untouched if classes[row.label_class_id].kind == LabelClass.Kind.SEMANTIC}
+    for index, (item, where) in enumerate(zip(items, wheres)):
+        if item.label_class.kind != LabelClass.Kind.SEMANTIC:
+            continue
+        if item.label_class.id in semantic_seen:
+            raise ValidationFailed(f"{where}: semantic class {item.label_class.name!r} may have one mask per image; merge them", index=index)
+        semantic_seen.add(item.label_class.id)
+    void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
+    # Before any row changes: how much of each model version's proposals the person changed. It is
+    # shown the untouched proposals as sent back unchanged (still pending), so a delta counts as the
+    # full save would; untouched rows that are not proposals play no part in it.
+    pending = [_stored_item(image=image, row=row, label_class=classes[row.label_class_id]) for row in untouched if row.is_proposal]
+    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*pending, *items])
+    new_rows: list[Annotation] = []
+    saved_rows: list[Annotation | int] = []  # in request order, so the client learns the new rows' ids
+    updates: dict[int, dict[str, Any]] = {}
+    for item in items:
+        geometry = item.geometry or {}  # empty: the mask is the stored one, and so is its geometry
+        if item.id is None:
+            new_rows.append(Annotation(
+                image=image, label_class=item.label_class, rle_counts=item.rle["counts"], z_order=item.z_order,
+                source=Annotation.Source.HUMAN, author=user, is_proposal=False, iscrowd=bool(item.iscrowd), **geometry,
+            ))
+            saved_rows.append(new_rows[-1])
+            continue
+        row = existing[item.id]
+        saved_rows.append(item.id)
+        changed = row.rle_counts != item.rle["counts"] or row.label_class_id != item.label_class.id
+        iscrowd = row.iscrowd if item.iscrowd is None else item.iscrowd
+        if not changed and row.z_order == item.z_order and row.is_proposal == item.is_proposal and row.iscrowd == iscrowd:
+            continue
+        fields: dict[str, Any] = {"iscrowd": iscrowd, "label_class_id": item.label_class.id, "rle_counts": item.rle["counts"],
+                                  "z_order": item.z_order, **geometry}
+        if row.is_proposal and (changed or not item.is_proposal):
+            fields.update(is_proposal=False, author_id=user.pk)  # accepted or edited by a person
+        elif changed:
+            fields["author_id"] = user.pk
+        updates[item.id] = fields
+    # Model instances only for the rows that change (a document of 1,000 rows is read as tuples).
+    for pk, row in Annotation.objects.in_bulk(list(updates)).items():
+        for field, value in updates[pk].items():
+            setattr(row, field, value)
+        row.save()
+    if deleted:
+        Annotation.objects.filter(image=image, pk__in=list(deleted)).delete()
+    Annotation.objects.bulk_create(new_rows)
+    if void_counts is not _UNSET:
+        Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
+    documents_commit(image_ids=[image.pk], author=user, expected_version=version,
+                     documents=_revision_rows(existing=existing, updates=updates, deleted=deleted, new_rows=new_rows, image=image))
+    image.refresh_from_db(fields=["annotation_version", "status", "void_rle_counts"])
+    return DocumentSaved(image=image, version=image.annotation_version, deleted_ids=sorted(deleted),
+                         saved_ids=[row if isinstance(row, int) else row.pk for row in saved_rows])
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A stored annotation as a save reads it: the fields the save and corrections_record read of
+    an Annotation, without making 1,000 model instances for a document of 1,000 rows."""
+
+    id: int
+    label_class_id: int
+    rle_counts: str
+    z_order: int
+    source: str
+    model_version_id: int | None
+    score: float | None
+    is_proposal: bool
+    author_id: int | None
+    iscrowd: bool
+    area: int
+
+    def revision_row(self) -> dict[str, Any]:
+        return dict(zip(_REVISION_FIELDS, (self.id, self.label_class_id, self.rle_counts, self.z_order, self.source,
+                                           self.model_version_id, self.score, self.is_proposal, self.author_id, self.iscrowd)))
+
+
+def _revision_rows(
+    *, image: Image, existing: dict[int, _Stored], updates: dict[int, dict[str, Any]], deleted: set[int],
+    new_rows: Sequence[Annotation],
+) -> dict[int, list[dict[str, Any]]] | None:
+    """The document as the save leaves it, as revision rows, from what the save read and wrote
+    (None when the database did not hand back the new rows' ids: documents_commit reads it)."""
+    if any(row.pk is None for row in new_rows):
+        return None
+    stored_fields = {f.name for f in dataclasses.fields(_Stored)}
+    rows = [
+        (replace(row, **{k: v for k, v in updates[pk].items() if k in stored_fields}) if pk in updates else row).revision_row()
+        for pk, row in existing.items() if pk not in deleted
+    ]
+    rows += [dict(zip(_REVISION_FIELDS, (getattr(row, c) if c != "id" else row.pk for c in _REVISION_COLUMNS))) for row in new_rows]
+    rows.sort(key=lambda r: (r["z_order"], r["id"]))
+    return {image.pk: rows}
+
+
+def _document_rows(image: Image) -> tuple[dict[int, LabelClass], dict[int, _Stored]]:
+    classes = {c.id: c for c in image.project.label_classes.all()}
+    fields = [f.name for f in dataclasses.fields(_Stored)]
+    rows = Annotation.objects.filter(image=image).values_list(*fields)
+    return classes, {values[0]: _Stored(*values) for values in rows}
 
 
 @transaction.atomic
@@ -320,55 +516,65 @@ def annotation_document_save(
     the document's void region; left out, the region stays as it is. A stale version raises
     StaleVersion and changes nothing.
     """
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValidationFailed("the document's version must be an integer (the version you read)")
     if not isinstance(annotations, (list, tuple)):
         raise ValidationFailed("annotations must be a list")
     reviewed_document_check(image=image, user=user)
-    items = _parse_items(image=image, items=annotations)
-    void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
+    _version_check(image=image, version=version)
+    classes, existing = _document_rows(image)
+    items: list[_Item] = []
+    seen: set[int] = set()
+    for index, item in enumerate(annotations):
+        where = f"annotation {index}"
+        row = None
+        if isinstance(item, dict) and item.get("id") is not None:
+            row = _named_row(image=image, existing=existing, ann_id=item["id"], where=where, index=index, seen=seen)
+        items.append(_parse_item(image=image, item=item, where=where, index=index, classes=classes, row=row,
+                                 partial=False, default_z=index))
+    return _document_write(
+        image=image, user=user, version=version, classes=classes, existing=existing, items=items,
+        wheres=[f"annotation {i}" for i in range(len(items))], deleted=set(existing) - seen, void=void,
+    )
 
-    existing = {a.id: a for a in image.annotations.all()}
-    # Before any row changes: how much of each model version's proposals the person changed.
-    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=items)
-    kept: set[int] = set()
-    new_rows: list[Annotation] = []
-    saved_rows: list[Annotation] = []  # in request order, so the client learns the new rows' ids
-    for item in items:
-        geometry = _geometry(item.rle)
-        if item.id is None:
-            new_rows.append(Annotation(
-                image=image, label_class=item.label_class, rle_counts=item.rle["counts"], z_order=item.z_order,
-                source=Annotation.Source.HUMAN, author=user, is_proposal=False, iscrowd=bool(item.iscrowd), **geometry,
-            ))
-            saved_rows.append(new_rows[-1])
-            continue
-        row = existing[item.id]
-        kept.add(row.id)
-        saved_rows.append(row)
-        changed = row.rle_counts != item.rle["counts"] or row.label_class_id != item.label_class.id
-        iscrowd = row.iscrowd if item.iscrowd is None else item.iscrowd
-        if not changed and row.z_order == item.z_order and row.is_proposal == item.is_proposal and row.iscrowd == iscrowd:
-            continue
-        row.iscrowd = iscrowd
-        if row.is_proposal and (changed or not item.is_proposal):
-            row.is_proposal = False  # accepted or edited by a person
-            row.author = user
-        elif changed:
-            row.author = user
-        row.label_class = item.label_class
-        row.rle_counts = item.rle["counts"]
-        row.z_order = item.z_order
-        for field, value in geometry.items():
-            setattr(row, field, value)
-        row.save()
-    image.annotations.exclude(pk__in=kept).filter(pk__in=list(existing)).delete()
-    Annotation.objects.bulk_create(new_rows)
-    if void_counts is not _UNSET:
-        Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
-    documents_commit(image_ids=[image.pk], author=user, expected_version=version)
-    image.refresh_from_db(fields=["annotation_version", "status", "void_rle_counts"])
-    return DocumentSaved(image=image, version=image.annotation_version, saved_ids=[row.pk for row in saved_rows])
+
+@transaction.atomic
+def annotation_document_patch(
+    *, image: Image, user: AbstractBaseUser, version: int, upsert: Sequence[dict[str, Any]] = (),
+    delete: Sequence[int] = (), void: Any = _UNSET,
+) -> DocumentSaved:
+    """Apply a delta to an image's annotations, if `version` is still the current one: what the
+    editor sends after an edit, instead of the whole document.
+
+    `upsert`: new annotations (no id: label_class and mask) and changes to existing ones (by id:
+    only the fields sent change — mask, label_class, z_order, is_proposal, iscrowd — with the same
+    rules as annotation_document_save). `delete`: ids that go. Every other annotation stays as it
+    is. An id that is not (or no longer) on this image is refused, as is an id named twice; a stale
+    version raises StaleVersion. Either way nothing changes. Version bump, revision and correction
+    effort are those of the full save (the same write path).
+    """
+    if not isinstance(upsert, (list, tuple)) or not isinstance(delete, (list, tuple)):
+        raise ValidationFailed("upsert and delete must be lists")
+    reviewed_document_check(image=image, user=user)
+    _version_check(image=image, version=version)
+    classes, existing = _document_rows(image)
+    seen: set[int] = set()
+    deleted: set[int] = set()
+    for index, ann_id in enumerate(delete):
+        deleted.add(_named_row(image=image, existing=existing, ann_id=ann_id, where=f"delete {index}", index=index, seen=seen).id)
+    top = max((row.z_order for row in existing.values()), default=-1) + 1
+    items: list[_Item] = []
+    wheres: list[str] = []
+    for index, item in enumerate(upsert):
+        where = f"upsert {index}"
+        row = None
+        if isinstance(item, dict) and item.get("id") is not None:
+            if item["id"] in deleted:
+                raise ValidationFailed(f"{where}: annotation id {item['id']} is also in delete; send one or the other", index=index)
+            row = _named_row(image=image, existing=existing, ann_id=item["id"], where=where, index=index, seen=seen)
+        items.append(_parse_item(image=image, item=item, where=where, index=index, classes=classes, row=row,
+                                 partial=True, default_z=top + index))
+        wheres.append(where)
+    return _document_write(image=image, user=user, version=version, classes=classes, existing=existing,
+                           items=items, wheres=wheres, deleted=deleted, void=void)
 
 
 @dataclass(frozen=True)

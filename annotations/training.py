@@ -131,6 +131,8 @@ def _preset_merge(clean: dict[str, Any]) -> None:
 
 def train_check(*, project: Project, params: dict[str, Any], job: Job | None = None) -> TrainCheck:
     """Every rule a train Job must satisfy, at start and again when the worker plans it."""
+    if not isinstance(params, dict):
+        raise ValidationFailed(f"the train request must be a JSON object, got {type(params).__name__}")
     given = {k: v for k, v in params.items() if v is not None}
     clean = {k: v for k, v in parse(TrainParams, given).items() if v is not None}
     if "epochs" not in clean and "minutes" not in clean:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from django.db.models import Count
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.http import parse_etags
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -17,7 +18,7 @@ from annotations.models import Image, Membership
 from annotations.training_selectors import next_image
 
 from . import serializers as s
-from .schema import paginated
+from .schema import LabelerAutoSchema, paginated
 
 ANY_ROLE = Membership.Role.values
 EDITORS = [Membership.Role.OWNER, Membership.Role.ANNOTATOR, Membership.Role.REVIEWER]
@@ -121,25 +122,74 @@ class ImageDetailApi(APIView):
 
 
 def _document(image) -> dict:
-    return s.DocumentOut({
-        "image": image.pk, "version": image.annotation_version, "width": image.width, "height": image.height,
-        "annotations": selectors.annotation_list(image=image), "void": selectors.image_void_rle(image),
-    }).data
+    """DocumentOut's JSON (annotation_rows builds the annotations' part in one query)."""
+    rows = s.annotation_rows(selectors.annotation_list(image=image), height=image.height, width=image.width)
+    return {"image": image.pk, "version": image.annotation_version, "width": image.width, "height": image.height,
+            "annotations": rows, "void": selectors.image_void_rle(image)}
+
+
+def _etag(image) -> str:
+    """The document's entity tag: every write to a document bumps its version (documents_commit)."""
+    return f'"doc-{image.pk}-v{image.annotation_version}"'
+
+
+# The editor's browser may keep the document, and asks again with If-None-Match each time.
+_DOCUMENT_CACHING = {"Cache-Control": "private, no-cache"}
+
+
+class _WholeBodySchema(LabelerAutoSchema):
+    """The delta's PATCH body is validated whole (its version is required), not as a partial
+    document, so its schema component is DocumentDeltaIn, not PatchedDocumentDeltaIn."""
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        method = self.method
+        self.method = "POST" if method == "PATCH" else method
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = method
 
 
 class AnnotationDocumentApi(APIView):
-    @extend_schema(responses=s.DocumentOut)
+    schema = _WholeBodySchema()
+
+    @extend_schema(
+        responses={200: s.DocumentOut, 304: OpenApiResponse(description="the document is still the version named by If-None-Match")},
+        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,
+                                     description="the ETag of a document you hold: 304 while it is current")],
+    )
     def get(self, request: Request, image_id: int) -> Response:
-        return Response(_document(selectors.image_get(user=request.user, image_id=image_id)))
+        image = selectors.image_get(user=request.user, image_id=image_id)
+        etag = _etag(image)
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag, **_DOCUMENT_CACHING})
+        return Response(_document(image), headers={"ETag": etag, **_DOCUMENT_CACHING})
 
     @extend_schema(request=s.DocumentIn, responses={200: s.SavedDocumentOut})
     def put(self, request: Request, image_id: int) -> Response:
+        """Replace the whole document (for scripts; the editor sends deltas with PATCH)."""
         image = selectors.image_get(user=request.user, image_id=image_id)
         services.require_role(project=image.project, user=request.user, roles=EDITORS)
         data = s.DocumentIn(data=request.data)
         data.is_valid(raise_exception=True)
         saved = services.annotation_document_save(image=image, user=request.user, **data.validated_data)
-        return Response({**_document(saved.image), "saved_ids": saved.saved_ids})
+        return Response({**_document(saved.image), "saved_ids": saved.saved_ids}, headers={"ETag": _etag(saved.image)})
+
+    @extend_schema(request=s.DocumentDeltaIn, responses={200: s.DocumentDeltaOut})
+    def patch(self, request: Request, image_id: int) -> Response:
+        """Save what changed: new and changed annotations (upsert) and deleted ones, on the version read."""
+        image = selectors.image_get(user=request.user, image_id=image_id)
+        services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        data = s.DocumentDeltaIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = services.annotation_document_patch(image=image, user=request.user, **data.validated_data)
+        rows = s.annotation_rows(selectors.annotation_list(image=saved.image).filter(pk__in=saved.saved_ids),
+                                 height=image.height, width=image.width)
+        by_id = {row["id"]: row for row in rows}
+        return Response({
+            "image": image.pk, "version": saved.version, "annotations": [by_id[pk] for pk in saved.saved_ids],
+            "saved_ids": saved.saved_ids, "deleted_ids": saved.deleted_ids,
+        }, headers={"ETag": _etag(saved.image)})
 
 
 class JobListApi(APIView):

@@ -37,6 +37,12 @@ export type AnnotationDocumentDto = Omit<Sent<Schemas["DocumentOut"]>, "annotati
 export type SavedDocumentDto = Omit<Sent<Schemas["SavedDocumentOut"]>, "annotations"> & { annotations: AnnotationDto[] };
 export type AnnotationInputDto = WithRle<Schemas["AnnotationIn"]>;
 export type SaveRequestDto = Omit<Schemas["DocumentIn"], "annotations"> & { annotations: AnnotationInputDto[] };
+/** One annotation of a delta save: no id = new (label_class, mask); with id, only the fields sent change. */
+export type AnnotationChangeDto = Omit<Schemas["AnnotationChangeIn"], "mask"> & { mask?: CocoRle };
+/** A delta save: what changed since the version read (PATCH). */
+export type DeltaRequestDto = Omit<Schemas["DocumentDeltaIn"], "upsert"> & { upsert: AnnotationChangeDto[] };
+/** The answer to a delta save: the new version, and the upserted annotations as stored (in the order sent). */
+export type DeltaSavedDto = Omit<Sent<Schemas["DocumentDeltaOut"]>, "annotations"> & { annotations: AnnotationDto[] };
 export type AssistResultDto = WithRle<Sent<Schemas["AssistOut"]>>;
 export type AssistRequestDto = JsonBody<paths["/api/images/{image_id}/assist/"]["post"]>;
 export type AssistClickDto = Schemas["AssistClickIn"];
@@ -76,7 +82,10 @@ export interface Api {
   image(imageId: number): Promise<ImageDto>;
   setImageStatus(imageId: number, status: ImageStatus): Promise<ImageListItemDto>;
   annotations(imageId: number): Promise<AnnotationDocumentDto>;
+  /** Replaces the whole document (the answer to 409 "keep mine"). */
   saveAnnotations(imageId: number, body: SaveRequestDto): Promise<SavedDocumentDto>;
+  /** Sends only what changed since the version read. */
+  saveDelta(imageId: number, body: DeltaRequestDto): Promise<DeltaSavedDto>;
   /** Box [+ clicks] -> mask: GrabCut, or the project's model (`method`). */
   assist(imageId: number, body: AssistRequestDto): Promise<AssistResultDto>;
   superpixels(imageId: number): Promise<SuperpixelsDto>;
@@ -116,11 +125,17 @@ export class HttpApi implements Api, ProjectApi {
   }
 
   annotations(imageId: number): Promise<AnnotationDocumentDto> {
-    return this.request<AnnotationDocumentDto>("GET", `images/${imageId}/annotations/`);
+    // The server tags the document with its version (ETag) and asks for revalidation: the browser
+    // keeps the last copy and a reopened, unchanged document comes back as a 304 without a body.
+    return this.request<AnnotationDocumentDto>("GET", `images/${imageId}/annotations/`, undefined, "no-cache");
   }
 
   saveAnnotations(imageId: number, body: SaveRequestDto): Promise<SavedDocumentDto> {
     return this.request<SavedDocumentDto>("PUT", `images/${imageId}/annotations/`, body);
+  }
+
+  saveDelta(imageId: number, body: DeltaRequestDto): Promise<DeltaSavedDto> {
+    return this.request<DeltaSavedDto>("PATCH", `images/${imageId}/annotations/`, body);
   }
 
   assist(imageId: number, body: AssistRequestDto): Promise<AssistResultDto> {
@@ -155,7 +170,7 @@ export class HttpApi implements Api, ProjectApi {
     return this.request<JobDto>("POST", `jobs/${jobId}/cancel/`, {});
   }
 
-  private async request<T>(method: string, path: string, body?: object): Promise<T> {
+  private async request<T>(method: string, path: string, body?: object, cache?: RequestCache): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
     const isForm = body instanceof FormData;
     // A multipart body sets its own Content-Type (with the boundary).
@@ -167,6 +182,7 @@ export class HttpApi implements Api, ProjectApi {
         method,
         headers,
         credentials: "same-origin",
+        cache,
         body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
       });
     } catch (err) {

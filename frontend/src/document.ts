@@ -3,7 +3,10 @@
  * and the saved version. Every mutation goes through `applyChange`, which is what history
  * replays, so undo/redo and rendering invalidation can never drift apart.
  */
-import type { AnnotationDocumentDto, AnnotationDto, AnnotationInputDto, LabelClassDto, SavedDocumentDto } from "./api";
+import type {
+  AnnotationChangeDto, AnnotationDocumentDto, AnnotationDto, AnnotationInputDto, DeltaRequestDto, DeltaSavedDto, LabelClassDto,
+  SavedDocumentDto,
+} from "./api";
 import { Emitter } from "./emitter";
 import { type Rect, EMPTY_RECT } from "./geometry";
 import { Mask } from "./mask";
@@ -39,7 +42,33 @@ export type Change =
   | { kind: "pixels"; key: number; rect: Rect; before: Uint8Array; after: Uint8Array }
   | { kind: "add"; item: AnnotationItem }
   | { kind: "remove"; item: AnnotationItem }
-  | { kind: "proposal"; key: number; before: boolean; after: boolean };
+  | { kind: "proposal"; key: number; before: boolean; after: boolean }
+  | { kind: "order"; key: number; before: number; after: number };
+
+/** What the server holds of one annotation, as of the last load or acknowledged save. */
+interface ServerCopy {
+  labelClass: number;
+  zOrder: number;
+  isProposal: boolean;
+  counts: string;
+}
+
+/** One annotation a save sends, and what it was when sent (so a save can tell what changed in flight). */
+export interface SentItem {
+  item: AnnotationItem;
+  rev: number;
+  counts: string;
+  /** The item's z-order when sent (the full save renumbers; the server's number wins unless it moved since). */
+  z: number;
+}
+
+/** A delta save: the request, the annotation behind each upsert, the ids it deletes. */
+export interface DeltaPayload {
+  body: DeltaRequestDto;
+  sent: SentItem[];
+  /** True when nothing differs from what the server holds (no request needed). */
+  empty: boolean;
+}
 
 /** What changed in the document; views subscribe to `changed` and redraw what they show of it. */
 export type DocumentChange =
@@ -58,6 +87,8 @@ export class EditorDocument {
   readonly classes: LabelClass[];
   private readonly classById = new Map<number, LabelClass>();
   private readonly items = new Map<number, AnnotationItem>();
+  /** The server's copy, by annotation id: what a delta save is computed against. */
+  private readonly server = new Map<number, ServerCopy>();
   private nextKey = 1;
   version: number;
   /** Increases with every applied change; save compares it with `savedRevision`. */
@@ -80,16 +111,22 @@ export class EditorDocument {
   /** Replaces all annotations with the server's document (initial load, "reload theirs"). */
   loadAnnotations(doc: AnnotationDocumentDto): void {
     this.items.clear();
+    this.server.clear();
     this.version = doc.version;
     for (const a of doc.annotations) {
       const item = this.itemFromDto(a);
       this.items.set(item.key, item);
+      this.remember(a);
     }
     this.selectedKey = null;
     this.revision++;
     this.savedRevision = this.revision;
     this.events.emit("changed", { kind: "annotations" });
     this.events.emit("changed", { kind: "selection", key: null });
+  }
+
+  private remember(a: AnnotationDto): void {
+    this.server.set(a.id, { labelClass: a.label_class, zOrder: a.z_order, isProposal: a.is_proposal, counts: a.mask.counts });
   }
 
   private itemFromDto(a: AnnotationDto): AnnotationItem {
@@ -208,7 +245,26 @@ export class EditorDocument {
         this.events.emit("changed", { kind: "annotations" });
         break;
       }
+      case "order": {
+        const item = this.items.get(change.key);
+        if (!item) throw new Error(`no annotation ${change.key} to move`);
+        item.zOrder = fwd ? change.after : change.before;
+        item.rev++;
+        this.events.emit("changed", { kind: "annotations" });
+        break;
+      }
     }
+  }
+
+  /** The change that draws `key` above (`front`) or below every other annotation of its layer. */
+  reorderChange(key: number, front: boolean): Change | null {
+    const item = this.items.get(key);
+    if (!item) return null;
+    let z = item.zOrder;
+    for (const other of this.items.values()) {
+      if (other.key !== key) z = front ? Math.max(z, other.zOrder + 1) : Math.min(z, other.zOrder - 1);
+    }
+    return z === item.zOrder ? null : { kind: "order", key, before: item.zOrder, after: z };
   }
 
   /** Marks pixels painted live by a tool (the history entry is recorded when the gesture ends). */
@@ -233,8 +289,8 @@ export class EditorDocument {
   }
 
   /** What a save sends: every non-empty annotation, with the version this document was read at. */
-  payload(): { body: { version: number; annotations: AnnotationInputDto[] }; sent: Array<{ item: AnnotationItem; rev: number; counts: string }> } {
-    const sent: Array<{ item: AnnotationItem; rev: number; counts: string }> = [];
+  payload(): { body: { version: number; annotations: AnnotationInputDto[] }; sent: SentItem[] } {
+    const sent: SentItem[] = [];
     const annotations: AnnotationInputDto[] = [];
     this.list().forEach((item, index) => {
       const counts = item.savedCounts ?? item.mask.toRle().counts;
@@ -246,50 +302,113 @@ export class EditorDocument {
         z_order: index,
         is_proposal: item.isProposal,
       };
-      if (item.id !== null) input.id = item.id;
+      if (item.id !== null && this.server.has(item.id)) input.id = item.id;
       annotations.push(input);
-      sent.push({ item, rev: item.rev, counts });
+      sent.push({ item, rev: item.rev, counts, z: item.zOrder });
     });
     return { body: { version: this.version, annotations }, sent };
   }
 
-  /** Takes the server's answer to a save: new ids, provenance, the new version. */
-  acceptSaved(
-    response: SavedDocumentDto,
-    sent: Array<{ item: AnnotationItem; rev: number; counts: string }>,
-    revisionAtSend: number,
-  ): void {
+  /**
+   * What a delta save sends: the annotations that differ from the server's copy (new ones in
+   * full; changed ones with only the fields that changed) and the ids of those gone (deleted, or
+   * erased to nothing), with the version this document was read at. Untouched masks are not
+   * encoded again.
+   */
+  deltaPayload(): DeltaPayload {
+    const upsert: AnnotationChangeDto[] = [];
+    const sent: SentItem[] = [];
+    const present = new Set<number>();
+    const size: [number, number] = [this.height, this.width];
+    for (const item of this.list()) {
+      const known = item.id !== null ? this.server.get(item.id) : undefined;
+      // An annotation erased to nothing is a deletion, not an empty mask.
+      if (item.savedCounts === null && item.mask.isBlank()) continue;
+      const counts = item.savedCounts ?? item.mask.toRle().counts;
+      if (!known) {
+        // New, or back from an undo after the server deleted it: sent in full, without an id.
+        upsert.push({ label_class: item.labelClass, mask: { size, counts }, z_order: item.zOrder, is_proposal: item.isProposal });
+        sent.push({ item, rev: item.rev, counts, z: item.zOrder });
+        continue;
+      }
+      const id = item.id as number;
+      present.add(id);
+      const change: AnnotationChangeDto = { id };
+      if (counts !== known.counts) change.mask = { size, counts };
+      if (item.labelClass !== known.labelClass) change.label_class = item.labelClass;
+      if (item.zOrder !== known.zOrder) change.z_order = item.zOrder;
+      if (item.isProposal !== known.isProposal) change.is_proposal = item.isProposal;
+      if (Object.keys(change).length > 1) {
+        upsert.push(change);
+        sent.push({ item, rev: item.rev, counts, z: item.zOrder });
+      } else if (item.savedCounts === null) {
+        item.savedCounts = counts; // painted back to what the server holds
+      }
+    }
+    const remove = [...this.server.keys()].filter((id) => !present.has(id));
+    return { body: { version: this.version, upsert, delete: remove }, sent, empty: upsert.length === 0 && remove.length === 0 };
+  }
+
+  /** Takes the server's answer to a delta save: new ids, provenance, the new version. */
+  acceptDelta(response: DeltaSavedDto, sent: SentItem[], revisionAtSend: number): void {
     this.version = response.version;
+    const byId = new Map<number, AnnotationDto>();
+    for (const a of response.annotations) byId.set(a.id, a);
+    for (const id of response.deleted_ids) this.server.delete(id);
+    sent.forEach((entry, index) => {
+      const dto = byId.get(response.saved_ids[index]);
+      if (dto) this.takeSaved(entry, dto);
+    });
+    this.settle(revisionAtSend);
+  }
+
+  /** Marks the document saved when nothing changed since `revisionAtSend` (a delta with nothing to send). */
+  markSaved(revisionAtSend: number): void {
+    this.settle(revisionAtSend);
+  }
+
+  private takeSaved({ item, rev, counts, z }: SentItem, dto: AnnotationDto): void {
+    this.remember(dto);
+    item.id = dto.id;
+    item.source = dto.source;
+    item.modelVersion = dto.model_version;
+    item.modelVersionName = dto.model_version_name;
+    item.score = dto.score;
+    item.author = dto.author;
+    if (item.zOrder === z) item.zOrder = dto.z_order;
+    if (item.rev === rev) {
+      item.isProposal = dto.is_proposal;
+      item.savedCounts = counts;
+    }
+  }
+
+  private settle(revisionAtSend: number): void {
+    // Items whose server row is gone (erased to nothing and deleted) are new again.
+    for (const item of this.items.values()) if (item.id !== null && !this.server.has(item.id)) item.id = null;
+    if (this.revision === revisionAtSend) this.savedRevision = this.revision;
+    this.events.emit("changed", { kind: "annotations" });
+  }
+
+  /** Takes the server's answer to a full save: new ids, provenance, the new version. */
+  acceptSaved(response: SavedDocumentDto, sent: SentItem[], revisionAtSend: number): void {
+    this.version = response.version;
+    this.server.clear();
+    for (const a of response.annotations) this.remember(a);
     const byId = new Map<number, AnnotationDto>();
     const byZ = new Map<number, AnnotationDto>();
     for (const a of response.annotations) {
       byId.set(a.id, a);
       byZ.set(a.z_order, a);
     }
-    sent.forEach(({ item, rev, counts }, index) => {
+    sent.forEach((entry, index) => {
       // The server names each sent item's id in order; z-order is the fallback for older servers.
       const savedId = response.saved_ids[index];
       const dto =
         (savedId !== undefined ? byId.get(savedId) : undefined) ??
-        (item.id !== null ? byId.get(item.id) : undefined) ??
+        (entry.item.id !== null ? byId.get(entry.item.id) : undefined) ??
         byZ.get(index);
-      if (!dto) return;
-      item.id = dto.id;
-      item.zOrder = dto.z_order;
-      item.source = dto.source;
-      item.modelVersion = dto.model_version;
-      item.modelVersionName = dto.model_version_name;
-      item.score = dto.score;
-      item.author = dto.author;
-      if (item.rev === rev) {
-        item.isProposal = dto.is_proposal;
-        item.savedCounts = counts;
-      }
+      if (dto) this.takeSaved(entry, dto);
     });
-    // Items left out (erased to nothing) no longer exist on the server.
-    const sentKeys = new Set(sent.map((s) => s.item.key));
-    for (const item of this.items.values()) if (!sentKeys.has(item.key)) item.id = null;
-    if (this.revision === revisionAtSend) this.savedRevision = this.revision;
-    this.events.emit("changed", { kind: "annotations" });
+    this.settle(revisionAtSend);
   }
 }

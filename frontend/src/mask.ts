@@ -1,18 +1,25 @@
 /**
  * One annotation's pixels: a bitmap cropped to a region of the image that grows on demand.
  *
+ * Why lazy: a mask loaded from the server keeps its runs and decodes its bitmap on first use
+ * (an edit, a full-resolution tint, a read); until then the renderer tints it from a sample
+ * of the runs (levelSample) and a save sends its counts as they came. Opening 1,000 masks
+ * decodes none of them.
+ *
  * Why cropped: 100 instances on a 4000x3000 image would take 1.2 GB as full-size bitmaps, and
  * every operation (decode, tint, encode) would cost the image size instead of the object size.
  * The region only grows while editing (with slack, so a stroke does not reallocate per
  * segment); `tightBounds` gives the real extent when needed.
  */
 import { type Rect, EMPTY_RECT, intersect, isEmpty, union } from "./geometry";
-import { type CocoRle, countsToCrop, countsToString, cropToCounts, stringToCounts } from "./rle";
+import { type CocoRle, countsBounds, countsToCrop, countsToLevel, countsToString, cropToCounts, stringToCounts } from "./rle";
 
 export class Mask {
-  /** Region of the image covered by `data` (row-major, region.w * region.h). */
-  region: Rect;
-  data: Uint8Array;
+  private area_: Rect | null;
+  private bitmap: Uint8Array | null;
+  /** The counts string a loaded mask came with (and its runs once parsed), until its bitmap is decoded. */
+  private pending: { counts: string; runs: Uint32Array | null } | null = null;
+  private levels: { f: number; data: Uint8Array } | null = null;
 
   constructor(
     readonly imageWidth: number,
@@ -20,17 +27,72 @@ export class Mask {
     region: Rect = EMPTY_RECT,
     data?: Uint8Array,
   ) {
-    this.region = region;
-    this.data = data ?? new Uint8Array(region.w * region.h);
+    this.area_ = region;
+    this.bitmap = data ?? new Uint8Array(region.w * region.h);
   }
 
+  /** A mask from the server: nothing parsed yet; its region from the runs and its bitmap when first needed. */
   static fromRle(rle: CocoRle): Mask {
     const [h, w] = rle.size;
-    const crop = countsToCrop(h, w, stringToCounts(rle.counts));
-    return new Mask(w, h, { x: crop.x, y: crop.y, w: crop.w, h: crop.h }, crop.data);
+    const mask = new Mask(w, h, EMPTY_RECT, new Uint8Array(0));
+    mask.area_ = null;
+    mask.bitmap = null;
+    mask.pending = { counts: rle.counts, runs: null };
+    return mask;
+  }
+
+  /** Region of the image covered by `data` (row-major, region.w * region.h). */
+  get region(): Rect {
+    if (this.area_ === null) this.area_ = countsBounds(this.imageHeight, this.imageWidth, this.runs());
+    return this.area_;
+  }
+
+  set region(region: Rect) {
+    this.area_ = region;
+  }
+
+  private runs(): Uint32Array {
+    const pending = this.pending as { counts: string; runs: Uint32Array | null };
+    pending.runs ??= stringToCounts(pending.counts);
+    return pending.runs;
+  }
+
+  /** The pixels of `region`, row-major (decoded on first use). */
+  get data(): Uint8Array {
+    if (this.bitmap === null) this.decode();
+    return this.bitmap as Uint8Array;
+  }
+
+  set data(data: Uint8Array) {
+    this.bitmap = data;
+    this.pending = null;
+  }
+
+  /** False while a loaded mask still holds only its runs. */
+  get decoded(): boolean {
+    return this.bitmap !== null;
+  }
+
+  private decode(): void {
+    const crop = countsToCrop(this.imageHeight, this.imageWidth, this.runs());
+    this.region = { x: crop.x, y: crop.y, w: crop.w, h: crop.h };
+    this.bitmap = crop.data;
+    this.pending = null;
+  }
+
+  /**
+   * The region sampled at one pixel per f x f block (what the coarse tint draws): from the runs
+   * while the mask is not decoded, so a zoomed-out view never decodes it. Null once decoded
+   * (the tint then samples `data` itself).
+   */
+  levelSample(f: number): Uint8Array | null {
+    if (this.pending === null) return null;
+    if (this.levels?.f !== f) this.levels = { f, data: countsToLevel(this.imageHeight, this.runs(), this.region, f) };
+    return this.levels.data;
   }
 
   toRle(): CocoRle {
+    if (this.pending !== null) return { size: [this.imageHeight, this.imageWidth], counts: this.pending.counts };
     const r = this.region;
     const counts = cropToCounts(this.imageHeight, this.imageWidth, r.x, r.y, r.w, r.h, this.data);
     return { size: [this.imageHeight, this.imageWidth], counts: countsToString(counts) };
@@ -99,6 +161,7 @@ export class Mask {
 
   /** Tight bounds of the foreground, EMPTY_RECT when nothing is set. */
   tightBounds(): Rect {
+    const data = this.data;
     const r = this.region;
     let minX = Infinity;
     let maxX = -1;
@@ -109,7 +172,7 @@ export class Mask {
       let first = -1;
       let last = -1;
       for (let x = 0; x < r.w; x++) {
-        if (this.data[row + x]) {
+        if (data[row + x]) {
           if (first < 0) first = x;
           last = x;
         }
@@ -135,13 +198,16 @@ export class Mask {
   }
 
   area(): number {
+    const data = this.data;
     let n = 0;
-    for (let i = 0; i < this.data.length; i++) n += this.data[i];
+    for (let i = 0; i < data.length; i++) n += data[i];
     return n;
   }
 
   isBlank(): boolean {
-    for (let i = 0; i < this.data.length; i++) if (this.data[i]) return false;
+    if (this.pending !== null) return this.region.w === 0;
+    const data = this.data;
+    for (let i = 0; i < data.length; i++) if (data[i]) return false;
     return true;
   }
 }

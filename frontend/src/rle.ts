@@ -140,14 +140,13 @@ export interface DecodedCrop {
   data: Uint8Array; // row-major, w*h, 1 = foreground
 }
 
-/** Decodes counts into the tightest crop holding the foreground (w = h = 0 when empty). */
-export function countsToCrop(height: number, width: number, counts: ArrayLike<number>): DecodedCrop {
+/** The tightest crop holding the foreground, from the runs alone (w = h = 0 when empty); checks the total. */
+export function countsBounds(height: number, width: number, counts: ArrayLike<number>): { x: number; y: number; w: number; h: number } {
   let total = 0;
   for (let i = 0; i < counts.length; i++) total += counts[i];
   if (total !== height * width) {
     throw new Error(`RLE covers ${total} pixels but the mask is ${height}x${width} = ${height * width}`);
   }
-  // Pass 1: bounds of the foreground from the runs alone.
   let minX = Infinity;
   let maxX = -1;
   let minY = Infinity;
@@ -173,12 +172,69 @@ export function countsToCrop(height: number, width: number, counts: ArrayLike<nu
     }
     p += n;
   }
-  if (maxX < 0) return { x: 0, y: 0, w: 0, h: 0, data: new Uint8Array(0) };
-  const w = maxX - minX + 1;
-  const h = maxY - minY + 1;
+  if (maxX < 0) return { x: 0, y: 0, w: 0, h: 0 };
+  return { x: minX, y: minY, w: maxX - minX + 1, h: maxY - minY + 1 };
+}
+
+/**
+ * The crop `region` sampled at one pixel per f x f block, straight from the runs (no full
+ * decode): level pixel (lx, ly) is the crop's pixel (min(w-1, lx*f + f/2), min(h-1, ly*f + f/2)),
+ * the sampling the renderer's coarse tint uses (render/tint.ts). Costs the runs plus 1/f² of the
+ * crop, which is what lets a 1,000-mask document open without decoding every mask.
+ */
+export function countsToLevel(
+  height: number, counts: ArrayLike<number>, region: { x: number; y: number; w: number; h: number }, f: number,
+): Uint8Array {
+  const lw = Math.ceil(region.w / f);
+  const lh = Math.ceil(region.h / f);
+  const out = new Uint8Array(lw * lh);
+  if (lw === 0 || lh === 0) return out;
+  const half = f >> 1;
+  // Level indices from which on the sample is clamped to the last column / row of the crop.
+  const lxClamp = Math.max(0, Math.ceil((region.w - 1 - half) / f));
+  const lyClamp = Math.max(0, Math.ceil((region.h - 1 - half) / f));
+  const markRows = (lx: number, a: number, b: number): void => {
+    // rows a..b (crop-relative) are set in the column that level column lx samples
+    const from = Math.max(0, Math.ceil((a - half) / f));
+    const to = Math.min(lyClamp - 1, Math.floor((b - half) / f));
+    for (let ly = from; ly <= to; ly++) out[ly * lw + lx] = 1;
+    if (b >= region.h - 1) for (let ly = lyClamp; ly < lh; ly++) out[ly * lw + lx] = 1;
+  };
+  let p = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const n = counts[i];
+    if (i & 1 && n > 0) {
+      let col = Math.floor(p / height);
+      let row = p - col * height;
+      let left = n;
+      while (left > 0) {
+        const take = Math.min(left, height - row);
+        const cx = col - region.x;
+        const a = row - region.y;
+        const b = a + take - 1;
+        if (cx === region.w - 1) {
+          for (let lx = lxClamp; lx < lw; lx++) markRows(lx, a, b);
+        } else if (cx >= half && (cx - half) % f === 0) {
+          markRows((cx - half) / f, a, b);
+        }
+        left -= take;
+        row = 0;
+        col++;
+      }
+    }
+    p += n;
+  }
+  return out;
+}
+
+/** Decodes counts into the tightest crop holding the foreground (w = h = 0 when empty). */
+export function countsToCrop(height: number, width: number, counts: ArrayLike<number>): DecodedCrop {
+  const bounds = countsBounds(height, width, counts);
+  if (bounds.w === 0) return { ...bounds, data: new Uint8Array(0) };
+  const { x: minX, y: minY, w, h } = bounds;
   const data = new Uint8Array(w * h);
-  // Pass 2: write the foreground runs, walking down columns.
-  p = 0;
+  let p = 0;
+  // Write the foreground runs, walking down columns.
   for (let i = 0; i < counts.length; i++) {
     const n = counts[i];
     if (i & 1 && n > 0) {

@@ -1,9 +1,11 @@
 /**
- * Saving the annotation document safely: the PUT carries the version it was read at; a 409
- * keeps the user's work and waits for their choice (reload theirs / keep mine); network
- * failures and 5xx answers are retried with exponential backoff. Never a silent loss.
+ * Saving the annotation document safely: a save sends only what changed since the last
+ * acknowledged one (a delta, PATCH) with the version it was read at; a 409 keeps the user's work
+ * and waits for their choice (reload theirs / keep mine, which replaces the server's document
+ * with a full PUT); network failures and 5xx answers are retried with exponential backoff, each
+ * attempt recomputing the delta against what the server acknowledged. Never a silent loss.
  */
-import { type Api, ApiError, type SavedDocumentDto } from "./api";
+import { type Api, ApiError } from "./api";
 import type { EditorDocument } from "./document";
 import { Emitter } from "./emitter";
 import { type Timer, realTimer } from "./timer";
@@ -18,9 +20,13 @@ export type SaveState =
 
 export class SaveController {
   /** `saved`: the server took a save and answered with its document. */
-  readonly events = new Emitter<{ state: SaveState; saved: SavedDocumentDto }>();
+  readonly events = new Emitter<{ state: SaveState; saved: { version: number } }>();
   private current: SaveState = { kind: "saved" };
   private inFlight: Promise<boolean> | null = null;
+  /** "keep mine" replaces the server's document whole; every other save is a delta. */
+  private replaceNext = false;
+  /** What the last save sent ("delta" or "full") and how many annotations and deletions: for tests and the benchmark. */
+  lastSent: { mode: "delta" | "full"; upserts: number; deletes: number; bytes: number } | null = null;
 
   constructor(
     private readonly api: Api,
@@ -77,6 +83,7 @@ export class SaveController {
   keepMine(): Promise<boolean> {
     if (this.current.kind !== "conflict") return Promise.resolve(true);
     if (this.current.currentVersion !== null) this.doc.version = this.current.currentVersion;
+    this.replaceNext = true;
     this.setState({ kind: "dirty" });
     return this.save();
   }
@@ -92,12 +99,30 @@ export class SaveController {
     for (let attempt = 0; ; attempt++) {
       this.setState({ kind: "saving" });
       const revisionAtSend = this.doc.revision;
-      const { body, sent } = this.doc.payload();
       try {
-        const response = await this.api.saveAnnotations(this.imageId, body);
-        this.doc.acceptSaved(response, sent, revisionAtSend);
+        let version: number;
+        if (this.replaceNext) {
+          const { body, sent } = this.doc.payload();
+          this.lastSent = { mode: "full", upserts: body.annotations.length, deletes: 0, bytes: JSON.stringify(body).length };
+          const response = await this.api.saveAnnotations(this.imageId, body);
+          this.doc.acceptSaved(response, sent, revisionAtSend);
+          this.replaceNext = false;
+          version = response.version;
+        } else {
+          const { body, sent, empty } = this.doc.deltaPayload();
+          if (empty) {
+            // Edited back to what the server holds: nothing to send.
+            this.doc.markSaved(revisionAtSend);
+            this.setState(this.doc.dirty ? { kind: "dirty" } : { kind: "saved" });
+            return true;
+          }
+          this.lastSent = { mode: "delta", upserts: body.upsert.length, deletes: body.delete?.length ?? 0, bytes: JSON.stringify(body).length };
+          const response = await this.api.saveDelta(this.imageId, body);
+          this.doc.acceptDelta(response, sent, revisionAtSend);
+          version = response.version;
+        }
         this.setState(this.doc.dirty ? { kind: "dirty" } : { kind: "saved" });
-        this.events.emit("saved", response);
+        this.events.emit("saved", { version });
         return true;
       } catch (err) {
         const error = err instanceof ApiError ? err : new ApiError(0, String(err));

@@ -1,4 +1,4 @@
-import type { AnnotationDocumentDto, Api, LabelClassDto } from "../src/api";
+import type { AnnotationDocumentDto, AnnotationDto, Api, DeltaRequestDto, DeltaSavedDto, LabelClassDto } from "../src/api";
 import { EditorDocument } from "../src/document";
 import type { History } from "../src/history";
 import { encodeBitmap } from "../src/rle";
@@ -67,3 +67,19 @@ export function toolContext(doc: EditorDocument, history: History, over: Partial
     ...over,
   };
 }
+
+const row = (id: number, labelClass: number, mask: AnnotationDto["mask"], zOrder: number, isProposal: boolean): AnnotationDto => ({
+  id, label_class: labelClass, mask, bbox: [0, 0, 0, 0], area: 0, z_order: zOrder, source: "human", model_version: null,
+  model_version_name: null, score: null, is_proposal: isProposal, iscrowd: false, author: "olivia", created_at: "", updated_at: "",
+});
+
+/** The server's answer to a delta: new ids from 100, each upsert as stored (unsent fields from `held`). */
+export const echoDelta = (held: Map<number, AnnotationDto> = new Map()) => (body: DeltaRequestDto): DeltaSavedDto => {
+  const annotations = body.upsert.map((a, i) => {
+    const before = a.id != null ? held.get(a.id) : undefined;
+    const id = a.id ?? 100 + i;
+    return row(id, a.label_class ?? before?.label_class ?? 0, a.mask ?? before?.mask ?? { size: [10, 10], counts: "" },
+      a.z_order ?? before?.z_order ?? 0, a.is_proposal ?? (a.mask ? false : before?.is_proposal ?? false));
+  });
+  return { image: 9, version: body.version + 1, annotations, saved_ids: annotations.map((a) => a.id), deleted_ids: body.delete ?? [] };
+};

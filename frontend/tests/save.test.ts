@@ -1,13 +1,18 @@
 import { describe, expect, it, vi } from "vitest";
-import { type Api, ApiError, type AnnotationDocumentDto, type SaveRequestDto, type SavedDocumentDto } from "../src/api";
+import {
+  type Api, ApiError, type AnnotationDocumentDto, type DeltaRequestDto, type DeltaSavedDto, type SaveRequestDto,
+  type SavedDocumentDto,
+} from "../src/api";
 import { History } from "../src/history";
 import { SaveController } from "../src/save";
 import type { Timer } from "../src/timer";
-import { docWith, rectBitmap } from "./helpers";
+import { docWith, echoDelta, rectBitmap } from "./helpers";
 
 class FakeApi implements Api {
   saves: SaveRequestDto[] = [];
+  deltas: DeltaRequestDto[] = [];
   answers: Array<(body: SaveRequestDto) => SavedDocumentDto> = [];
+  deltaAnswers: Array<(body: DeltaRequestDto) => DeltaSavedDto> = [];
   serverDoc: AnnotationDocumentDto = { image: 9, version: 5, width: 10, height: 10, void: null, annotations: [] };
   project(): never {
     throw new Error("unused");
@@ -31,6 +36,12 @@ class FakeApi implements Api {
     this.saves.push(JSON.parse(JSON.stringify(body)) as SaveRequestDto);
     const answer = this.answers.shift();
     if (!answer) throw new Error("no answer scripted");
+    return answer(body);
+  }
+  async saveDelta(_id: number, body: DeltaRequestDto): Promise<DeltaSavedDto> {
+    this.deltas.push(JSON.parse(JSON.stringify(body)) as DeltaRequestDto);
+    const answer = this.deltaAnswers.shift();
+    if (!answer) throw new Error("no delta answer scripted");
     return answer(body);
   }
 }
@@ -75,23 +86,26 @@ function setup() {
 }
 
 describe("saving with versions", () => {
-  it("sends the version it read, keeps untouched masks byte-identical and takes new ids", async () => {
+  it("sends the version it read and only the new annotation, and takes its id", async () => {
     const { doc, api, saver, item } = setup();
-    api.answers.push(echo);
+    api.deltaAnswers.push(echoDelta());
     expect(await saver.save()).toBe(true);
-    expect(api.saves[0].version).toBe(3);
-    // Semantic layers are sent first (drawing order), instances after.
-    expect(api.saves[0].annotations.map((a) => a.id)).toEqual([undefined, 1]);
-    expect(api.saves[0].annotations[1].mask.counts).toBe(doc.list()[1].savedCounts);
+    expect(api.saves).toHaveLength(0);
+    expect(api.deltas[0].version).toBe(3);
+    // The untouched annotation 1 is not sent at all.
+    expect(api.deltas[0].upsert.map((a) => a.id)).toEqual([undefined]);
+    expect(api.deltas[0].upsert[0].mask?.counts).toBe(item.mask.toRle().counts);
+    expect(api.deltas[0].delete).toEqual([]);
     expect(item.id).toBe(100);
     expect(doc.version).toBe(4);
     expect(doc.dirty).toBe(false);
     expect(saver.state.kind).toBe("saved");
+    expect(saver.lastSent).toMatchObject({ mode: "delta", upserts: 1, deletes: 0 });
   });
 
   it("keeps the work on 409 and re-sends against the server's version on keep mine", async () => {
     const { doc, api, saver } = setup();
-    api.answers.push(() => {
+    api.deltaAnswers.push(() => {
       throw new ApiError(409, "Someone else saved", { current_version: 8 });
     });
     expect(await saver.save()).toBe(false);
@@ -100,14 +114,24 @@ describe("saving with versions", () => {
     expect(doc.list()).toHaveLength(2);
     api.answers.push(echo);
     expect(await saver.keepMine()).toBe(true);
-    expect(api.saves[1].version).toBe(8);
-    expect(api.saves[1].annotations).toHaveLength(2);
+    // "Keep mine" replaces the server's document whole (a full PUT), on its version.
+    expect(api.saves[0].version).toBe(8);
+    expect(api.saves[0].annotations).toHaveLength(2);
     expect(doc.version).toBe(9);
+    expect(saver.lastSent?.mode).toBe("full");
+    // ...and the next save is a delta again.
+    const first = doc.list()[1];
+    first.mask.write({ x: 0, y: 0, w: 1, h: 1 }, new Uint8Array([1]));
+    doc.touched(first, { x: 0, y: 0, w: 1, h: 1 });
+    api.deltaAnswers.push(echoDelta());
+    expect(await saver.save()).toBe(true);
+    expect(api.deltas[1]).toMatchObject({ version: 9, delete: [] });
+    expect(api.deltas[1].upsert.map((a) => a.id)).toEqual([first.id]);
   });
 
   it("reloads the server's document when the user picks theirs", async () => {
     const { doc, api, saver } = setup();
-    api.answers.push(() => {
+    api.deltaAnswers.push(() => {
       throw new ApiError(409, "stale", { current_version: 5 });
     });
     await saver.save();
@@ -120,35 +144,39 @@ describe("saving with versions", () => {
   it("retries network failures with backoff, then succeeds", async () => {
     const { api, saver } = setup();
     noWait.waits.length = 0;
-    api.answers.push(() => {
+    api.deltaAnswers.push(() => {
       throw new ApiError(0, "Network error");
     });
-    api.answers.push(() => {
+    api.deltaAnswers.push(() => {
       throw new ApiError(503, "busy");
     });
-    api.answers.push(echo);
+    api.deltaAnswers.push(echoDelta());
     expect(await saver.save()).toBe(true);
     expect(noWait.waits).toEqual([10, 20]);
+    // Every attempt sent the same delta: nothing is lost between retries.
+    expect(api.deltas).toHaveLength(3);
+    expect(new Set(api.deltas.map((d) => JSON.stringify(d))).size).toBe(1);
   });
 
   it("does not retry a 400 and reports its message", async () => {
     const { api, saver } = setup();
-    api.answers.push(() => {
+    api.deltaAnswers.push(() => {
       throw new ApiError(400, "Mask size does not match the image");
     });
     expect(await saver.save()).toBe(false);
     expect(saver.state).toEqual({ kind: "failed", message: "Mask size does not match the image" });
   });
 
-  it("omits annotations erased to nothing (the server deletes them)", async () => {
+  it("deletes annotations erased to nothing", async () => {
     const { doc, api, saver } = setup();
     const first = doc.list().find((i) => i.id === 1);
     if (!first) throw new Error("fixture");
     first.mask.write(first.mask.region, new Uint8Array(first.mask.region.w * first.mask.region.h));
     doc.touched(first, first.mask.region);
-    api.answers.push(echo);
+    api.deltaAnswers.push(echoDelta());
     await saver.save();
-    expect(api.saves[0].annotations.map((a) => a.label_class)).toEqual([2]);
+    expect(api.deltas[0].upsert.map((a) => a.label_class)).toEqual([2]);
+    expect(api.deltas[0].delete).toEqual([1]);
     expect(doc.list().find((i) => i.id === 1)).toBeUndefined();
   });
 });
@@ -156,7 +184,7 @@ describe("saving with versions", () => {
 describe("idle autosave", () => {
   it("saves once, a while after the last edit", async () => {
     const { doc, api } = setup();
-    api.answers.push(echo);
+    api.deltaAnswers.push(echoDelta());
     const pending: Array<{ ms: number; fn: () => void; cancelled: boolean }> = [];
     const timer: Timer = {
       sleep: () => Promise.resolve(),
@@ -176,7 +204,7 @@ describe("idle autosave", () => {
     expect(live[0].ms).toBe(4000);
     live[0].fn();
     await vi.waitFor(() => expect(saver.state.kind).toBe("saved"));
-    expect(api.saves).toHaveLength(1);
+    expect(api.deltas).toHaveLength(1);
     expect(doc.dirty).toBe(false);
   });
 });

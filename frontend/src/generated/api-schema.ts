@@ -46,12 +46,14 @@ export interface paths {
             cookie?: never;
         };
         get: operations["images_annotations_retrieve"];
+        /** @description Replace the whole document (for scripts; the editor sends deltas with PATCH). */
         put: operations["images_annotations_update"];
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** @description Save what changed: new and changed annotations (upsert) and deleted ones, on the version read. */
+        patch: operations["images_annotations_partial_update"];
         trace?: never;
     };
     "/api/images/{image_id}/assist/": {
@@ -398,6 +400,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description One annotation of a delta: without id a new one (label_class and mask needed); with id a change
+         *     to an existing one, where only the fields sent change.
+         */
+        AnnotationChangeIn: {
+            /** @description the annotation to change; left out for a new one */
+            id?: number | null;
+            label_class?: number;
+            mask?: unknown;
+            z_order?: number;
+            is_proposal?: boolean;
+            iscrowd?: boolean;
+        };
         AnnotationIn: {
             id?: number | null;
             label_class: number;
@@ -559,6 +574,27 @@ export interface components {
              * @description pixels_changed_per_image / scratch_pixels_per_image
              */
             effort_vs_scratch: number | null;
+        };
+        DocumentDeltaIn: {
+            /** @description the version the changes were made on */
+            version: number;
+            /** @description new annotations and changes to existing ones */
+            upsert?: components["schemas"]["AnnotationChangeIn"][];
+            /** @description ids of the annotations to delete */
+            delete?: number[];
+            /** @description void pixels (VOC 255) as RLE of the image's size, or null to clear; left out, the void region stays */
+            void?: unknown;
+        };
+        DocumentDeltaOut: {
+            image: number;
+            /** @description the document's version after this save */
+            version: number;
+            /** @description the annotations the delta created or changed, in the order sent */
+            annotations: components["schemas"]["AnnotationOut"][];
+            /** @description the id of each upserted annotation, in the order sent */
+            saved_ids: number[];
+            /** @description the ids the delta deleted */
+            deleted_ids: number[];
         };
         DocumentIn: {
             version: number;
@@ -1263,7 +1299,10 @@ export interface operations {
     images_annotations_retrieve: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of a document you hold: 304 while it is current */
+                "If-None-Match"?: string;
+            };
             path: {
                 image_id: number;
             };
@@ -1278,6 +1317,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["DocumentOut"];
                 };
+            };
+            /** @description the document is still the version named by If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
             400: {
@@ -1349,6 +1395,105 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SavedDocumentOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    images_annotations_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocumentDeltaIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["DocumentDeltaIn"];
+                "multipart/form-data": components["schemas"]["DocumentDeltaIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDeltaOut"];
                 };
             };
             /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */

@@ -13,6 +13,20 @@ import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./ti
 
 type Surface = HTMLCanvasElement;
 
+/** Main-thread time a frame may spend on whole re-tints before it leaves the rest to the next frames. */
+const TINT_BUDGET_MS = 6;
+
+/** Gives the main thread back (input, rendering) and resumes as soon as it is free. */
+function yieldToMain(): Promise<void> {
+  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  if (scheduler?.yield) return scheduler.yield();
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+}
+
 interface TintCache {
   canvas: Surface;
   region: Rect;
@@ -50,6 +64,7 @@ export class Renderer {
   uiPainter: UiPainter = () => {};
   /** While a tool gesture runs the selection frame is not recomputed (it would scan the mask). */
   gestureActive = false;
+  private preparing = false;
 
   constructor(
     private readonly host: HTMLElement,
@@ -83,14 +98,15 @@ export class Renderer {
     this.request();
   }
 
-  /** Downscaled copies make panning a zoomed-out 12 MP photo cheap; built after first paint. */
-  async buildLevels(image: HTMLImageElement): Promise<void> {
+  /** Downscaled copies make panning a zoomed-out 12 MP photo cheap; built after first paint, from
+   * the photo's bytes (decoded and resized off the main thread). */
+  async buildLevels(photo: Blob, width: number, height: number): Promise<void> {
     if (typeof createImageBitmap !== "function") return;
     for (const scale of [0.5, 0.25]) {
-      const w = Math.round(image.naturalWidth * scale);
-      const h = Math.round(image.naturalHeight * scale);
+      const w = Math.round(width * scale);
+      const h = Math.round(height * scale);
       if (w < 256 || h < 256) break;
-      const source = await createImageBitmap(image, { resizeWidth: w, resizeHeight: h, resizeQuality: "medium" });
+      const source = await createImageBitmap(photo, { resizeWidth: w, resizeHeight: h, resizeQuality: "medium" });
       this.levels.push({ scale, source });
     }
     this.imageDirty = true;
@@ -157,14 +173,32 @@ export class Renderer {
     });
   }
 
-  /** Tints every annotation now (done while the photo decodes, so the first frame only composites). */
-  prepare(): void {
-    for (const item of this.doc.list()) if (!this.tints.has(item.key)) this.pendingTint.set(item.key, EMPTY_RECT);
-    this.applyTints();
+  /**
+   * Tints every annotation before the first frame (while the photo decodes, so that frame only
+   * composites), in slices of `sliceMs` with the main thread given back between them: opening
+   * 1,000 masks is many short tasks, never one long one. Frames wait until it is done.
+   */
+  async prepare(sliceMs = 12): Promise<void> {
+    this.preparing = true;
+    try {
+      const f = this.desiredLevel();
+      let slice = performance.now();
+      for (const item of this.doc.list()) {
+        if (this.tints.has(item.key)) continue;
+        if (performance.now() - slice > sliceMs) {
+          await yieldToMain();
+          slice = performance.now();
+        }
+        if (this.doc.get(item.key)) this.tintOne(item.key, EMPTY_RECT, f);
+      }
+    } finally {
+      this.preparing = false;
+    }
   }
 
   /** Draws whatever is dirty now (also called directly to paint the first frame synchronously). */
   frame(): void {
+    if (this.preparing) return; // prepare() ends by letting the caller paint the first frame
     const t0 = performance.now();
     if (this.imageDirty) this.drawImageLayer();
     this.applyTints();
@@ -218,51 +252,72 @@ export class Renderer {
     return sc >= 0.8 ? 1 : sc >= 0.4 ? 2 : 4;
   }
 
+  /**
+   * Re-tints what changed, pixel updates (the stroke being drawn) first; whole re-tints (a zoom
+   * level change, a restyle) stop after `TINT_BUDGET_MS` and go on in the next frames (the old
+   * tint is drawn meanwhile), so no single frame pays for all of a 1,000-mask document.
+   */
   private applyTints(): void {
     if (this.pendingTint.size === 0) return;
     const pending = this.pendingTint;
     this.pendingTint = new Map();
     const f = this.desiredLevel();
+    const t0 = performance.now();
+    const whole: number[] = [];
     for (const [key, rect] of pending) {
-      const item = this.doc.get(key);
-      if (!item) {
-        this.tints.delete(key);
-        continue;
+      if (isEmpty(rect)) whole.push(key);
+      else this.tintOne(key, rect, f);
+    }
+    for (let i = 0; i < whole.length; i++) {
+      if (i > 0 && performance.now() - t0 > TINT_BUDGET_MS) {
+        for (let j = i; j < whole.length; j++) this.pendingTint.set(whole[j], EMPTY_RECT);
+        this.maskFull = true;
+        this.request();
+        return;
       }
-      const style = this.styleFor(item);
-      const styleKey = JSON.stringify(style);
-      const region = item.mask.region;
-      const old = this.tints.get(key);
-      const sameRegion =
-        old !== undefined && old.region.x === region.x && old.region.y === region.y &&
-        old.region.w === region.w && old.region.h === region.h;
-      const partial = !isEmpty(rect) && old !== undefined && old.styleKey === styleKey && old.f === f;
-      if (partial && sameRegion) {
-        this.tintInto(old, item, intersect(inflate(rect, style.outline + 1), region), style);
-        continue;
-      }
-      const canvas = document.createElement("canvas");
-      canvas.width = Math.max(1, Math.ceil(region.w / f));
-      canvas.height = Math.max(1, Math.ceil(region.h / f));
-      const cache: TintCache = { canvas, region: { ...region }, styleKey, f };
-      this.tints.set(key, cache);
-      if (partial && f === 1 && old) {
-        // The mask grew during a stroke: keep the old pixels, tint only what changed.
-        const ctx = canvas.getContext("2d");
-        ctx?.drawImage(old.canvas, old.region.x - region.x, old.region.y - region.y);
-        const r = inflate(rect, style.outline + 1);
-        // Pixels along the old region's border need their outline recomputed too.
-        const border = inflate(old.region, style.outline + 1);
-        this.tintInto(cache, item, intersect(r, region), style);
-        for (const edge of [
-          { x: border.x, y: border.y, w: border.w, h: 2 * style.outline + 2 },
-          { x: border.x, y: border.y + border.h - 2 * style.outline - 2, w: border.w, h: 2 * style.outline + 2 },
-          { x: border.x, y: border.y, w: 2 * style.outline + 2, h: border.h },
-          { x: border.x + border.w - 2 * style.outline - 2, y: border.y, w: 2 * style.outline + 2, h: border.h },
-        ]) this.tintInto(cache, item, intersect(edge, region), style);
-      } else {
-        this.tintInto(cache, item, region, style);
-      }
+      this.tintOne(whole[i], EMPTY_RECT, f);
+    }
+  }
+
+  private tintOne(key: number, rect: Rect, f: number): void {
+    const item = this.doc.get(key);
+    if (!item) {
+      this.tints.delete(key);
+      return;
+    }
+    const style = this.styleFor(item);
+    const styleKey = JSON.stringify(style);
+    const region = item.mask.region;
+    const old = this.tints.get(key);
+    const sameRegion =
+      old !== undefined && old.region.x === region.x && old.region.y === region.y &&
+      old.region.w === region.w && old.region.h === region.h;
+    const partial = !isEmpty(rect) && old !== undefined && old.styleKey === styleKey && old.f === f;
+    if (partial && sameRegion) {
+      this.tintInto(old, item, intersect(inflate(rect, style.outline + 1), region), style);
+      return;
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.ceil(region.w / f));
+    canvas.height = Math.max(1, Math.ceil(region.h / f));
+    const cache: TintCache = { canvas, region: { ...region }, styleKey, f };
+    this.tints.set(key, cache);
+    if (partial && f === 1 && old) {
+      // The mask grew during a stroke: keep the old pixels, tint only what changed.
+      const ctx = canvas.getContext("2d");
+      ctx?.drawImage(old.canvas, old.region.x - region.x, old.region.y - region.y);
+      const r = inflate(rect, style.outline + 1);
+      // Pixels along the old region's border need their outline recomputed too.
+      const border = inflate(old.region, style.outline + 1);
+      this.tintInto(cache, item, intersect(r, region), style);
+      for (const edge of [
+        { x: border.x, y: border.y, w: border.w, h: 2 * style.outline + 2 },
+        { x: border.x, y: border.y + border.h - 2 * style.outline - 2, w: border.w, h: 2 * style.outline + 2 },
+        { x: border.x, y: border.y, w: 2 * style.outline + 2, h: border.h },
+        { x: border.x + border.w - 2 * style.outline - 2, y: border.y, w: 2 * style.outline + 2, h: border.h },
+      ]) this.tintInto(cache, item, intersect(edge, region), style);
+    } else {
+      this.tintInto(cache, item, region, style);
     }
   }
 

@@ -105,27 +105,45 @@ export function tintLevelRect(mask: Mask, f: number, lrect: Rect, style: TintSty
   const reg = mask.region;
   const lw = Math.ceil(reg.w / f);
   const lh = Math.ceil(reg.h / f);
-  const data = mask.data;
   const half = f >> 1;
-  const sample = (lx: number, ly: number): number => {
-    if (lx < 0 || ly < 0 || lx >= lw || ly >= lh) return 0;
-    const x = Math.min(reg.w - 1, lx * f + half);
-    const y = Math.min(reg.h - 1, ly * f + half);
-    return data[y * reg.w + x];
-  };
+  // The samples of lrect and a one-pixel border around it (0 outside the level), in one buffer,
+  // so the loop below reads neighbours by index (a closure call per read was most of the open).
+  const pw = lrect.w + 2;
+  const ph = lrect.h + 2;
+  const p = new Uint8Array(pw * ph);
+  // A mask not decoded yet is sampled from its runs (the same pixels, Mask.levelSample).
+  const level = mask.levelSample(f);
+  const data = level ?? mask.data;
+  const x0 = Math.max(0, lrect.x - 1);
+  const x1 = Math.min(lw, lrect.x + lrect.w + 1);
+  for (let ly = Math.max(0, lrect.y - 1); ly < Math.min(lh, lrect.y + lrect.h + 1); ly++) {
+    const row = (ly - lrect.y + 1) * pw - lrect.x + 1;
+    if (level) {
+      const src = ly * lw;
+      for (let lx = x0; lx < x1; lx++) p[row + lx] = level[src + lx];
+    } else {
+      const src = Math.min(reg.h - 1, ly * f + half) * reg.w;
+      for (let lx = x0; lx < x1; lx++) p[row + lx] = data[src + Math.min(reg.w - 1, lx * f + half)];
+    }
+  }
   const [r, g, b] = style.rgb;
   const period = Math.max(2, Math.round(style.period / f));
   const hatch = period >> 1;
+  const fill = style.fillAlpha;
+  const hatchAlpha = Math.max(fill, 110);
   let o = 0;
-  for (let ly = lrect.y; ly < lrect.y + lrect.h; ly++) {
-    for (let lx = lrect.x; lx < lrect.x + lrect.w; lx++, o += 4) {
-      if (!sample(lx, ly)) {
+  for (let y = 0; y < lrect.h; y++) {
+    let i = (y + 1) * pw + 1;
+    const ly = lrect.y + y;
+    for (let x = 0; x < lrect.w; x++, i++, o += 4) {
+      if (!p[i]) {
         out[o + 3] = 0;
         continue;
       }
-      const edge = !sample(lx - 1, ly) || !sample(lx + 1, ly) || !sample(lx, ly - 1) || !sample(lx, ly + 1);
+      const lx = lrect.x + x;
+      const edge = !p[i - 1] || !p[i + 1] || !p[i - pw] || !p[i + pw];
       let a: number;
-      if (!edge) a = style.proposal ? ((lx + ly) % period < hatch ? Math.max(style.fillAlpha, 110) : 0) : style.fillAlpha;
+      if (!edge) a = style.proposal ? ((lx + ly) % period < hatch ? hatchAlpha : 0) : fill;
       else a = style.proposal ? ((lx + ly) % (2 * period) < period ? 255 : 40) : 255;
       out[o] = r;
       out[o + 1] = g;

@@ -43,54 +43,83 @@ export function sourceText(item: AnnotationItem): string {
   return item.author ? `person · ${item.author}` : "person";
 }
 
+/** The rows the list shows, by annotation key, with what each showed (so unchanged rows are kept). */
+const shownRows = new WeakMap<HTMLElement, Map<number, { sig: string; row: HTMLElement }>>();
+
+function rowSignature(item: AnnotationItem, doc: EditorDocument): string {
+  return [item.labelClass, item.id, item.isProposal, item.visible, item.key === doc.selectedKey, sourceText(item)].join("|");
+}
+
+/**
+ * The annotation list, newest on top. Rows are kept by annotation key and rebuilt only when what
+ * they show changed: selecting one of 1,000 annotations rebuilds two rows, not a thousand.
+ */
 export function renderInstances(host: HTMLElement, doc: EditorDocument, actions: PanelActions): void {
   const items = doc.list().reverse();
   if (items.length === 0) {
+    shownRows.delete(host);
     host.replaceChildren(h("p", { className: "lbl-empty" }, "No annotations yet. Pick a class and paint."));
     return;
   }
-  host.replaceChildren(
-    ...items.map((item) => {
-      const cls = doc.labelClass(item.labelClass);
-      const eye = h("button", { type: "button", className: "lbl-icon", title: item.visible ? "Hide" : "Show", "data-action": "visibility" }, item.visible ? "◉" : "○");
-      eye.addEventListener("click", (e) => {
-        e.stopPropagation();
-        actions.toggleVisible(item);
-      });
-      const del = h("button", { type: "button", className: "lbl-icon", title: "Delete", "data-action": "delete" }, "✕");
-      del.addEventListener("click", (e) => {
-        e.stopPropagation();
-        actions.remove(item);
-      });
-      const extra: Node[] = [];
-      if (item.isProposal) {
-        const ok = h("button", { type: "button", className: "lbl-accept", title: "Accept proposal (C)", "data-action": "accept" }, "accept");
-        ok.addEventListener("click", (e) => {
-          e.stopPropagation();
-          actions.accept(item);
-        });
-        extra.push(h("span", { className: "lbl-badge" }, "proposal"), ok);
-      }
-      const row = h(
-        "li",
-        {
-          className: `lbl-item${item.key === doc.selectedKey ? " is-selected" : ""}${item.isProposal ? " is-proposal" : ""}${item.visible ? "" : " is-hidden"}`,
-          "data-key": item.key,
-          "data-id": item.id ?? "",
-        },
-        h("span", { className: "lbl-swatch", style: `background:${cls?.color ?? "#f0f"}` }),
-        h(
-          "span",
-          { className: "lbl-item-text" },
-          h("span", { className: "lbl-item-title" }, `${cls?.name ?? "?"}${item.id !== null ? ` #${item.id}` : " (new)"}`),
-          h("span", { className: "lbl-item-source" }, sourceText(item)),
-        ),
-        ...extra,
-        eye,
-        del,
-      );
-      row.addEventListener("click", () => actions.select(item));
-      return row;
-    }),
+  const before = shownRows.get(host) ?? new Map<number, { sig: string; row: HTMLElement }>();
+  const after = new Map<number, { sig: string; row: HTMLElement }>();
+  const rows = items.map((item) => {
+    const sig = rowSignature(item, doc);
+    const kept = before.get(item.key);
+    const entry = kept && kept.sig === sig ? kept : { sig, row: instanceRow(item, doc, actions) };
+    after.set(item.key, entry);
+    return entry.row;
+  });
+  shownRows.set(host, after);
+  // Fewest DOM moves: drop the rows that went, then put each row in place (a new annotation on
+  // top is one insertion, a deletion none).
+  const keep = new Set(rows);
+  for (const child of Array.from(host.children)) if (!keep.has(child as HTMLElement)) child.remove();
+  rows.forEach((row, i) => {
+    const at = host.children[i];
+    if (at !== row) host.insertBefore(row, at ?? null);
+  });
+}
+
+function instanceRow(item: AnnotationItem, doc: EditorDocument, actions: PanelActions): HTMLElement {
+  const cls = doc.labelClass(item.labelClass);
+  const eye = h("button", { type: "button", className: "lbl-icon", title: item.visible ? "Hide" : "Show", "data-action": "visibility" }, item.visible ? "◉" : "○");
+  eye.addEventListener("click", (e) => {
+    e.stopPropagation();
+    actions.toggleVisible(item);
+  });
+  const del = h("button", { type: "button", className: "lbl-icon", title: "Delete", "data-action": "delete" }, "✕");
+  del.addEventListener("click", (e) => {
+    e.stopPropagation();
+    actions.remove(item);
+  });
+  const extra: Node[] = [];
+  if (item.isProposal) {
+    const ok = h("button", { type: "button", className: "lbl-accept", title: "Accept proposal (C)", "data-action": "accept" }, "accept");
+    ok.addEventListener("click", (e) => {
+      e.stopPropagation();
+      actions.accept(item);
+    });
+    extra.push(h("span", { className: "lbl-badge" }, "proposal"), ok);
+  }
+  const row = h(
+    "li",
+    {
+      className: `lbl-item${item.key === doc.selectedKey ? " is-selected" : ""}${item.isProposal ? " is-proposal" : ""}${item.visible ? "" : " is-hidden"}`,
+      "data-key": item.key,
+      "data-id": item.id ?? "",
+    },
+    h("span", { className: "lbl-swatch", style: `background:${cls?.color ?? "#f0f"}` }),
+    h(
+      "span",
+      { className: "lbl-item-text" },
+      h("span", { className: "lbl-item-title" }, `${cls?.name ?? "?"}${item.id !== null ? ` #${item.id}` : " (new)"}`),
+      h("span", { className: "lbl-item-source" }, sourceText(item)),
+    ),
+    ...extra,
+    eye,
+    del,
   );
+  row.addEventListener("click", () => actions.select(item));
+  return row;
 }
