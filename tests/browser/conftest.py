@@ -64,8 +64,12 @@ def login_page(browser, live_server, client, editor_bundle):
     contexts = []
 
     def open_as(user):
-        client.force_login(user)
-        session = client.cookies["sessionid"].value
+        # A client of its own per user: logging a second user into one client flushes the first one's session.
+        from django.test import Client
+
+        own = Client()
+        own.force_login(user)
+        session = own.cookies["sessionid"].value
         context = browser.new_context(viewport={"width": 1400, "height": 860}, device_scale_factor=1)
         host = live_server.url.split("//", 1)[1].split(":")[0]
         context.add_cookies([{"name": "sessionid", "value": session, "domain": host, "path": "/"}])
