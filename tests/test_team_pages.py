@@ -21,7 +21,7 @@ def test_the_project_list_shows_progress_and_who_works_on_what(client, owner, te
     page = client.get("/").content.decode()
     assert "1 / 1 / 4" in page  # done / reviewed / total
     assert re.search(r"tom <b>1</b>/3", page)  # one open of three assigned
-    assert f".bar-{project.pk} .done{{width:25%}}" in page
+    assert f".bar-{project.pk} .done{{left:25%;width:25%}}" in page
 
 
 def test_archived_projects_leave_the_list_and_are_listed_apart(client, owner, project):
