@@ -98,6 +98,7 @@ def test_create_classes_upload_assign_annotate_reject_fix_accept_export(login_pa
     upload.locator("button").click()
     _output(boss, 'form[data-action="upload"]', "2 image(s) added")
     boss.wait_for_function("() => document.querySelectorAll('[data-grid] .tile').length === 2")
+    _output(boss, 'form[data-action="upload"]', "Thumbnails ready")
     first, second = Image.objects.filter(project=project).order_by("pk")
     boss.locator(f"[data-grid] .tile[data-image-id='{first.pk}'] input.pick").check()
     boss.locator("[data-bulk] select[name=assignee]").select_option("tom")

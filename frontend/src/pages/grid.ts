@@ -35,7 +35,7 @@ export function mountGrid(api: TeamApi, projectId: number): void {
     if (target.matches("[data-select-all]")) {
       for (const c of document.querySelectorAll<HTMLInputElement>("[data-grid] input.pick")) c.checked = target.checked;
     }
-    if (target.matches("[data-select-all], [data-grid] input.pick")) showCount();
+    if (target.matches("[data-select-all], [data-grid] input.pick, [data-grid-region]")) showCount();
   });
   document.addEventListener("click", (event) => {
     const button = (event.target as Element).closest<HTMLButtonElement>("[data-bulk] button[data-bulk-action]");
@@ -51,6 +51,7 @@ export function mountGrid(api: TeamApi, projectId: number): void {
     const value = (name: string): string => form.querySelector<HTMLSelectElement>(`select[name="${name}"]`)?.value ?? "";
     api.bulk(projectId, bulkRequest(action, images, { assignee: value("assignee"), status: value("status") })).then(
       async (answer) => {
+        for (const box of document.querySelectorAll<HTMLInputElement>("[data-grid] input.pick:checked")) box.checked = false;
         await refreshRegion("[data-grid-region]");
         const fresh = document.querySelector<HTMLFormElement>("[data-bulk]");
         if (fresh) say(fresh, `${answer.changed} image(s) ${action === "delete" ? "deleted" : "changed"}`);

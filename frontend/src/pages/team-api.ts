@@ -109,5 +109,11 @@ export async function refreshRegion(selector: string): Promise<void> {
   const html = (await response.text()).replace(/<style[\s\S]*?<\/style>/gi, "");
   const fresh = new DOMParser().parseFromString(html, "text/html").querySelector(selector);
   const current = document.querySelector(selector);
-  if (fresh && current) current.replaceWith(document.importNode(fresh, true));
+  if (!fresh || !current) return;
+  // A refresh that lands while someone is ticking tiles keeps their ticks (bulk actions clear theirs first).
+  const ticked = new Set(Array.from(current.querySelectorAll<HTMLInputElement>("input.pick:checked")).map((c) => c.value));
+  const next = document.importNode(fresh, true);
+  for (const box of next.querySelectorAll<HTMLInputElement>("input.pick")) box.checked = ticked.has(box.value);
+  current.replaceWith(next);
+  next.dispatchEvent(new Event("change", { bubbles: true }));
 }
