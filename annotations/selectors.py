@@ -151,8 +151,12 @@ def media_file_get(*, user: AbstractBaseUser, path: str) -> FieldFile | None:
     return getattr(image, field) if image is not None else None
 
 
-def image_neighbours(*, image: Image) -> tuple[int | None, int | None]:
+def image_neighbours(*, image: Image, user: AbstractBaseUser | None = None) -> tuple[int | None, int | None]:
+    """The previous and next image by id; with `user`, among those they may open (image_visibility)."""
     siblings = Image.objects.filter(project_id=image.project_id)
+    visible = image_visibility(user=user, project=image.project) if user is not None else None
+    if visible is not None:
+        siblings = siblings.filter(visible)
     prev_id = siblings.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first()
     next_id = siblings.filter(pk__gt=image.pk).order_by("pk").values_list("pk", flat=True).first()
     return prev_id, next_id

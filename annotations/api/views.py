@@ -120,7 +120,7 @@ class ImageDetailApi(APIView):
     @extend_schema(responses=s.ImageDetailOut)
     def get(self, request: Request, image_id: int) -> Response:
         image = selectors.image_get(user=request.user, image_id=image_id)
-        image.prev_id, image.next_id = selectors.image_neighbours(image=image)
+        image.prev_id, image.next_id = selectors.image_neighbours(image=image, user=request.user)
         suggested, _ = next_image(project=image.project, after=image.pk, user=request.user)
         image.next_suggested_id = suggested.pk if suggested else None
         return Response(s.ImageDetailOut(image).data)

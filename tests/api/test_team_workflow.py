@@ -151,6 +151,15 @@ def test_annotators_see_their_images_and_unassigned_ones_when_the_project_allows
     assert teammate_api.get(f"/api/images/{nobodys.pk}/").status_code == 403
 
 
+def test_previous_and_next_skip_the_images_an_annotator_may_not_open(owner_api, teammate_api, project, make_image):
+    a, b, c = make_image(), make_image(), make_image()
+    _bulk(owner_api, project, action="assign", images=[a.pk, c.pk], assignee="tom")
+    _bulk(owner_api, project, action="assign", images=[b.pk], assignee="olivia")
+    body = teammate_api.get(f"/api/images/{a.pk}/").json()
+    assert (body["prev_id"], body["next_id"]) == (None, c.pk)
+    assert owner_api.get(f"/api/images/{a.pk}/").json()["next_id"] == b.pk
+
+
 def test_next_image_takes_the_next_one_assigned_to_you(owner_api, teammate_api, project, make_image):
     a, b, c = make_image(), make_image(), make_image()
     Image.objects.filter(pk=a.pk).update(uncertainty=0.9)  # the most uncertain, but not tom's
