@@ -143,12 +143,16 @@ def project_member_names(*, project: Project) -> list[tuple[str, str]]:
 
 
 def media_file_get(*, user: AbstractBaseUser, path: str) -> FieldFile | None:
-    """An image file or thumbnail under media, if `user` is a member of a project that holds it."""
+    """An image file or thumbnail under media, if `user` may open an image of theirs that has it (image_visibility)."""
     field = {"images/": "file", "thumbnails/": "thumbnail"}.get(path.split("/", 1)[0] + "/")
     if field is None:
         return None
-    image = Image.objects.filter(project__memberships__user=user, **{field: path}).first()
-    return getattr(image, field) if image is not None else None
+    # Content-addressed: one file may be an image of several of the user's projects; any they may open will do.
+    for image in Image.objects.filter(project__memberships__user=user, **{field: path}).select_related("project")[:20]:
+        visible = image_visibility(user=user, project=image.project)
+        if visible is None or Image.objects.filter(visible, pk=image.pk).exists():
+            return getattr(image, field)
+    return None
 
 
 def image_neighbours(*, image: Image, user: AbstractBaseUser | None = None) -> tuple[int | None, int | None]:

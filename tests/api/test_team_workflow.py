@@ -139,6 +139,15 @@ def test_an_annotator_opening_an_image_assigned_to_someone_else_is_told_so(owner
     assert page.status_code == 403 and b"is assigned to &#x27;rita&#x27;" in page.content
 
 
+def test_an_annotator_gets_the_files_of_their_images_only(client, owner_api, teammate, project, make_image):
+    mine, theirs = make_image(), make_image()
+    _bulk(owner_api, project, action="assign", images=[mine.pk], assignee="tom")
+    _bulk(owner_api, project, action="assign", images=[theirs.pk], assignee="olivia")
+    client.force_login(teammate)
+    assert client.get(f"/media/{mine.file.name}").status_code == 200
+    assert client.get(f"/media/{theirs.file.name}").status_code == 404
+
+
 def test_annotators_see_their_images_and_unassigned_ones_when_the_project_allows(owner_api, teammate_api, reviewer_api, project, make_image):
     mine, theirs, nobodys = make_image(), make_image(), make_image()
     _bulk(owner_api, project, action="assign", images=[mine.pk], assignee="tom")
