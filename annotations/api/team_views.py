@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from annotations import selectors, services
 from annotations.errors import NotFound, ValidationFailed
-from annotations.models import Image
+from annotations.models import Image, LabelClass
 
 from . import serializers as s
 from .views import ANY_ROLE, OWNERS
@@ -20,7 +20,7 @@ from .views import ANY_ROLE, OWNERS
 
 class LabelClassPatchIn(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
-    kind = serializers.ChoiceField(choices=s.LabelClass.Kind.choices, required=False)
+    kind = serializers.ChoiceField(choices=LabelClass.Kind.choices, required=False)
     color = serializers.CharField(max_length=7, required=False)
     hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True)
     order = serializers.IntegerField(required=False, min_value=0, max_value=s.INT_MAX)
