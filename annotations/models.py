@@ -17,6 +17,11 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Archived projects leave the project list (owners can list and unarchive them); nothing is deleted.
+    archived = models.BooleanField(default=False)
+    # Whether annotators see and edit images nobody is assigned to, besides their own
+    # (selectors.image_visibility is the one place this is read).
+    annotators_see_unassigned = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["id"]
@@ -94,6 +99,9 @@ class Image(models.Model):
     # The split a dataset import put the image in ("train", "val", ...); "" when none was given.
     # Exports without --split write it back; training can use it.
     split = models.CharField(max_length=32, blank=True, default="")
+    # The reviewer's comment when they last sent the image back (services.image_review); shown in the
+    # editor to whoever fixes it, cleared when the image is accepted.
+    review_comment = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,7 +111,12 @@ class Image(models.Model):
             models.UniqueConstraint(fields=["project", "sha256"], name="unique_image_content_per_project"),
             models.CheckConstraint(condition=Q(width__gt=0) & Q(height__gt=0), name="image_has_size"),
         ]
-        indexes = [models.Index(fields=["project", "status"])]
+        indexes = [
+            models.Index(fields=["project", "status"]),
+            # The images grid: an annotator's own images, and most-uncertain-first paging.
+            models.Index(fields=["project", "assignee", "id"], name="image_project_assignee"),
+            models.Index(fields=["project", "uncertainty", "id"], name="image_project_uncertainty"),
+        ]
 
     def __str__(self) -> str:
         return self.file_name

@@ -1,16 +1,43 @@
 """Reads: every query a view or task needs, scoped to the projects a user belongs to."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.fields.files import FieldFile
 
-from .errors import NotFound
+from .errors import NotFound, PermissionDenied
 from .models import Annotation, Image, Job, LabelClass, Membership, ModelVersion, Project
 
 
-def project_list(*, user: AbstractBaseUser) -> QuerySet[Project]:
-    return Project.objects.filter(memberships__user=user).distinct()
+def project_list(*, user: AbstractBaseUser, archived: bool | None = None) -> QuerySet[Project]:
+    """The user's projects; `archived` False/True lists only the active/archived ones (None: all)."""
+    projects = Project.objects.filter(memberships__user=user).distinct()
+    if archived is not None:
+        projects = projects.filter(archived=archived)
+    return projects
+
+
+def project_progress(*, projects: list[Project]) -> dict[int, dict]:
+    """project id -> {"total", "done", "reviewed", "assignees": [(username, open, total)]}: the
+    project list's bars and who works on what, in two grouped queries for all the projects."""
+    ids = [p.pk for p in projects]
+    progress = {pk: {"total": 0, "done": 0, "reviewed": 0, "in_progress": 0, "assignees": []} for pk in ids}
+    for pk, status, n in Image.objects.filter(project_id__in=ids).values_list("project_id", "status").annotate(n=Count("id")).order_by():
+        progress[pk]["total"] += n
+        if status in progress[pk]:
+            progress[pk][status] += n
+    rows = (Image.objects.filter(project_id__in=ids, assignee__isnull=False)
+            .values_list("project_id", "assignee__username")
+            .annotate(total=Count("id"), open=Count("id", filter=Q(status__in=Image.OPEN)))
+            .order_by("project_id", "assignee__username"))
+    for pk, username, total, open_ in rows:
+        progress[pk]["assignees"].append({"username": username, "total": total, "open": open_})
+    for p in progress.values():
+        p["done_pct"] = round(100 * p["done"] / p["total"]) if p["total"] else 0
+        p["reviewed_pct"] = round(100 * p["reviewed"] / p["total"]) if p["total"] else 0
+    return progress
 
 
 def project_get(*, user: AbstractBaseUser, project_id: int) -> Project:
@@ -29,33 +56,111 @@ def label_class_list(*, project: Project) -> QuerySet[LabelClass]:
     return project.label_classes.all()
 
 
-def image_list(*, user: AbstractBaseUser, project_id: int, status: str | None = None, order: str = "id") -> QuerySet[Image]:
-    images = Image.objects.filter(project__memberships__user=user, project_id=project_id)
-    if status:
-        images = images.filter(status__in=status.split(","))
+def image_visibility(*, user: AbstractBaseUser, project: Project, role: str | None = None) -> Q | None:
+    """Which of a project's images `user` sees and edits, as a filter (None: all of them).
+
+    The one home of the rule: owners and reviewers see every image; an annotator sees the images
+    assigned to them, and the unassigned ones when the project allows (annotators_see_unassigned).
+    Raises NotFound for someone who is not a member."""
+    role = role or membership_role(user=user, project=project)
+    if role is None:
+        raise NotFound(f"project {project.pk} not found")
+    if role != Membership.Role.ANNOTATOR:
+        return None
+    mine = Q(assignee_id=user.pk)
+    return mine | Q(assignee__isnull=True) if project.annotators_see_unassigned else mine
+
+
+@dataclass(frozen=True)
+class ImageFilters:
+    """The images grid's and the images API's filters; empty values filter nothing."""
+
+    status: str | None = None  # comma-separated statuses
+    assignee: str | None = None  # a user name, or "none" for unassigned images
+    split: str | None = None  # "none" for images without a split
+    name: str | None = None  # part of the file name, any case
+
+
+def image_list(
+    *, user: AbstractBaseUser, project_id: int, status: str | None = None, order: str = "id",
+    filters: ImageFilters | None = None,
+) -> QuerySet[Image]:
+    """A project's images the user may see (image_visibility), filtered and ordered.
+
+    One query finds the membership and its project; the images are then filtered on the image
+    table only, never through the membership join, so the grid's COUNT and page stay on the
+    image indexes (bench/grid.py). Most uncertain first breaks ties newest first: the order the
+    (project, uncertainty, id) index gives without a sort."""
+    membership = Membership.objects.select_related("project").filter(user=user, project_id=project_id).first()
+    if membership is None:
+        raise NotFound(f"project {project_id} not found")
+    images = Image.objects.filter(project_id=project_id)
+    visible = image_visibility(user=user, project=membership.project, role=membership.role)
+    if visible is not None:
+        images = images.filter(visible)
+    filters = filters or ImageFilters(status=status)
+    if filters.status:
+        images = images.filter(status__in=filters.status.split(","))
+    if filters.assignee:
+        images = images.filter(assignee__isnull=True) if filters.assignee == "none" else images.filter(assignee__username=filters.assignee)
+    if filters.split:
+        images = images.filter(split="" if filters.split == "none" else filters.split)
+    if filters.name:
+        images = images.filter(file_name__icontains=filters.name)
     if order == "uncertainty":
-        images = images.order_by("-uncertainty", "id")
+        images = images.order_by(F("uncertainty").desc(nulls_last=True), "-id")
     return images
 
 
 def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
-    image = Image.objects.filter(project__memberships__user=user, pk=image_id).select_related("project").first()
+    """An image of one of the user's projects; an annotator gets PermissionDenied, naming the
+    assignee, for an image they may not see (image_visibility)."""
+    image = Image.objects.filter(project__memberships__user=user, pk=image_id).select_related("project", "assignee").first()
     if image is None:
         raise NotFound(f"image {image_id} not found")
+    visible = image_visibility(user=user, project=image.project)
+    if visible is not None and not Image.objects.filter(visible, pk=image.pk).exists():
+        who = f"assigned to {image.assignee.get_username()!r}" if image.assignee else "not assigned to anyone"
+        raise PermissionDenied(f"image {image_id} ({image.file_name}) is {who}; annotators open only the images assigned to them",
+                               assignee=image.assignee.get_username() if image.assignee else None)
     return image
 
 
+def images_visible_check(*, user: AbstractBaseUser, project: Project, image_ids: list[int]) -> None:
+    """PermissionDenied naming the listed images of `project` that `user` may not open."""
+    visible = image_visibility(user=user, project=project)
+    if visible is None:
+        return
+    hidden = set(Image.objects.filter(project=project, pk__in=image_ids).exclude(visible).values_list("pk", flat=True))
+    if hidden:
+        names = ", ".join(map(str, sorted(hidden)[:10]))
+        raise PermissionDenied(f"image(s) {names} are assigned to someone else; annotators change only their own", images=sorted(hidden)[:100])
+
+
+def project_member_names(*, project: Project) -> list[tuple[str, str]]:
+    """(username, role) of every member, by name: the grid's assignee choices and the members page."""
+    return list(project.memberships.order_by("user__username").values_list("user__username", "role"))
+
+
 def media_file_get(*, user: AbstractBaseUser, path: str) -> FieldFile | None:
-    """An image file or thumbnail under media, if `user` is a member of a project that holds it."""
+    """An image file or thumbnail under media, if `user` may open an image of theirs that has it (image_visibility)."""
     field = {"images/": "file", "thumbnails/": "thumbnail"}.get(path.split("/", 1)[0] + "/")
     if field is None:
         return None
-    image = Image.objects.filter(project__memberships__user=user, **{field: path}).first()
-    return getattr(image, field) if image is not None else None
+    # Content-addressed: one file may be an image of several of the user's projects; any they may open will do.
+    for image in Image.objects.filter(project__memberships__user=user, **{field: path}).select_related("project")[:20]:
+        visible = image_visibility(user=user, project=image.project)
+        if visible is None or Image.objects.filter(visible, pk=image.pk).exists():
+            return getattr(image, field)
+    return None
 
 
-def image_neighbours(*, image: Image) -> tuple[int | None, int | None]:
+def image_neighbours(*, image: Image, user: AbstractBaseUser | None = None) -> tuple[int | None, int | None]:
+    """The previous and next image by id; with `user`, among those they may open (image_visibility)."""
     siblings = Image.objects.filter(project_id=image.project_id)
+    visible = image_visibility(user=user, project=image.project) if user is not None else None
+    if visible is not None:
+        siblings = siblings.filter(visible)
     prev_id = siblings.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first()
     next_id = siblings.filter(pk__gt=image.pk).order_by("pk").values_list("pk", flat=True).first()
     return prev_id, next_id

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from . import masks
 from .corrections import corrections_record
-from .errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from .errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from .models import Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -48,6 +48,24 @@ def project_create(*, name: str, owner: AbstractBaseUser, description: str = "")
         raise ValidationFailed("a project needs a name")
     project = Project.objects.create(name=name, description=description, created_by=owner)
     Membership.objects.create(project=project, user=owner, role=Membership.Role.OWNER)
+    return project
+
+
+@transaction.atomic
+def project_update(
+    *, project: Project, name: str | None = None, description: str | None = None, archived: bool | None = None,
+    annotators_see_unassigned: bool | None = None,
+) -> Project:
+    """Edit a project; archiving hides it from the project list (nothing is deleted), unarchiving brings it back."""
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValidationFailed("a project needs a name")
+        project.name = name
+    for field, value in (("description", description), ("archived", archived), ("annotators_see_unassigned", annotators_see_unassigned)):
+        if value is not None:
+            setattr(project, field, value)
+    project.save()
     return project
 
 
@@ -120,34 +138,184 @@ def require_role(*, project: Project, user: AbstractBaseUser, roles: Iterable[st
         raise PermissionDenied(f"this needs the role {' or '.join(roles)} in project {project.name!r}")
 
 
-@transaction.atomic
-def label_class_create(
-    *, project: Project, name: str, kind: str = LabelClass.Kind.INSTANCE, color: str = "#ff0000",
-    hotkey: str = "", order: int | None = None,
-) -> LabelClass:
+def _label_class_check(*, project: Project, name: str, kind: str, color: str, hotkey: str, exclude: int | None = None) -> str:
+    """The class's name, stripped, if the fields are valid together with the project's other classes."""
     name = label_class_name_check(name)
     if kind not in LabelClass.Kind.values:
         raise ValidationFailed(f"unknown class kind {kind!r}; use semantic or instance")
     if not COLOR.match(color):
         raise ValidationFailed(f"colour must look like #rrggbb, got {color!r}")
-    if project.label_classes.filter(name=name).exists():
-        raise ValidationFailed(f"project {project.name!r} already has a class named {name!r}")
+    others = project.label_classes.exclude(pk=exclude)
+    if others.filter(name=name).exists():
+        raise ValidationFailed(f"project {project.name!r} already has a class named {name!r}", field="name")
+    if hotkey:
+        if len(hotkey) != 1 or not hotkey.isprintable() or hotkey.isspace():
+            raise ValidationFailed(f"a hotkey is one printable key, got {hotkey!r}", field="hotkey")
+        taken = others.filter(hotkey__iexact=hotkey).first()
+        if taken is not None:
+            raise ValidationFailed(f"hotkey {hotkey!r} is already used by class {taken.name!r}", field="hotkey", used_by=taken.name)
+    return name
+
+
+@transaction.atomic
+def label_class_create(
+    *, project: Project, name: str, kind: str = LabelClass.Kind.INSTANCE, color: str = "#ff0000",
+    hotkey: str = "", order: int | None = None,
+) -> LabelClass:
+    name = _label_class_check(project=project, name=name, kind=kind, color=color, hotkey=hotkey)
     if order is None:
         order = project.label_classes.count()
     return LabelClass.objects.create(project=project, name=name, kind=kind, color=color.lower(), hotkey=hotkey, order=order)
 
 
 @transaction.atomic
-def image_status_set(*, image: Image, status: str, user: AbstractBaseUser | None = None) -> Image:
-    """Set an image's workflow status. Marking it reviewed (or taking that mark back) is for
-    reviewers and owners: reviewed images are the ones a team trusts as ground truth."""
+def label_class_update(
+    *, label_class: LabelClass, name: str | None = None, kind: str | None = None, color: str | None = None,
+    hotkey: str | None = None, order: int | None = None,
+) -> LabelClass:
+    """Edit a class. Its kind changes only while no annotation uses it (a semantic class holds one
+    mask per image, so instance masks cannot silently become one)."""
+    new_kind = kind if kind is not None else label_class.kind
+    if new_kind != label_class.kind and label_class.annotations.exists():
+        raise ValidationFailed(f"class {label_class.name!r} has annotations; its kind cannot change from {label_class.kind} to {new_kind}",
+                               field="kind")
+    new_color = color if color is not None else label_class.color
+    new_hotkey = hotkey if hotkey is not None else label_class.hotkey
+    label_class.name = _label_class_check(
+        project=label_class.project, name=name if name is not None else label_class.name, kind=new_kind,
+        color=new_color, hotkey=new_hotkey, exclude=label_class.pk,
+    )
+    label_class.kind, label_class.color, label_class.hotkey = new_kind, new_color.lower(), new_hotkey
+    if order is not None:
+        label_class.order = order
+    label_class.save()
+    return label_class
+
+
+@transaction.atomic
+def label_class_delete(*, label_class: LabelClass, confirm: bool = False) -> int:
+    """Delete a class. When annotations use it, refused unless `confirm` (they go with it, and each
+    touched image's document gets a new version and revision). Returns the annotations deleted."""
+    used = label_class.annotations.count()
+    if used and not confirm:
+        images = label_class.annotations.values("image_id").distinct().count()
+        raise Conflict(
+            f"class {label_class.name!r} is used by {used} annotation(s) on {images} image(s); "
+            "confirm to delete the class and those annotations",
+            annotations=used, images=images,
+        )
+    image_ids = list(label_class.annotations.values_list("image_id", flat=True).distinct())
+    label_class.delete()
+    if image_ids:
+        documents_commit(image_ids=image_ids, author=None, starts_work=False)
+    return used
+
+
+# The review flow: new -> in_progress -> done -> reviewed, and back to in_progress (a rejected or
+# reopened image). An empty image may go from new straight to done. Owners may set any status.
+STATUS_FLOW: dict[str, set[str]] = {
+    Image.Status.NEW: {Image.Status.IN_PROGRESS, Image.Status.DONE},
+    Image.Status.IN_PROGRESS: {Image.Status.DONE},
+    Image.Status.DONE: {Image.Status.IN_PROGRESS, Image.Status.REVIEWED},
+    Image.Status.REVIEWED: {Image.Status.IN_PROGRESS, Image.Status.DONE},
+}
+
+
+def image_status_check(*, image: Image, status: str, role: str | None) -> None:
+    """Raise unless a member with `role` (None: the system, a command or an import) may move `image` to `status`."""
     if status not in Image.Status.values:
         raise ValidationFailed(f"unknown status {status!r}; use one of {', '.join(Image.Status.values)}")
-    if user is not None and Image.Status.REVIEWED in (status, image.status) and status != image.status:
-        require_role(project=image.project, user=user, roles=REVIEWERS)
+    if role is None or role == Membership.Role.OWNER or status == image.status:
+        return
+    if Image.Status.REVIEWED in (status, image.status) and role not in REVIEWERS:
+        raise PermissionDenied(f"marking image {image.pk} reviewed, or taking the mark back, needs the role reviewer or owner")
+    if status not in STATUS_FLOW[image.status]:
+        allowed = ", ".join(sorted(STATUS_FLOW[image.status]))
+        raise ValidationFailed(f"image {image.pk} cannot go from {image.status} to {status}; from {image.status} it may go to {allowed}",
+                               status=image.status)
+
+
+@transaction.atomic
+def image_status_set(*, image: Image, status: str, user: AbstractBaseUser | None = None) -> Image:
+    """Set an image's workflow status along STATUS_FLOW. Marking it reviewed (or taking that mark
+    back) is for reviewers and owners: reviewed images are the ones a team trusts as ground truth."""
+    role = None
+    if user is not None:
+        role = Membership.objects.filter(project_id=image.project_id, user=user).values_list("role", flat=True).first()
+        if role is None:
+            raise NotFound(f"image {image.pk} not found")
+    image_status_check(image=image, status=status, role=role)
     image.status = status
     image.save(update_fields=["status", "updated_at"])
     return image
+
+
+@transaction.atomic
+def image_review(*, image: Image, user: AbstractBaseUser, accept: bool, comment: str = "") -> Image:
+    """A reviewer's verdict on a done image: accepted, it becomes reviewed (the comment is cleared);
+    rejected, it goes back to in_progress with the comment for its annotator (needs a comment). If
+    nobody was assigned, it goes back to whoever last saved its annotations."""
+    require_role(project=image.project, user=user, roles=REVIEWERS)
+    comment = comment.strip()
+    if not accept and not comment:
+        raise ValidationFailed("say what to fix: a rejected image needs a comment for its annotator", field="comment")
+    reviewable = (Image.Status.DONE,) if accept else (Image.Status.DONE, Image.Status.REVIEWED)
+    if image.status not in reviewable:
+        raise ValidationFailed(f"image {image.pk} is {image.status}; only done images are reviewed", status=image.status)
+    if accept:
+        image.status, image.review_comment = Image.Status.REVIEWED, ""
+    else:
+        image.status, image.review_comment = Image.Status.IN_PROGRESS, comment
+        if image.assignee_id is None:
+            image.assignee_id = image.revisions.exclude(author=None).order_by("-version").values_list("author_id", flat=True).first()
+    image.save(update_fields=["status", "review_comment", "assignee", "updated_at"])
+    return image
+
+
+@transaction.atomic
+def images_assign(*, project: Project, image_ids: Sequence[int], username: str | None) -> int:
+    """Assign the project's listed images to a member (None: nobody). Returns how many changed."""
+    assignee = None
+    if username:
+        membership = project.memberships.filter(user__username=username).select_related("user").first()
+        if membership is None:
+            raise ValidationFailed(f"{username!r} is not a member of project {project.name!r}; invite them first", username=username)
+        assignee = membership.user
+    images = _project_images(project=project, image_ids=image_ids)
+    return images.update(assignee=assignee)
+
+
+@transaction.atomic
+def images_status_set(*, project: Project, image_ids: Sequence[int], status: str, user: AbstractBaseUser) -> int:
+    """Set the status of the project's listed images, each along STATUS_FLOW; all or nothing."""
+    images = list(_project_images(project=project, image_ids=image_ids).select_for_update())
+    role = Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    for image in images:
+        image_status_check(image=image, status=status, role=role)
+    return Image.objects.filter(pk__in=[i.pk for i in images]).update(status=status, updated_at=timezone.now())
+
+
+@transaction.atomic
+def images_delete(*, project: Project, image_ids: Sequence[int]) -> int:
+    """Delete the project's listed images with their annotations and revisions (files stay: they
+    are content-addressed and may be shared). Returns how many were deleted."""
+    images = _project_images(project=project, image_ids=image_ids)
+    count = images.count()
+    images.delete()
+    return count
+
+
+def _project_images(*, project: Project, image_ids: Sequence[int]):
+    """The listed images, all of them the project's, or ValidationFailed naming the others."""
+    ids = list(dict.fromkeys(image_ids))
+    if not ids:
+        raise ValidationFailed("select at least one image")
+    images = Image.objects.filter(project=project, pk__in=ids)
+    found = set(images.values_list("pk", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationFailed(f"image(s) {', '.join(map(str, missing[:10]))} are not in project {project.name!r}", missing=missing[:100])
+    return images
 
 
 def reviewed_document_check(*, image: Image, user: AbstractBaseUser) -> None:

@@ -4,6 +4,7 @@ Kept apart from selectors.py so the train/evaluate feature stays in its own modu
 """
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F
 
 from . import selectors
@@ -33,12 +34,27 @@ def version_comparison(*, project: Project) -> list[dict]:
     ]
 
 
-def next_image(*, project: Project, after: int | None) -> tuple[Image | None, str]:
+def next_image(*, project: Project, after: int | None, user: AbstractBaseUser | None = None) -> tuple[Image | None, str]:
     """The most uncertain image with work left (Image.OPEN), else the next one by id
-    after `after` (wrapping round). `after` itself is never the answer: it was just saved."""
+    after `after` (wrapping round). `after` itself is never the answer: it was just saved.
+
+    With `user`: only images they may open (selectors.image_visibility), and the ones assigned to
+    them first; "assigned" prefixes the reason when the answer is one of those."""
     candidates = project.images.filter(status__in=Image.OPEN)
     if after is not None:
         candidates = candidates.exclude(pk=after)
+    if user is not None:
+        visible = selectors.image_visibility(user=user, project=project)
+        if visible is not None:
+            candidates = candidates.filter(visible)
+        mine = candidates.filter(assignee_id=user.pk)
+        if mine.exists():
+            image, reason = _next_of(mine, after)
+            return image, f"assigned, {reason}"
+    return _next_of(candidates, after)
+
+
+def _next_of(candidates, after: int | None) -> tuple[Image | None, str]:
     scored = candidates.filter(uncertainty__isnull=False).order_by(F("uncertainty").desc(), "pk").first()
     if scored is not None:
         return scored, "uncertainty"

@@ -11,6 +11,10 @@ urlpatterns = [
     path("projects/<int:project_id>/models/", model_pages.models_page, name="models"),
     path("projects/<int:project_id>/images/<int:image_id>/edit/", views.editor_page, name="editor"),
     path("media/<path:path>", views.media_file, name="media"),
+    # The team's pages (issue 16): label classes, members, project settings.
+    path("projects/<int:project_id>/classes/", views.classes_page, name="classes"),
+    path("projects/<int:project_id>/members/", views.members_page, name="members"),
+    path("projects/<int:project_id>/settings/", views.settings_page, name="project-settings"),
     path("api/", include("annotations.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="annotations/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -63,6 +63,7 @@ def seed_project(
     assist_image = make_image(target=modelless)
     services.image_status_set(image=image, status=Image.Status.DONE)  # after the export: two approved images to train on
     image.refresh_from_db()
+    spare = services.label_class_create(project=project, name="spare", kind="instance", color="#00ff00")  # edited / deleted by generated requests
     json = "application/json"
     multipart = "multipart/form-data"
     valid_requests = {
@@ -82,7 +83,7 @@ def seed_project(
     return SeededProject(
         owner=owner, project=project, image=image, valid_requests=valid_requests,
         path_parameters={"project_id": project.pk, "image_id": image.pk, "job_id": export.pk,
-                         "version_id": version.pk, "username": teammate.get_username()},
+                         "version_id": version.pk, "username": teammate.get_username(), "class_id": spare.pk},
         overrides={"/api/images/{image_id}/assist/": {"image_id": assist_image.pk},
                    "/api/jobs/{job_id}/cancel/": {"job_id": queued.pk}},
     )

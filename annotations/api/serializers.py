@@ -31,7 +31,7 @@ class ProjectOut(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "created_at", "label_classes", "image_count"]
+        fields = ["id", "name", "description", "created_at", "label_classes", "image_count", "archived", "annotators_see_unassigned"]
 
     def get_image_count(self, project: Project) -> int:
         # Lists annotate the count in their one query; a single project counts its own.
@@ -44,14 +44,22 @@ class ProjectIn(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class ProjectPatchIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    archived = serializers.BooleanField(required=False)
+    annotators_see_unassigned = serializers.BooleanField(required=False, help_text="annotators also see and edit unassigned images")
+
+
 class ImageOut(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Image
         fields = ["id", "project", "file_name", "width", "height", "sha256", "status", "url", "thumbnail_url",
-                  "annotation_version", "uncertainty", "created_at"]
+                  "annotation_version", "uncertainty", "created_at", "assignee", "split", "review_comment"]
 
     def get_url(self, image: Image) -> str:
         return image.file.url

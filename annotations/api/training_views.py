@@ -91,7 +91,7 @@ class NextImageApi(APIView):
         raw = request.query_params.get("after")
         if raw is not None and not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true; int() refuses it
             raise ValidationFailed(f"after must be an image id, got {raw!r}")
-        image, reason = next_image(project=project, after=int(raw) if raw is not None else None)
+        image, reason = next_image(project=project, after=int(raw) if raw is not None else None, user=request.user)
         if image is None:
             return Response({"image": None, "reason": "no unlabeled image left"})
         return Response({"image": s.ImageOut(image).data, "reason": reason})

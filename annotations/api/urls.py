@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from . import assist_views, dataset_views, member_views, model_views, training_views, views
+from . import assist_views, dataset_views, member_views, model_views, team_views, training_views, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -33,4 +33,8 @@ urlpatterns = [
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job"),
     path("jobs/<int:job_id>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
     path("jobs/<int:job_id>/download/", views.JobDownloadApi.as_view(), name="api-job-download"),
+    # The team's workflow (issue 16): class editing, bulk image actions, review.
+    path("projects/<int:project_id>/label-classes/<int:class_id>/", team_views.LabelClassDetailApi.as_view(), name="api-label-class"),
+    path("projects/<int:project_id>/images/bulk/", team_views.ImageBulkApi.as_view(), name="api-images-bulk"),
+    path("images/<int:image_id>/review/", team_views.ImageReviewApi.as_view(), name="api-image-review"),
 ]

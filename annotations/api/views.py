@@ -32,9 +32,12 @@ class Pages(PageNumberPagination):
 
 
 class ProjectListApi(APIView):
-    @extend_schema(responses=s.ProjectOut(many=True))
+    @extend_schema(responses=s.ProjectOut(many=True), parameters=[
+        OpenApiParameter("archived", bool, description="list the archived projects instead of the active ones"),
+    ])
     def get(self, request: Request) -> Response:
-        projects = selectors.project_list(user=request.user).annotate(image_count=Count("images", distinct=True))
+        archived = request.query_params.get("archived", "").lower() in ("1", "true", "yes")
+        projects = selectors.project_list(user=request.user, archived=archived).annotate(image_count=Count("images", distinct=True))
         return Response(s.ProjectOut(projects.prefetch_related("label_classes"), many=True).data)
 
     @extend_schema(request=s.ProjectIn, responses={201: s.ProjectOut})
@@ -49,6 +52,15 @@ class ProjectDetailApi(APIView):
     @extend_schema(responses=s.ProjectOut)
     def get(self, request: Request, project_id: int) -> Response:
         return Response(s.ProjectOut(selectors.project_get(user=request.user, project_id=project_id)).data)
+
+    @extend_schema(request=s.ProjectPatchIn, responses=s.ProjectOut)
+    def patch(self, request: Request, project_id: int) -> Response:
+        """Owners edit the project, archive it (it leaves the project list) or unarchive it."""
+        project = selectors.project_get(user=request.user, project_id=project_id)
+        services.require_role(project=project, user=request.user, roles=OWNERS)
+        data = s.ProjectPatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(s.ProjectOut(services.project_update(project=project, **data.validated_data)).data)
 
 
 class LabelClassListApi(APIView):
@@ -74,13 +86,16 @@ class ImageListApi(APIView):
         OpenApiParameter("status", {"type": "array", "items": {"type": "string", "enum": Image.Status.values}}, style="form",
                          explode=False, description="only images with one of these statuses (comma-separated)"),
         OpenApiParameter("ordering", str, enum=["id", "uncertainty"], description="id (default) or most uncertain first"),
+        OpenApiParameter("assignee", str, description='only images assigned to this user name ("none": unassigned ones)'),
+        OpenApiParameter("split", str, description='only images of this split ("none": images without one)'),
+        OpenApiParameter("name", str, description="only images whose file name contains this (any case)"),
     ])
     def get(self, request: Request, project_id: int) -> Response:
-        selectors.project_get(user=request.user, project_id=project_id)
+        q = request.query_params
         images = selectors.image_list(
-            user=request.user, project_id=project_id, status=request.query_params.get("status"),
-            order=request.query_params.get("ordering", "id"),
-        )
+            user=request.user, project_id=project_id, order=q.get("ordering", "id"),
+            filters=selectors.ImageFilters(status=q.get("status"), assignee=q.get("assignee"), split=q.get("split"), name=q.get("name")),
+        ).select_related("assignee")
         paginator = Pages()
         page = paginator.paginate_queryset(images, request, view=self)
         return paginator.get_paginated_response(s.ImageOut(page, many=True).data)
@@ -106,8 +121,8 @@ class ImageDetailApi(APIView):
     @extend_schema(responses=s.ImageDetailOut)
     def get(self, request: Request, image_id: int) -> Response:
         image = selectors.image_get(user=request.user, image_id=image_id)
-        image.prev_id, image.next_id = selectors.image_neighbours(image=image)
-        suggested, _ = next_image(project=image.project, after=image.pk)
+        image.prev_id, image.next_id = selectors.image_neighbours(image=image, user=request.user)
+        suggested, _ = next_image(project=image.project, after=image.pk, user=request.user)
         image.next_suggested_id = suggested.pk if suggested else None
         return Response(s.ImageDetailOut(image).data)
 

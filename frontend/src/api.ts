@@ -170,6 +170,11 @@ export class HttpApi implements Api, ProjectApi {
     return this.request<JobDto>("POST", `jobs/${jobId}/cancel/`, {});
   }
 
+  /** Any other API call, with the same credentials and error shape (the team pages' clients use it). */
+  send<T>(method: string, path: string, body?: object): Promise<T> {
+    return this.request<T>(method, path, body);
+  }
+
   private async request<T>(method: string, path: string, body?: object, cache?: RequestCache): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
     const isForm = body instanceof FormData;
@@ -188,6 +193,7 @@ export class HttpApi implements Api, ProjectApi {
     } catch (err) {
       throw new ApiError(0, `Network error: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (response.status === 204) return undefined as T;
     if (response.ok) return (await response.json()) as T;
     let message = `${method} ${path} failed with HTTP ${response.status}`;
     let extra: { [key: string]: JsonValue } = {};

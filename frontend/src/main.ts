@@ -7,6 +7,7 @@ import "./styles.css";
 import { HttpApi } from "./api";
 import { Editor } from "./editor";
 import { decodeToBitmap } from "./rle";
+import { mountReview } from "./ui/review";
 
 export interface EditorHandle {
   ready: Promise<void>;
@@ -50,6 +51,8 @@ function mount(): void {
       throw err;
     },
   );
+  // The reviewer's comment on a rejected image, and Accept / Reject for reviewers (ui/review.ts).
+  void ready.then(() => mountReview(root, new HttpApi(apiRoot), imageId, root.dataset.role ?? ""));
   window.labelerEditor = {
     ready,
     editor,

@@ -65,7 +65,7 @@ describe("the project page's forms", () => {
   });
 
   it("says how many images were added and skipped", () => {
-    expect(uploadSummary({ created: [], duplicates: ["a.png"], thumbnail_job: null })).toBe("0 image(s) added, 1 duplicate(s) skipped. Reload to see them.");
+    expect(uploadSummary({ created: [], duplicates: ["a.png"], thumbnail_job: null })).toBe("0 image(s) added, 1 duplicate(s) skipped.");
   });
 
   it("turns the form's text into the API's numbers and choices", () => {

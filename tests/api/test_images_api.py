@@ -108,6 +108,7 @@ def test_only_reviewers_and_owners_mark_images_reviewed(teammate_api, owner_api,
     image.refresh_from_db()
     assert image.status == "new"
     services.membership_set(project=project, user=outsider, role="reviewer")
+    assert teammate_api.patch(f"/api/images/{image.pk}/", {"status": "done"}, format="json").status_code == 200  # the flow: done first
     reviewer_api = APIClient()
     reviewer_api.force_authenticate(outsider)
     assert reviewer_api.patch(f"/api/images/{image.pk}/", {"status": "reviewed"}, format="json").json()["status"] == "reviewed"

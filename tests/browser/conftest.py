@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 FRONTEND = REPO / "frontend"
 STATIC = REPO / "annotations" / "static" / "editor"
 BUNDLE = STATIC / "editor.js"
-BUNDLES = (BUNDLE, STATIC / "project.js")
+BUNDLES = (BUNDLE, STATIC / "project.js", STATIC / "team.js")
 CHROMIUM = os.environ.get("LABELER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -64,8 +64,12 @@ def login_page(browser, live_server, client, editor_bundle):
     contexts = []
 
     def open_as(user):
-        client.force_login(user)
-        session = client.cookies["sessionid"].value
+        # A client of its own per user: logging a second user into one client flushes the first one's session.
+        from django.test import Client
+
+        own = Client()
+        own.force_login(user)
+        session = own.cookies["sessionid"].value
         context = browser.new_context(viewport={"width": 1400, "height": 860}, device_scale_factor=1)
         host = live_server.url.split("//", 1)[1].split(":")[0]
         context.add_cookies([{"name": "sessionid", "value": session, "domain": host, "path": "/"}])

@@ -72,6 +72,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/images/{image_id}/review/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A reviewer accepts a done image (reviewed) or rejects it with a comment (back to in_progress, to its annotator). */
+        post: operations["images_review_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/images/{image_id}/superpixels/": {
         parameters: {
             query?: never;
@@ -181,7 +198,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** @description Owners edit the project, archive it (it leaves the project list) or unarchive it. */
+        patch: operations["projects_partial_update"];
         trace?: never;
     };
     "/api/projects/{project_id}/exports/": {
@@ -210,6 +228,23 @@ export interface paths {
         get: operations["projects_images_list"];
         put?: never;
         post: operations["projects_images_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/images/bulk/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Assign (owners), set the status of (along the review flow) or delete (owners) many images; all or nothing. */
+        post: operations["projects_images_bulk_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -262,6 +297,22 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/label-classes/{class_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["projects_label_classes_destroy"];
+        options?: never;
+        head?: never;
+        patch: operations["projects_label_classes_partial_update"];
         trace?: never;
     };
     "/api/projects/{project_id}/members/": {
@@ -400,6 +451,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description * `assign` - assign
+         *     * `status` - status
+         *     * `delete` - delete
+         * @enum {string}
+         */
+        ActionEnum: "assign" | "status" | "delete";
         /**
          * @description One annotation of a delta: without id a new one (label_class and mask needed); with id a change
          *     to an existing one, where only the fields sent change.
@@ -575,6 +633,12 @@ export interface components {
              */
             effort_vs_scratch: number | null;
         };
+        /**
+         * @description * `accept` - accept
+         *     * `reject` - reject
+         * @enum {string}
+         */
+        DecisionEnum: "accept" | "reject";
         DocumentDeltaIn: {
             /** @description the version the changes were made on */
             version: number;
@@ -648,6 +712,25 @@ export interface components {
              */
             void_as_ignore?: boolean;
         };
+        ImageBulkIn: {
+            images: number[];
+            action: components["schemas"]["ActionEnum"];
+            /** @description assign: a member's user name; empty or null unassigns */
+            assignee?: string | null;
+            /**
+             * @description status: the new status
+             *
+             *     * `new` - New
+             *     * `in_progress` - In Progress
+             *     * `done` - Done
+             *     * `reviewed` - Reviewed
+             */
+            status?: components["schemas"]["ImageStatusEnum"];
+        };
+        ImageBulkOut: {
+            /** @description images assigned, moved or deleted */
+            changed: number;
+        };
         ImageDetailOut: {
             readonly id: number;
             project: number;
@@ -666,6 +749,10 @@ export interface components {
             uncertainty?: number | null;
             /** Format: date-time */
             readonly created_at: string;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly assignee: string | null;
+            split?: string;
+            review_comment?: string;
             prev_id: number | null;
             next_id: number | null;
             /** @description most uncertain unlabeled image, else the next unlabeled one */
@@ -689,6 +776,18 @@ export interface components {
             uncertainty?: number | null;
             /** Format: date-time */
             readonly created_at: string;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly assignee: string | null;
+            split?: string;
+            review_comment?: string;
+        };
+        ImageReviewIn: {
+            decision: components["schemas"]["DecisionEnum"];
+            /**
+             * @description what to fix; required to reject
+             * @default
+             */
+            comment?: string;
         };
         /**
          * @description * `new` - New
@@ -770,6 +869,9 @@ export interface components {
          * @enum {string}
          */
         JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        LabelClassDeletedOut: {
+            annotations_deleted: number;
+        };
         LabelClassIn: {
             name: string;
             /** @default instance */
@@ -889,6 +991,20 @@ export interface components {
         PatchedImagePatchIn: {
             status?: components["schemas"]["ImageStatusEnum"];
         };
+        PatchedLabelClassPatchIn: {
+            name?: string;
+            kind?: components["schemas"]["LabelClassKindEnum"];
+            color?: string;
+            hotkey?: string;
+            order?: number;
+        };
+        PatchedProjectPatchIn: {
+            name?: string;
+            description?: string;
+            archived?: boolean;
+            /** @description annotators also see and edit unassigned images */
+            annotators_see_unassigned?: boolean;
+        };
         PrelabelIn: {
             model_version: number;
             /**
@@ -924,6 +1040,8 @@ export interface components {
             readonly created_at: string;
             readonly label_classes: components["schemas"]["LabelClassOut"][];
             readonly image_count: number;
+            archived?: boolean;
+            annotators_see_unassigned?: boolean;
         };
         /**
          * @description * `owner` - Owner
@@ -1677,6 +1795,105 @@ export interface operations {
             };
         };
     };
+    images_review_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageReviewIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["ImageReviewIn"];
+                "multipart/form-data": components["schemas"]["ImageReviewIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     images_superpixels_retrieve: {
         parameters: {
             query?: never;
@@ -2074,7 +2291,10 @@ export interface operations {
     };
     projects_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description list the archived projects instead of the active ones */
+                archived?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2299,6 +2519,105 @@ export interface operations {
             };
         };
     };
+    projects_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedProjectPatchIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectPatchIn"];
+                "multipart/form-data": components["schemas"]["PatchedProjectPatchIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     projects_exports_create: {
         parameters: {
             query?: never;
@@ -2410,12 +2729,18 @@ export interface operations {
     projects_images_list: {
         parameters: {
             query?: {
+                /** @description only images assigned to this user name ("none": unassigned ones) */
+                assignee?: string;
+                /** @description only images whose file name contains this (any case) */
+                name?: string;
                 /** @description id (default) or most uncertain first */
                 ordering?: "id" | "uncertainty";
                 /** @description A page number within the paginated result set. */
                 page?: number;
                 /** @description Number of results to return per page. */
                 page_size?: number;
+                /** @description only images of this split ("none": images without one) */
+                split?: string;
                 /** @description only images with one of these statuses (comma-separated) */
                 status?: ("new" | "in_progress" | "done" | "reviewed")[];
             };
@@ -2503,6 +2828,105 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportResultOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    projects_images_bulk_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageBulkIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["ImageBulkIn"];
+                "multipart/form-data": components["schemas"]["ImageBulkIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageBulkOut"];
                 };
             };
             /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
@@ -2840,6 +3264,194 @@ export interface operations {
         };
         responses: {
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelClassOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    projects_label_classes_destroy: {
+        parameters: {
+            query?: {
+                /** @description also delete the annotations that use the class */
+                confirm?: boolean;
+            };
+            header?: never;
+            path: {
+                class_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelClassDeletedOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    projects_label_classes_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedLabelClassPatchIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedLabelClassPatchIn"];
+                "multipart/form-data": components["schemas"]["PatchedLabelClassPatchIn"];
+            };
+        };
+        responses: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,7 +18,7 @@ export function uploadBody(files: Iterable<File>): FormData {
 }
 
 export function uploadSummary(result: ImportResultDto): string {
-  return `${result.created.length} image(s) added, ${result.duplicates.length} duplicate(s) skipped. Reload to see them.`;
+  return `${result.created.length} image(s) added, ${result.duplicates.length} duplicate(s) skipped.`;
 }
 
 export function prelabelBody(fields: { modelVersion: string; images: string; scoreThreshold: string }): PrelabelRequestDto {

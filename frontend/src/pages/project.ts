@@ -17,9 +17,10 @@ import {
   prelabelBody,
   queuedSummary,
   trainBody,
-  uploadBody,
-  uploadSummary,
 } from "./project-actions";
+import { mountGrid } from "./grid";
+import { TeamApi } from "./team-api";
+import { mountUpload } from "./upload";
 
 function field<T extends HTMLElement>(form: HTMLFormElement, name: string, kind: new () => T): T {
   const el = form.elements.namedItem(name);
@@ -98,7 +99,10 @@ function mount(): void {
     });
   };
 
-  wire("upload", async (form) => uploadSummary(await api.uploadImages(projectId, uploadBody(input(form, "files").files ?? []))));
+  const team = new TeamApi(root.dataset.apiRoot ?? "/api/");
+  const upload = root.querySelector<HTMLFormElement>('form[data-action="upload"]');
+  if (upload) mountUpload(upload, team, projectId, root.dataset.apiRoot ?? "/api/", () => void poller.refresh());
+  mountGrid(team, projectId);
   wire("prelabel", async (form) => {
     const body = prelabelBody({ modelVersion: select(form, "model_version").value, images: select(form, "images").value, scoreThreshold: input(form, "score_threshold").value });
     return queuedSummary("pre-label", await api.prelabel(projectId, body));
