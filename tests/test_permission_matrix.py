@@ -67,7 +67,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "api-superpixels": {"GET": MEMBERS_READ},
     "api-image": {"GET": MEMBERS_READ, "PATCH": MEMBERS_READ},
     "api-image-review": {"POST": REVIEWERS_WRITE},
-    "api-annotations": {"GET": MEMBERS_READ, "PUT": MEMBERS_READ},
+    "api-annotations": {"GET": MEMBERS_READ, "PUT": MEMBERS_READ, "PATCH": MEMBERS_READ},
     "api-job": {"GET": MEMBERS_READ},
     "api-job-cancel": {"POST": UPLOADERS_WRITE},
     "api-job-download": {"GET": MEMBERS_READ},
@@ -93,6 +93,7 @@ BODIES: dict[tuple[str, str], dict] = {
     ("api-image", "PATCH"): {"status": "in_progress"},
     ("api-image-review", "POST"): {"decision": "accept"},
     ("api-annotations", "PUT"): {"version": 0, "annotations": []},
+    ("api-annotations", "PATCH"): {"version": 0, "upsert": [], "delete": []},
 }
 
 

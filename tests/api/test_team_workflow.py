@@ -271,3 +271,15 @@ def test_a_project_keeps_a_name(owner_api, project):
     response = owner_api.patch(f"/api/projects/{project.pk}/", {"name": "  "}, format="json")
     assert response.status_code == 400
     assert Project.objects.get(pk=project.pk).name == "Streets"
+
+
+def test_an_annotator_cannot_save_to_an_image_assigned_to_someone_else_in_full_or_by_delta(owner_api, teammate_api, project, make_image, car):
+    theirs = make_image()
+    _bulk(owner_api, project, action="assign", images=[theirs.pk], assignee="olivia")
+    mask = masks.encode(rect(theirs, 2, 2, 5, 5))
+    full = teammate_api.put(document_url(theirs), {"version": 0, "annotations": [{"label_class": car.pk, "mask": mask}]}, format="json")
+    delta = teammate_api.patch(document_url(theirs), {"version": 0, "upsert": [{"label_class": car.pk, "mask": mask}]}, format="json")
+    assert full.status_code == delta.status_code == 403
+    assert "assigned to 'olivia'" in delta.json()["message"]
+    theirs.refresh_from_db()
+    assert theirs.annotation_version == 0 and not theirs.annotations.exists()
