@@ -174,9 +174,14 @@ class _Item:
     iscrowd: bool | None  # None: not sent (an existing annotation keeps its flag; a new one is not crowd)
 
 
-def _parse_items(*, image: Image, items: Sequence[dict[str, Any]]) -> list[_Item]:
+def _document_rows(*, image: Image, ground_truth: bool = False):
+    """The rows of one of the image's documents: the annotators' work, or its ground truth."""
+    return Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth)
+
+
+def _parse_items(*, image: Image, items: Sequence[dict[str, Any]], ground_truth: bool = False) -> list[_Item]:
     classes = {c.id: c for c in image.project.label_classes.all()}
-    existing_ids = set(image.annotations.values_list("id", flat=True))
+    existing_ids = set(_document_rows(image=image, ground_truth=ground_truth).values_list("id", flat=True))
     parsed: list[_Item] = []
     seen_ids: set[int] = set()
     semantic_seen: set[int] = set()
@@ -248,7 +253,7 @@ _COMMIT_CHUNK = 500
 
 def documents_commit(
     *, image_ids: Sequence[int], author: AbstractBaseUser | None, expected_version: int | None = None,
-    starts_work: bool = True,
+    starts_work: bool = True, ground_truth: bool = False,
 ) -> dict[int, int]:
     """The last step of every write to annotation documents, inside the writer's transaction.
 
@@ -256,7 +261,11 @@ def documents_commit(
     a stale version raises StaleVersion, and the writer's transaction rolls back whatever it
     wrote), moves NEW images to IN_PROGRESS when a person's work `starts_work` (model proposals
     do not), and records a revision of each document as it now stands. Returns {image id: version}.
+    With `ground_truth`, the same for the images' ground-truth documents (their own version, no
+    status change).
     """
+    version_field = "ground_truth_version" if ground_truth else "annotation_version"
+    starts_work = starts_work and not ground_truth
     if expected_version is not None and len(image_ids) != 1:
         raise ValueError("expected_version checks one document at a time")
     versions: dict[int, int] = {}
@@ -264,37 +273,40 @@ def documents_commit(
         chunk = list(image_ids[start:start + _COMMIT_CHUNK])
         images = Image.objects.filter(pk__in=chunk)
         if expected_version is not None:
-            images = images.filter(annotation_version=expected_version)
-        if images.update(annotation_version=F("annotation_version") + 1) == 0 and expected_version is not None:
-            current = Image.objects.filter(pk=chunk[0]).values_list("annotation_version", flat=True).first()
+            images = images.filter(**{version_field: expected_version})
+        if images.update(**{version_field: F(version_field) + 1}) == 0 and expected_version is not None:
+            current = Image.objects.filter(pk=chunk[0]).values_list(version_field, flat=True).first()
             raise StaleVersion(
                 f"image {chunk[0]} was saved by someone else (you read version {expected_version}, it is now {current})",
                 current_version=current,
             )
         if starts_work:
             Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
-        versions.update(Image.objects.filter(pk__in=chunk).values_list("id", "annotation_version"))
+        versions.update(Image.objects.filter(pk__in=chunk).values_list("id", version_field))
         rows: dict[int, list[dict[str, Any]]] = {pk: [] for pk in chunk}
         # plain tuples, not model instances: an import commits thousands of documents at once
-        for image_id, *values in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id").values_list(
+        for image_id, *values in Annotation.with_ground_truth.filter(image_id__in=chunk, ground_truth=ground_truth).order_by("image_id", "z_order", "id").values_list(
             "image_id", *_REVISION_COLUMNS,
         ):
             rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
         voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
+        if ground_truth:
+            voids = dict.fromkeys(chunk)  # a ground-truth document has no void region of its own
         # one executemany: bulk_create prepared every field of every row through Django, which
         # was a fifth of a 10,000-image import
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         author_id = author.pk if author is not None else None
         with connection.cursor() as cursor:
             cursor.executemany(_revision_insert_sql(), [
-                (pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], None), voids[pk], now) for pk in chunk
+                (pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], None), voids[pk], ground_truth, now)
+                for pk in chunk
             ])
     return versions
 
 
 def _revision_insert_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ("image_id", "version", "author_id", "annotations", "void_rle_counts", "created_at")
+    columns = ("image_id", "version", "author_id", "annotations", "void_rle_counts", "ground_truth", "created_at")
     return (
         f"INSERT INTO {quote(DocumentRevision._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
@@ -311,6 +323,7 @@ class DocumentSaved:
 @transaction.atomic
 def annotation_document_save(
     *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]], void: Any = _UNSET,
+    ground_truth: bool = False,
 ) -> DocumentSaved:
     """Replace an image's annotations with `annotations`, if `version` is still the current one.
 
@@ -318,19 +331,28 @@ def annotation_document_save(
     changed mask or class, or with is_proposal false, becomes accepted (authored by `user`).
     Omitted annotations are deleted. `void` (an RLE of the image's size, or None to clear it) sets
     the document's void region; left out, the region stays as it is. A stale version raises
-    StaleVersion and changes nothing.
+    StaleVersion and changes nothing. With `ground_truth`, the same for the image's ground-truth
+    document (quality.ground_truth_document_check says who may, and that it has no void region).
     """
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationFailed("the document's version must be an integer (the version you read)")
     if not isinstance(annotations, (list, tuple)):
         raise ValidationFailed("annotations must be a list")
-    reviewed_document_check(image=image, user=user)
-    items = _parse_items(image=image, items=annotations)
+    if ground_truth:
+        from .quality import ground_truth_document_check
+
+        ground_truth_document_check(image=image, user=user, void=None if void is _UNSET else void)
+        void = _UNSET
+    else:
+        reviewed_document_check(image=image, user=user)
+    items = _parse_items(image=image, items=annotations, ground_truth=ground_truth)
     void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
 
-    existing = {a.id: a for a in image.annotations.all()}
-    # Before any row changes: how much of each model version's proposals the person changed.
-    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=items)
+    rows = _document_rows(image=image, ground_truth=ground_truth)
+    existing = {a.id: a for a in rows}
+    if not ground_truth:
+        # Before any row changes: how much of each model version's proposals the person changed.
+        corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=items)
     kept: set[int] = set()
     new_rows: list[Annotation] = []
     saved_rows: list[Annotation] = []  # in request order, so the client learns the new rows' ids
@@ -339,7 +361,8 @@ def annotation_document_save(
         if item.id is None:
             new_rows.append(Annotation(
                 image=image, label_class=item.label_class, rle_counts=item.rle["counts"], z_order=item.z_order,
-                source=Annotation.Source.HUMAN, author=user, is_proposal=False, iscrowd=bool(item.iscrowd), **geometry,
+                source=Annotation.Source.HUMAN, author=user, is_proposal=False, iscrowd=bool(item.iscrowd),
+                ground_truth=ground_truth, **geometry,
             ))
             saved_rows.append(new_rows[-1])
             continue
@@ -362,13 +385,14 @@ def annotation_document_save(
         for field, value in geometry.items():
             setattr(row, field, value)
         row.save()
-    image.annotations.exclude(pk__in=kept).filter(pk__in=list(existing)).delete()
+    rows.exclude(pk__in=kept).filter(pk__in=list(existing)).delete()
     Annotation.objects.bulk_create(new_rows)
     if void_counts is not _UNSET:
         Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
-    documents_commit(image_ids=[image.pk], author=user, expected_version=version)
-    image.refresh_from_db(fields=["annotation_version", "status", "void_rle_counts"])
-    return DocumentSaved(image=image, version=image.annotation_version, saved_ids=[row.pk for row in saved_rows])
+    documents_commit(image_ids=[image.pk], author=user, expected_version=version, ground_truth=ground_truth)
+    image.refresh_from_db(fields=["annotation_version", "ground_truth_version", "status", "void_rle_counts"])
+    version_now = image.ground_truth_version if ground_truth else image.annotation_version
+    return DocumentSaved(image=image, version=version_now, saved_ids=[row.pk for row in saved_rows])
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import ingest, jobs, selectors, services
-from annotations.errors import NotFound
+from annotations import ingest, jobs, quality, selectors, services
+from annotations.errors import NotFound, ValidationFailed
 from annotations.models import Image, Membership
 from annotations.training_selectors import next_image
 
@@ -120,26 +120,46 @@ class ImageDetailApi(APIView):
         return Response(s.ImageOut(image).data)
 
 
-def _document(image) -> dict:
+def _document(image, ground_truth: bool = False) -> dict:
     return s.DocumentOut({
-        "image": image.pk, "version": image.annotation_version, "width": image.width, "height": image.height,
-        "annotations": selectors.annotation_list(image=image), "void": selectors.image_void_rle(image),
+        "image": image.pk, "version": image.ground_truth_version if ground_truth else image.annotation_version,
+        "width": image.width, "height": image.height,
+        "annotations": selectors.annotation_list(image=image, ground_truth=ground_truth),
+        "void": None if ground_truth else selectors.image_void_rle(image),
     }).data
 
 
-class AnnotationDocumentApi(APIView):
-    @extend_schema(responses=s.DocumentOut)
-    def get(self, request: Request, image_id: int) -> Response:
-        return Response(_document(selectors.image_get(user=request.user, image_id=image_id)))
+DOCUMENT_SET = OpenApiParameter(
+    "set", str, enum=["work", "ground_truth"],
+    description="work (default): the annotators' document; ground_truth: the image's ground truth (owners and reviewers, sample images)",
+)
 
-    @extend_schema(request=s.DocumentIn, responses={200: s.SavedDocumentOut})
+
+def _is_ground_truth(request: Request) -> bool:
+    value = request.query_params.get("set", "work")
+    if value not in ("work", "ground_truth"):
+        raise ValidationFailed(f"set: use work or ground_truth, got {value!r}")
+    return value == "ground_truth"
+
+
+class AnnotationDocumentApi(APIView):
+    @extend_schema(responses=s.DocumentOut, parameters=[DOCUMENT_SET])
+    def get(self, request: Request, image_id: int) -> Response:
+        image = selectors.image_get(user=request.user, image_id=image_id)
+        truth = _is_ground_truth(request)
+        if truth:
+            quality.ground_truth_read_check(image=image, user=request.user)
+        return Response(_document(image, truth))
+
+    @extend_schema(request=s.DocumentIn, responses={200: s.SavedDocumentOut}, parameters=[DOCUMENT_SET])
     def put(self, request: Request, image_id: int) -> Response:
         image = selectors.image_get(user=request.user, image_id=image_id)
         services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        truth = _is_ground_truth(request)
         data = s.DocumentIn(data=request.data)
         data.is_valid(raise_exception=True)
-        saved = services.annotation_document_save(image=image, user=request.user, **data.validated_data)
-        return Response({**_document(saved.image), "saved_ids": saved.saved_ids})
+        saved = services.annotation_document_save(image=image, user=request.user, ground_truth=truth, **data.validated_data)
+        return Response({**_document(saved.image, truth), "saved_ids": saved.saved_ids})
 
 
 class JobListApi(APIView):
