@@ -115,10 +115,15 @@ class RevisionDetailOut(RevisionOut):
     width = serializers.IntegerField(source="image.width")
     height = serializers.IntegerField(source="image.height")
     annotations = serializers.SerializerMethodField()
-    void = VoidMaskField(allow_null=True)
+    void = serializers.SerializerMethodField()
 
     class Meta(RevisionOut.Meta):
         fields = RevisionOut.Meta.fields + ["width", "height", "annotations", "void"]
+
+    @extend_schema_field(VoidMaskField(allow_null=True, help_text="the void region at this revision; null when none"))
+    def get_void(self, revision: DocumentRevision) -> dict | None:
+        counts = revision.void_rle_counts
+        return {"size": [revision.image.height, revision.image.width], "counts": counts} if counts else None
 
     @extend_schema_field(RevisionAnnotationOut(many=True))
     def get_annotations(self, revision: DocumentRevision) -> list[dict]:
