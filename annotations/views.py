@@ -56,7 +56,8 @@ def editor_page(request: HttpRequest, project_id: int, image_id: int) -> HttpRes
         raise Http404("image not found") from None
     if image.project_id != project_id:
         raise Http404("image not in this project")
-    return render(request, "annotations/editor.html", {"project": image.project, "image": image})
+    document_set = "ground_truth" if request.GET.get("set") == "ground_truth" else "work"  # the API checks who may
+    return render(request, "annotations/editor.html", {"project": image.project, "image": image, "document_set": document_set})
 
 
 @login_required

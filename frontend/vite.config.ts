@@ -14,7 +14,7 @@ export default defineConfig({
     target: "es2022",
     sourcemap: true,
     rollupOptions: {
-      input: { editor: src("main.ts"), project: src("pages/project.ts") },
+      input: { editor: src("main.ts"), project: src("pages/project.ts"), jobs: src("pages/jobs.ts"), quality: src("pages/quality.ts") },
       output: {
         entryFileNames: "[name].js",
         chunkFileNames: "shared-[name].js",

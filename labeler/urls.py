@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from annotations import model_pages, views
+from annotations import model_pages, quality_pages, views
 
 urlpatterns = [
     path("", views.project_list_page, name="projects"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("projects/<int:project_id>/models/", model_pages.models_page, name="models"),
     path("projects/<int:project_id>/images/<int:image_id>/edit/", views.editor_page, name="editor"),
     path("media/<path:path>", views.media_file, name="media"),
+    path("projects/<int:project_id>/quality/", quality_pages.quality_page, name="quality"),
+    path("projects/<int:project_id>/jobs/", quality_pages.jobs_page, name="jobs"),
     path("api/", include("annotations.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="annotations/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

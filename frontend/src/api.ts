@@ -52,6 +52,15 @@ export type PrelabelRequestDto = JsonBody<paths["/api/projects/{project_id}/prel
 export type TrainRequestDto = JsonBody<paths["/api/projects/{project_id}/train/"]["post"]>;
 export type ExportRequestDto = JsonBody<paths["/api/projects/{project_id}/exports/"]["post"]>;
 
+// Quality control and history (annotations/api/quality_views.py).
+export type RevisionDto = Sent<Schemas["RevisionOut"]>;
+export type RevisionDetailDto = Omit<Sent<Schemas["RevisionDetailOut"]>, "annotations"> & {
+  annotations: WithRle<Sent<Schemas["RevisionAnnotationOut"]>>[];
+};
+export type GroundTruthSampleDto = Sent<Schemas["GroundTruthSampleOut"]>;
+/** Which of an image's documents the editor edits: the annotators' work, or its ground truth. */
+export type DocumentSet = "work" | "ground_truth";
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** An HTTP answer other than 2xx. status 0 means the request never got an answer (network). */
@@ -101,7 +110,14 @@ function cookie(name: string): string {
 }
 
 export class HttpApi implements Api, ProjectApi {
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly documentSet: DocumentSet = "work",
+  ) {}
+
+  private get setQuery(): string {
+    return this.documentSet === "ground_truth" ? "?set=ground_truth" : "";
+  }
 
   project(projectId: number): Promise<ProjectDto> {
     return this.request<ProjectDto>("GET", `projects/${projectId}/`);
@@ -116,11 +132,11 @@ export class HttpApi implements Api, ProjectApi {
   }
 
   annotations(imageId: number): Promise<AnnotationDocumentDto> {
-    return this.request<AnnotationDocumentDto>("GET", `images/${imageId}/annotations/`);
+    return this.request<AnnotationDocumentDto>("GET", `images/${imageId}/annotations/${this.setQuery}`);
   }
 
   saveAnnotations(imageId: number, body: SaveRequestDto): Promise<SavedDocumentDto> {
-    return this.request<SavedDocumentDto>("PUT", `images/${imageId}/annotations/`, body);
+    return this.request<SavedDocumentDto>("PUT", `images/${imageId}/annotations/${this.setQuery}`, body);
   }
 
   assist(imageId: number, body: AssistRequestDto): Promise<AssistResultDto> {
@@ -153,6 +169,29 @@ export class HttpApi implements Api, ProjectApi {
 
   cancelJob(jobId: number): Promise<JobDto> {
     return this.request<JobDto>("POST", `jobs/${jobId}/cancel/`, {});
+  }
+
+  /** One page (1-based) of the project's jobs, newest first. */
+  jobsPage(projectId: number, page: number, pageSize: number): Promise<JobPageDto> {
+    return this.request<JobPageDto>("GET", `projects/${projectId}/jobs/?page=${page}&page_size=${pageSize}`);
+  }
+
+  /** The revisions of the image's document (of the set this client edits), newest first. */
+  revisions(imageId: number): Promise<RevisionDto[]> {
+    return this.request<RevisionDto[]>("GET", `images/${imageId}/revisions/${this.setQuery}`);
+  }
+
+  revision(imageId: number, revisionId: number): Promise<RevisionDetailDto> {
+    return this.request<RevisionDetailDto>("GET", `images/${imageId}/revisions/${revisionId}/`);
+  }
+
+  /** Restore a revision as a new version on top of `version` (409 when that is stale). */
+  restoreRevision(imageId: number, revisionId: number, version: number): Promise<AnnotationDocumentDto> {
+    return this.request<AnnotationDocumentDto>("POST", `images/${imageId}/revisions/${revisionId}/restore/`, { version });
+  }
+
+  markGroundTruth(projectId: number, percent: number, seed: number | null): Promise<GroundTruthSampleDto> {
+    return this.request<GroundTruthSampleDto>("POST", `projects/${projectId}/ground-truth/`, seed === null ? { percent } : { percent, seed });
   }
 
   private async request<T>(method: string, path: string, body?: object): Promise<T> {
