@@ -8,17 +8,8 @@ import { HttpApi } from "../api";
 import type { JobDto, JobPageDto } from "../api";
 import { realTimer } from "../timer";
 import { h } from "../ui/dom";
+import { JOBS_PANEL_PAGE_SIZE, pageCount, pageLabel } from "./jobs-view";
 import { JobPoller, jobRowView } from "./project-actions";
-
-export const JOBS_PANEL_PAGE_SIZE = 20;
-
-export function pageCount(count: number, pageSize: number): number {
-  return Math.max(1, Math.ceil(count / pageSize));
-}
-
-export function pageLabel(page: number, count: number, pageSize: number): string {
-  return `Page ${page} of ${pageCount(count, pageSize)} · ${count} job${count === 1 ? "" : "s"}`;
-}
 
 function when(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "—";
@@ -62,7 +53,7 @@ function mount(): void {
       h("td", {}, String(job.id)),
       h("td", {}, job.kind),
       h("td", {}, job.status),
-      h("td", {}, bar, ` ${view.count} (${percent} %)`),
+      h("td", { className: "progress" }, bar, ` ${view.count} (${percent} %)`),
       h("td", {}, when(job.started_at)),
       h("td", {}, when(job.finished_at)),
       message,
