@@ -228,8 +228,8 @@ class _Pending:
 
 _COLUMNS = (
     "image_id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "source",
-    "model_version_id", "score", "is_proposal", "iscrowd", "author_id", "created_at", "updated_at",
-)
+    "model_version_id", "score", "is_proposal", "iscrowd", "author_id", "created_at", "updated_at", "ground_truth",
+)  # an import writes the annotators' work, never ground truth (quality.py)
 
 
 class _AnnotationWriter:
@@ -349,7 +349,7 @@ class _AnnotationWriter:
                 continue
             rows.append((
                 item.image.pk, item.label_class.pk, counts, box[0], box[1], box[2], box[3], area,
-                item.z_order, human, None, item.score, False, bool(item.iscrowd), author, now, now,
+                item.z_order, human, None, item.score, False, bool(item.iscrowd), author, now, now, False,
             ))
             self.touched[item.image.pk] = None
         self._insert(rows)
@@ -392,7 +392,7 @@ class _AnnotationWriter:
                 x, y, w, h = masks.bbox(rle)
                 rows.append((
                     image.pk, key[1], rle["counts"], x, y, w, h, masks.area(rle), z_order, Annotation.Source.HUMAN, None,
-                    None, False, False, self._author_id, self._now, self._now,
+                    None, False, False, self._author_id, self._now, self._now, False,
                 ))
                 self.touched[image.pk] = None
             self._insert(rows)

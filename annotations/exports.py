@@ -23,6 +23,7 @@ from typing import BinaryIO, Callable, Iterator
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 
 from . import masks
 from .errors import ValidationFailed
@@ -53,6 +54,9 @@ class ExportOptions:
     split: str = ""
     seed: int = 0
     void_as_ignore: bool = False  # COCO: void regions as iscrowd regions of an "ignore" category
+    # The ground-truth sample (quality.py) is held out unless asked for; then its images come with
+    # their ground-truth labels (the trusted ones) in place of the annotators' work.
+    include_ground_truth: bool = False
 
     def as_params(self) -> dict:
         params = asdict(self)
@@ -67,6 +71,7 @@ class ExportOptions:
 def export_options(
     *, format: str, mask_format: str = "rle", with_images: bool = False, only_status: str | list[str] | tuple[str, ...] | None = None,
     include_proposals: bool = False, split: str | None = None, seed: int = 0, void_as_ignore: bool = False,
+    include_ground_truth: bool = False,
 ) -> ExportOptions:
     """Validated options; raises ValidationFailed naming the bad one."""
     if format not in FORMATS:
@@ -86,11 +91,14 @@ def export_options(
     split_parse(split, seed=seed)  # validates
     return ExportOptions(
         format, mask_format, bool(with_images), statuses, bool(include_proposals), split, seed, bool(void_as_ignore),
+        bool(include_ground_truth),
     )
 
 
 def _image_rows(project: Project, options: ExportOptions):
     images = Image.objects.filter(project=project)
+    if not options.include_ground_truth:
+        images = images.filter(ground_truth=False)
     if options.only_status:
         images = images.filter(status__in=options.only_status)
     return images
@@ -154,6 +162,10 @@ def _export_images(project: Project, options: ExportOptions, split: Split | None
         "id", "file_name", "file", "width", "height", "sha256", "split", "void_rle_counts",
     )
     annotations = Annotation.objects.filter(image__project=project)
+    if options.include_ground_truth:  # the work of ordinary images, the ground truth of sample images
+        annotations = Annotation.with_ground_truth.filter(image__project=project).filter(
+            Q(ground_truth=False, image__ground_truth=False) | Q(ground_truth=True, image__ground_truth=True),
+        )
     if options.only_status:
         annotations = annotations.filter(image__status__in=options.only_status)
     if not options.include_proposals:
@@ -229,7 +241,7 @@ def export_write(
         if options.format == "coco":
             void_ids = None
             if options.void_as_ignore:
-                top = Annotation.objects.filter(image__project=project).order_by("-id").values_list("id", flat=True).first()
+                top = Annotation.with_ground_truth.filter(image__project=project).order_by("-id").values_list("id", flat=True).first()
                 void_ids = (top or 0) + 1  # void regions get ids after every annotation's
             counts = write_coco(
                 sink, project_name=project.name, classes=classes, images=images,

@@ -102,6 +102,11 @@ class Image(models.Model):
     # The reviewer's comment when they last sent the image back (services.image_review); shown in the
     # editor to whoever fixes it, cleared when the image is accepted.
     review_comment = models.TextField(blank=True, default="")
+    # In the project's ground-truth sample (quality.py): trusted people label a second, hidden
+    # document of it (Annotation.ground_truth) that the annotators' work is scored against.
+    ground_truth = models.BooleanField(default=False)
+    # Version of that ground-truth document; its saves name it like `annotation_version`.
+    ground_truth_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -160,6 +165,15 @@ class ModelVersion(models.Model):
         return f"{self.name} ({self.architecture})"
 
 
+class WorkAnnotations(models.Manager):
+    """The annotators' annotations (the document everyone edits, exports and trains on). The
+    default manager, so every reader of the domain sees these only; the ground-truth set is read
+    through `Annotation.with_ground_truth`, by quality control and the document of that set."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(ground_truth=False)
+
+
 class Annotation(models.Model):
     class Source(models.TextChoices):
         HUMAN = "human"
@@ -181,11 +195,18 @@ class Annotation(models.Model):
     is_proposal = models.BooleanField(default=False)
     # COCO's crowd flag: one region covering many objects; COCOeval ignores matches to it.
     iscrowd = models.BooleanField(default=False)
+    # Part of the image's ground-truth document (trusted labels for quality control), not of the
+    # annotators' work. Hidden from `objects` (WorkAnnotations).
+    ground_truth = models.BooleanField(default=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = WorkAnnotations()
+    with_ground_truth = models.Manager()
+
     class Meta:
+        base_manager_name = "with_ground_truth"  # cascades and related lookups see both sets
         ordering = ["z_order", "id"]
         constraints = [
             models.CheckConstraint(
@@ -212,11 +233,25 @@ class DocumentRevision(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     annotations = models.JSONField()
     void_rle_counts = models.TextField(null=True, blank=True)  # the document's void region at this version
+    # A revision of the image's ground-truth document (its own version numbers), not of the work.
+    ground_truth = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["image", "version"]
-        constraints = [models.UniqueConstraint(fields=["image", "version"], name="one_revision_per_version")]
+        constraints = [models.UniqueConstraint(fields=["image", "ground_truth", "version"], name="one_revision_per_version")]
+
+
+class GroundTruthSample(models.Model):
+    """The project's ground-truth sample: which share of its images, drawn with which seed, by
+    whom (quality.ground_truth_sample_mark). The images carry `Image.ground_truth`."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="ground_truth_sample")
+    percent = models.FloatField()
+    seed = models.BigIntegerField()
+    size = models.PositiveIntegerField()  # images drawn
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class Job(models.Model):

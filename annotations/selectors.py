@@ -166,8 +166,10 @@ def image_neighbours(*, image: Image, user: AbstractBaseUser | None = None) -> t
     return prev_id, next_id
 
 
-def annotation_list(*, image: Image) -> QuerySet[Annotation]:
-    return image.annotations.select_related("model_version", "author", "image").order_by("z_order", "id")
+def annotation_list(*, image: Image, ground_truth: bool = False) -> QuerySet[Annotation]:
+    """The image's annotations: its work, or (`ground_truth`) its ground-truth document."""
+    rows = Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth)
+    return rows.select_related("model_version", "author", "image").order_by("z_order", "id")
 
 
 def job_list(*, user: AbstractBaseUser, project_id: int | None = None) -> QuerySet[Job]:

@@ -478,7 +478,7 @@ _COMMIT_CHUNK = 500
 
 def documents_commit(
     *, image_ids: Sequence[int], author: AbstractBaseUser | None, expected_version: int | None = None,
-    starts_work: bool = True, documents: dict[int, list[dict[str, Any]]] | None = None,
+    starts_work: bool = True, documents: dict[int, list[dict[str, Any]]] | None = None, ground_truth: bool = False,
 ) -> dict[int, int]:
     """The last step of every write to annotation documents, inside the writer's transaction.
 
@@ -487,8 +487,11 @@ def documents_commit(
     wrote), moves NEW images to IN_PROGRESS when a person's work `starts_work` (model proposals
     do not), and records a revision of each document as it now stands. Returns {image id: version}.
     `documents`: the documents as they now stand (revision rows), where the writer already holds
-    them (a document save does), so they are not read back.
+    them (a document save does), so they are not read back. With `ground_truth`, the same for the
+    images' ground-truth documents (their own version, no status change).
     """
+    version_field = "ground_truth_version" if ground_truth else "annotation_version"
+    starts_work = starts_work and not ground_truth
     if expected_version is not None and len(image_ids) != 1:
         raise ValueError("expected_version checks one document at a time")
     versions: dict[int, int] = {}
@@ -496,40 +499,45 @@ def documents_commit(
         chunk = list(image_ids[start:start + _COMMIT_CHUNK])
         images = Image.objects.filter(pk__in=chunk)
         if expected_version is not None:
-            images = images.filter(annotation_version=expected_version)
-        if images.update(annotation_version=F("annotation_version") + 1) == 0 and expected_version is not None:
-            current = Image.objects.filter(pk=chunk[0]).values_list("annotation_version", flat=True).first()
+            images = images.filter(**{version_field: expected_version})
+        if images.update(**{version_field: F(version_field) + 1}) == 0 and expected_version is not None:
+            current = Image.objects.filter(pk=chunk[0]).values_list(version_field, flat=True).first()
             raise StaleVersion(
                 f"image {chunk[0]} was saved by someone else (you read version {expected_version}, it is now {current})",
                 current_version=current,
             )
         if starts_work:
             Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
-        versions.update(Image.objects.filter(pk__in=chunk).values_list("id", "annotation_version"))
+        versions.update(Image.objects.filter(pk__in=chunk).values_list("id", version_field))
         rows: dict[int, list[dict[str, Any]]] = {pk: [] for pk in chunk}
         if documents is not None and all(pk in documents for pk in chunk):
             rows = {pk: documents[pk] for pk in chunk}
         else:
             # plain tuples, not model instances: an import commits thousands of documents at once
-            for image_id, *values in Annotation.objects.filter(image_id__in=chunk).order_by("image_id", "z_order", "id").values_list(
+            for image_id, *values in Annotation.with_ground_truth.filter(
+                image_id__in=chunk, ground_truth=ground_truth,
+            ).order_by("image_id", "z_order", "id").values_list(
                 "image_id", *_REVISION_COLUMNS,
             ):
                 rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
         voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
+        if ground_truth:
+            voids = dict.fromkeys(chunk)  # a ground-truth document has no void region of its own
         # one executemany: bulk_create prepared every field of every row through Django, which
         # was a fifth of a 10,000-image import
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         author_id = author.pk if author is not None else None
         with connection.cursor() as cursor:
             cursor.executemany(_revision_insert_sql(), [
-                (pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], None), voids[pk], now) for pk in chunk
+                (pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], None), voids[pk], ground_truth, now)
+                for pk in chunk
             ])
     return versions
 
 
 def _revision_insert_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ("image_id", "version", "author_id", "annotations", "void_rle_counts", "created_at")
+    columns = ("image_id", "version", "author_id", "annotations", "void_rle_counts", "ground_truth", "created_at")
     return (
         f"INSERT INTO {quote(DocumentRevision._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
@@ -544,13 +552,14 @@ class DocumentSaved:
     deleted_ids: list[int]
 
 
-def _version_check(*, image: Image, version: Any) -> None:
+def _version_check(*, image: Image, version: Any, ground_truth: bool = False) -> None:
     """Refuse a save against a version that is no longer the current one, before anything is
     parsed: a stale save is refused whole (409), even where it names annotations that the newer
     version deleted. (documents_commit checks again as it bumps the version.)"""
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationFailed("the document's version must be an integer (the version you read)")
-    current = Image.objects.filter(pk=image.pk).values_list("annotation_version", flat=True).first()
+    version_field = "ground_truth_version" if ground_truth else "annotation_version"
+    current = Image.objects.filter(pk=image.pk).values_list(version_field, flat=True).first()
     if current != version:
         raise StaleVersion(
             f"image {image.pk} was saved by someone else (you read version {version}, it is now {current})",
@@ -561,12 +570,15 @@ def _version_check(*, image: Image, version: Any) -> None:
 def _document_write(
     *, image: Image, user: AbstractBaseUser, version: int, classes: dict[int, LabelClass],
     existing: dict[int, _Stored], items: Sequence[_Item], wheres: Sequence[str], deleted: set[int], void: Any,
+    ground_truth: bool = False,
 ) -> DocumentSaved:
     """The one write path of both document saves (the full replace and the delta): `items` are the
     sent annotations (new ones without id, changed ones in full), `deleted` the ids that go; every
     other stored annotation stays as it is. Checks the one-mask-per-semantic-class rule on the
     document as it will stand, records the correction effort, writes the rows, then bumps the
-    version and records the revision through documents_commit (which refuses a stale version)."""
+    version and records the revision through documents_commit (which refuses a stale version).
+    With `ground_truth`, all of it for the image's ground-truth document (no correction effort: it
+    is nobody's correction of a model)."""
     items = _checked_geometry(image=image, items=items, wheres=wheres)
     sent_ids = {item.id for item in items if item.id is not None}
     untouched = [row for pk, row in existing.items() if pk not in sent_ids and pk not in deleted]
@@ -581,8 +593,9 @@ def _document_write(
     # Before any row changes: how much of each model version's proposals the person changed. It is
     # shown the untouched proposals as sent back unchanged (still pending), so a delta counts as the
     # full save would; untouched rows that are not proposals play no part in it.
-    pending = [_stored_item(image=image, row=row, label_class=classes[row.label_class_id]) for row in untouched if row.is_proposal]
-    corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*pending, *items])
+    if not ground_truth:
+        pending = [_stored_item(image=image, row=row, label_class=classes[row.label_class_id]) for row in untouched if row.is_proposal]
+        corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*pending, *items])
     new_rows: list[Annotation] = []
     saved_rows: list[Annotation | int] = []  # in request order, so the client learns the new rows' ids
     updates: dict[int, dict[str, Any]] = {}
@@ -591,7 +604,8 @@ def _document_write(
         if item.id is None:
             new_rows.append(Annotation(
                 image=image, label_class=item.label_class, rle_counts=item.rle["counts"], z_order=item.z_order,
-                source=Annotation.Source.HUMAN, author=user, is_proposal=False, iscrowd=bool(item.iscrowd), **geometry,
+                source=Annotation.Source.HUMAN, author=user, is_proposal=False, iscrowd=bool(item.iscrowd),
+                ground_truth=ground_truth, **geometry,
             ))
             saved_rows.append(new_rows[-1])
             continue
@@ -609,19 +623,21 @@ def _document_write(
             fields["author_id"] = user.pk
         updates[item.id] = fields
     # Model instances only for the rows that change (a document of 1,000 rows is read as tuples).
-    for pk, row in Annotation.objects.in_bulk(list(updates)).items():
+    document = Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth)
+    for pk, row in document.in_bulk(list(updates)).items():
         for field, value in updates[pk].items():
             setattr(row, field, value)
         row.save()
     if deleted:
-        Annotation.objects.filter(image=image, pk__in=list(deleted)).delete()
+        document.filter(pk__in=list(deleted)).delete()
     Annotation.objects.bulk_create(new_rows)
     if void_counts is not _UNSET:
         Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
-    documents_commit(image_ids=[image.pk], author=user, expected_version=version,
+    documents_commit(image_ids=[image.pk], author=user, expected_version=version, ground_truth=ground_truth,
                      documents=_revision_rows(existing=existing, updates=updates, deleted=deleted, new_rows=new_rows, image=image))
-    image.refresh_from_db(fields=["annotation_version", "status", "void_rle_counts"])
-    return DocumentSaved(image=image, version=image.annotation_version, deleted_ids=sorted(deleted),
+    image.refresh_from_db(fields=["annotation_version", "ground_truth_version", "status", "void_rle_counts"])
+    version_now = image.ground_truth_version if ground_truth else image.annotation_version
+    return DocumentSaved(image=image, version=version_now, deleted_ids=sorted(deleted),
                          saved_ids=[row if isinstance(row, int) else row.pk for row in saved_rows])
 
 
@@ -665,16 +681,36 @@ def _revision_rows(
     return {image.pk: rows}
 
 
-def _document_rows(image: Image) -> tuple[dict[int, LabelClass], dict[int, _Stored]]:
+def _document_rows(image: Image, *, ground_truth: bool = False) -> tuple[dict[int, LabelClass], dict[int, _Stored]]:
+    """The project's classes and the rows of one of the image's documents: the annotators' work, or its ground truth."""
     classes = {c.id: c for c in image.project.label_classes.all()}
     fields = [f.name for f in dataclasses.fields(_Stored)]
-    rows = Annotation.objects.filter(image=image).values_list(*fields)
+    rows = Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth).values_list(*fields)
     return classes, {values[0]: _Stored(*values) for values in rows}
+
+
+def _document_open(
+    *, image: Image, user: AbstractBaseUser, version: Any, void: Any, ground_truth: bool,
+) -> tuple[dict[int, LabelClass], dict[int, _Stored], Any]:
+    """Before a save parses anything: may `user` write this document, is `version` current; then
+    the classes and stored rows it is checked against, and the void region it may set (a
+    ground-truth document has none of its own)."""
+    if ground_truth:
+        from .quality import ground_truth_document_check
+
+        ground_truth_document_check(image=image, user=user, void=None if void is _UNSET else void)
+        void = _UNSET
+    else:
+        reviewed_document_check(image=image, user=user)
+    _version_check(image=image, version=version, ground_truth=ground_truth)
+    classes, existing = _document_rows(image, ground_truth=ground_truth)
+    return classes, existing, void
 
 
 @transaction.atomic
 def annotation_document_save(
     *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]], void: Any = _UNSET,
+    ground_truth: bool = False,
 ) -> DocumentSaved:
     """Replace an image's annotations with `annotations`, if `version` is still the current one.
 
@@ -682,13 +718,12 @@ def annotation_document_save(
     changed mask or class, or with is_proposal false, becomes accepted (authored by `user`).
     Omitted annotations are deleted. `void` (an RLE of the image's size, or None to clear it) sets
     the document's void region; left out, the region stays as it is. A stale version raises
-    StaleVersion and changes nothing.
+    StaleVersion and changes nothing. With `ground_truth`, the same for the image's ground-truth
+    document (quality.ground_truth_document_check says who may, and that it has no void region).
     """
     if not isinstance(annotations, (list, tuple)):
         raise ValidationFailed("annotations must be a list")
-    reviewed_document_check(image=image, user=user)
-    _version_check(image=image, version=version)
-    classes, existing = _document_rows(image)
+    classes, existing, void = _document_open(image=image, user=user, version=version, void=void, ground_truth=ground_truth)
     items: list[_Item] = []
     seen: set[int] = set()
     for index, item in enumerate(annotations):
@@ -701,13 +736,14 @@ def annotation_document_save(
     return _document_write(
         image=image, user=user, version=version, classes=classes, existing=existing, items=items,
         wheres=[f"annotation {i}" for i in range(len(items))], deleted=set(existing) - seen, void=void,
+        ground_truth=ground_truth,
     )
 
 
 @transaction.atomic
 def annotation_document_patch(
     *, image: Image, user: AbstractBaseUser, version: int, upsert: Sequence[dict[str, Any]] = (),
-    delete: Sequence[int] = (), void: Any = _UNSET,
+    delete: Sequence[int] = (), void: Any = _UNSET, ground_truth: bool = False,
 ) -> DocumentSaved:
     """Apply a delta to an image's annotations, if `version` is still the current one: what the
     editor sends after an edit, instead of the whole document.
@@ -717,13 +753,11 @@ def annotation_document_patch(
     rules as annotation_document_save). `delete`: ids that go. Every other annotation stays as it
     is. An id that is not (or no longer) on this image is refused, as is an id named twice; a stale
     version raises StaleVersion. Either way nothing changes. Version bump, revision and correction
-    effort are those of the full save (the same write path).
+    effort are those of the full save (the same write path); `ground_truth` as there.
     """
     if not isinstance(upsert, (list, tuple)) or not isinstance(delete, (list, tuple)):
         raise ValidationFailed("upsert and delete must be lists")
-    reviewed_document_check(image=image, user=user)
-    _version_check(image=image, version=version)
-    classes, existing = _document_rows(image)
+    classes, existing, void = _document_open(image=image, user=user, version=version, void=void, ground_truth=ground_truth)
     seen: set[int] = set()
     deleted: set[int] = set()
     for index, ann_id in enumerate(delete):
@@ -742,7 +776,7 @@ def annotation_document_patch(
                                  partial=True, default_z=top + index))
         wheres.append(where)
     return _document_write(image=image, user=user, version=version, classes=classes, existing=existing,
-                           items=items, wheres=wheres, deleted=deleted, void=void)
+                           items=items, wheres=wheres, deleted=deleted, void=void, ground_truth=ground_truth)
 
 
 @dataclass(frozen=True)

@@ -107,8 +107,9 @@ def editor_page(request: HttpRequest, project_id: int, image_id: int) -> HttpRes
         return render(request, "annotations/denied.html", {"message": exc.message, "project_id": project_id}, status=403)
     if image.project_id != project_id:
         raise Http404("image not in this project")
+    document_set = "ground_truth" if request.GET.get("set") == "ground_truth" else "work"  # the API checks who may
     return render(request, "annotations/editor.html", {
-        "project": image.project, "image": image, "role": _role(request, image.project),
+        "project": image.project, "image": image, "role": _role(request, image.project), "document_set": document_set,
     })
 
 

@@ -14,7 +14,10 @@ export default defineConfig({
     target: "es2022",
     sourcemap: true,
     rollupOptions: {
-      input: { editor: src("main.ts"), project: src("pages/project.ts"), team: src("pages/team.ts") },
+      input: {
+        editor: src("main.ts"), project: src("pages/project.ts"), team: src("pages/team.ts"),
+        jobs: src("pages/jobs.ts"), quality: src("pages/quality.ts"),
+      },
       output: {
         entryFileNames: "[name].js",
         chunkFileNames: "shared-[name].js",

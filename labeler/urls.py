@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from annotations import model_pages, views
+from annotations import model_pages, quality_pages, views
 
 urlpatterns = [
     path("", views.project_list_page, name="projects"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("projects/<int:project_id>/classes/", views.classes_page, name="classes"),
     path("projects/<int:project_id>/members/", views.members_page, name="members"),
     path("projects/<int:project_id>/settings/", views.settings_page, name="project-settings"),
+    path("projects/<int:project_id>/quality/", quality_pages.quality_page, name="quality"),
+    path("projects/<int:project_id>/jobs/", quality_pages.jobs_page, name="jobs"),
     path("api/", include("annotations.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="annotations/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

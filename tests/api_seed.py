@@ -64,6 +64,14 @@ def seed_project(
     services.image_status_set(image=image, status=Image.Status.DONE)  # after the export: two approved images to train on
     image.refresh_from_db()
     spare = services.label_class_create(project=project, name="spare", kind="instance", color="#00ff00")  # edited / deleted by generated requests
+    # An image of its own for the history operations: a restore bumps its version, which would
+    # make the other image's valid document PUT stale.
+    history_image = make_image()
+    services.annotation_document_save(image=history_image, user=owner, version=0, annotations=[
+        {"label_class": classes[0].pk, "mask": _square_rle(history_image)},
+    ])
+    revision = history_image.revisions.get()
+    history = {"image_id": history_image.pk, "revision_id": revision.pk}
     json = "application/json"
     multipart = "multipart/form-data"
     valid_requests = {
@@ -79,11 +87,17 @@ def seed_project(
         ("POST", "/api/projects/{project_id}/train/"): {"media_type": json, "body": {"arch": "unet", "epochs": 1}},
         ("GET", "/api/projects/{project_id}/images/"): {"query": {"status": "new,done", "ordering": "uncertainty", "page": 1, "page_size": 1}},
         ("GET", "/api/projects/{project_id}/next-image/"): {"query": {"after": image.pk}},
+        ("POST", "/api/projects/{project_id}/ground-truth/"): {"media_type": json, "body": {"percent": 20, "seed": 1}},
+        ("POST", "/api/images/{image_id}/revisions/{revision_id}/restore/"): {"media_type": json, "body": {"version": 1}},
     }
     return SeededProject(
         owner=owner, project=project, image=image, valid_requests=valid_requests,
         path_parameters={"project_id": project.pk, "image_id": image.pk, "job_id": export.pk,
-                         "version_id": version.pk, "username": teammate.get_username(), "class_id": spare.pk},
+                         "version_id": version.pk, "username": teammate.get_username(), "class_id": spare.pk,
+                         "revision_id": revision.pk},
         overrides={"/api/images/{image_id}/assist/": {"image_id": assist_image.pk},
-                   "/api/jobs/{job_id}/cancel/": {"job_id": queued.pk}},
+                   "/api/jobs/{job_id}/cancel/": {"job_id": queued.pk},
+                   "/api/images/{image_id}/revisions/": history,
+                   "/api/images/{image_id}/revisions/{revision_id}/": history,
+                   "/api/images/{image_id}/revisions/{revision_id}/restore/": history},
     )

@@ -43,6 +43,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "classes": {"GET": MEMBERS_PAGE},
     "members": {"GET": MEMBERS_PAGE},
     "project-settings": {"GET": MEMBERS_PAGE},
+    "quality": {"GET": "ok 403 ok 404 login"},  # owners and reviewers: the report scores the annotators
+    "jobs": {"GET": MEMBERS_PAGE},
     "api-schema": {"GET": EVERYONE},  # the schema is public (it names no data)
     "api-token": {"POST": EVERYONE},
     "api-projects": {"GET": SIGNED_IN, "POST": SIGNED_IN},
@@ -68,6 +70,11 @@ MATRIX: dict[str, dict[str, str]] = {
     "api-image": {"GET": MEMBERS_READ, "PATCH": MEMBERS_READ},
     "api-image-review": {"POST": REVIEWERS_WRITE},
     "api-annotations": {"GET": MEMBERS_READ, "PUT": MEMBERS_READ, "PATCH": MEMBERS_READ},
+    "api-ground-truth": {"POST": OWNERS_WRITE},
+    "api-quality": {"GET": REVIEWERS_WRITE},
+    "api-revisions": {"GET": MEMBERS_READ},
+    "api-revision": {"GET": MEMBERS_READ},
+    "api-revision-restore": {"POST": MEMBERS_READ},
     "api-job": {"GET": MEMBERS_READ},
     "api-job-cancel": {"POST": UPLOADERS_WRITE},
     "api-job-download": {"GET": MEMBERS_READ},
@@ -94,6 +101,8 @@ BODIES: dict[tuple[str, str], dict] = {
     ("api-image-review", "POST"): {"decision": "accept"},
     ("api-annotations", "PUT"): {"version": 0, "annotations": []},
     ("api-annotations", "PATCH"): {"version": 0, "upsert": [], "delete": []},
+    ("api-ground-truth", "POST"): {"percent": 20, "seed": 1},
+    ("api-revision-restore", "POST"): {"version": 1},
 }
 
 
@@ -151,13 +160,15 @@ def world(settings, django_user_model):
     services.membership_set(project=project, user=users["rita"], role="reviewer")
     label_class = services.label_class_create(project=project, name="car", hotkey="1")
     image = ingest.images_import(project=project, user=None, files=[("a.png", io.BytesIO(png_bytes(40, 30)))], make_thumbnails=False).created[0]
+    services.annotation_document_save(image=image, user=users["olivia"], version=0, annotations=[])  # revision 1
     Image.objects.filter(pk=image.pk).update(assignee=users["tom"], status="done")
     version = ModelVersion.objects.create(project=project, name="v1", architecture="unet", class_mapping=[None, label_class.pk])
     export = Job.objects.create(project=project, kind=Job.Kind.EXPORT, status=Job.Status.SUCCEEDED, created_by=users["olivia"])
     export.result_file.save("exports/matrix.zip", ContentFile(b"PK\x05\x06" + b"\0" * 18))
     queued = Job.objects.create(project=project, kind=Job.Kind.EXPORT, total=3, created_by=users["olivia"])
     ids = {"project_id": project.pk, "image_id": image.pk, "job_id": export.pk, "version_id": version.pk,
-           "class_id": label_class.pk, "username": "tom", "path": image.file.name}
+           "class_id": label_class.pk, "username": "tom", "path": image.file.name,
+           "revision_id": image.revisions.get().pk}
     per_route = {"api-job-cancel": {"job_id": queued.pk}}
     clients = {}
     for role, name in zip(ROLES, ("olivia", "tom", "rita", "oscar", None)):

@@ -34,6 +34,9 @@ class ExportIn(serializers.Serializer):
     void_as_ignore = serializers.BooleanField(
         default=False, help_text="COCO: write each image's void region as an iscrowd region of an 'ignore' category",
     )
+    include_ground_truth = serializers.BooleanField(
+        default=False, help_text="also export the ground-truth sample's images, with their ground-truth labels (left out by default)",
+    )
 
 
 class ImportIn(serializers.Serializer):

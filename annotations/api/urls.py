@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from . import assist_views, dataset_views, member_views, model_views, team_views, training_views, views
+from . import assist_views, dataset_views, member_views, model_views, quality_views, team_views, training_views, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -37,4 +37,11 @@ urlpatterns = [
     path("projects/<int:project_id>/label-classes/<int:class_id>/", team_views.LabelClassDetailApi.as_view(), name="api-label-class"),
     path("projects/<int:project_id>/images/bulk/", team_views.ImageBulkApi.as_view(), name="api-images-bulk"),
     path("images/<int:image_id>/review/", team_views.ImageReviewApi.as_view(), name="api-image-review"),
+    # Ground-truth quality control and an image's history (annotations/quality.py, history.py).
+    path("projects/<int:project_id>/ground-truth/", quality_views.GroundTruthSampleApi.as_view(), name="api-ground-truth"),
+    path("projects/<int:project_id>/quality/", quality_views.QualityReportApi.as_view(), name="api-quality"),
+    path("images/<int:image_id>/revisions/", quality_views.RevisionListApi.as_view(), name="api-revisions"),
+    path("images/<int:image_id>/revisions/<int:revision_id>/", quality_views.RevisionDetailApi.as_view(), name="api-revision"),
+    path("images/<int:image_id>/revisions/<int:revision_id>/restore/", quality_views.RevisionRestoreApi.as_view(),
+         name="api-revision-restore"),
 ]

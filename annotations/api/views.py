@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import ingest, jobs, selectors, services
-from annotations.errors import NotFound
+from annotations import ingest, jobs, quality, selectors, services
+from annotations.errors import NotFound, ValidationFailed
 from annotations.models import Image, Membership
 from annotations.training_selectors import next_image
 
@@ -136,20 +136,37 @@ class ImageDetailApi(APIView):
         return Response(s.ImageOut(image).data)
 
 
-def _document(image) -> dict:
-    """DocumentOut's JSON (annotation_rows builds the annotations' part in one query)."""
-    rows = s.annotation_rows(selectors.annotation_list(image=image), height=image.height, width=image.width)
-    return {"image": image.pk, "version": image.annotation_version, "width": image.width, "height": image.height,
-            "annotations": rows, "void": selectors.image_void_rle(image)}
+def _document(image, ground_truth: bool = False) -> dict:
+    """DocumentOut's JSON (annotation_rows builds the annotations' part in one query): the image's
+    work, or its ground-truth document (which has no void region of its own)."""
+    rows = s.annotation_rows(selectors.annotation_list(image=image, ground_truth=ground_truth), height=image.height, width=image.width)
+    return {"image": image.pk, "version": _version(image, ground_truth), "width": image.width, "height": image.height,
+            "annotations": rows, "void": None if ground_truth else selectors.image_void_rle(image)}
 
 
-def _etag(image) -> str:
+def _version(image, ground_truth: bool) -> int:
+    return image.ground_truth_version if ground_truth else image.annotation_version
+
+
+def _etag(image, ground_truth: bool = False) -> str:
     """The document's entity tag: every write to a document bumps its version (documents_commit)."""
-    return f'"doc-{image.pk}-v{image.annotation_version}"'
+    return f'"doc-{image.pk}-{"gt" if ground_truth else "v"}{_version(image, ground_truth)}"'
 
 
 # The editor's browser may keep the document, and asks again with If-None-Match each time.
 _DOCUMENT_CACHING = {"Cache-Control": "private, no-cache"}
+
+DOCUMENT_SET = OpenApiParameter(
+    "set", str, enum=["work", "ground_truth"],
+    description="work (default): the annotators' document; ground_truth: the image's ground truth (owners and reviewers, sample images)",
+)
+
+
+def _is_ground_truth(request: Request) -> bool:
+    value = request.query_params.get("set", "work")
+    if value not in ("work", "ground_truth"):
+        raise ValidationFailed(f"set: use work or ground_truth, got {value!r}")
+    return value == "ground_truth"
 
 
 class _WholeBodySchema(LabelerAutoSchema):
@@ -170,41 +187,46 @@ class AnnotationDocumentApi(APIView):
 
     @extend_schema(
         responses={200: s.DocumentOut, 304: OpenApiResponse(description="the document is still the version named by If-None-Match")},
-        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,
-                                     description="the ETag of a document you hold: 304 while it is current")],
+        parameters=[DOCUMENT_SET, OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,
+                                                   description="the ETag of a document you hold: 304 while it is current")],
     )
     def get(self, request: Request, image_id: int) -> Response:
         image = selectors.image_get(user=request.user, image_id=image_id)
-        etag = _etag(image)
+        truth = _is_ground_truth(request)
+        if truth:
+            quality.ground_truth_read_check(image=image, user=request.user)
+        etag = _etag(image, truth)
         if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag, **_DOCUMENT_CACHING})
-        return Response(_document(image), headers={"ETag": etag, **_DOCUMENT_CACHING})
+        return Response(_document(image, truth), headers={"ETag": etag, **_DOCUMENT_CACHING})
 
-    @extend_schema(request=s.DocumentIn, responses={200: s.SavedDocumentOut})
+    @extend_schema(request=s.DocumentIn, responses={200: s.SavedDocumentOut}, parameters=[DOCUMENT_SET])
     def put(self, request: Request, image_id: int) -> Response:
         """Replace the whole document (for scripts; the editor sends deltas with PATCH)."""
         image = selectors.image_get(user=request.user, image_id=image_id)
         services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        truth = _is_ground_truth(request)
         data = s.DocumentIn(data=request.data)
         data.is_valid(raise_exception=True)
-        saved = services.annotation_document_save(image=image, user=request.user, **data.validated_data)
-        return Response({**_document(saved.image), "saved_ids": saved.saved_ids}, headers={"ETag": _etag(saved.image)})
+        saved = services.annotation_document_save(image=image, user=request.user, ground_truth=truth, **data.validated_data)
+        return Response({**_document(saved.image, truth), "saved_ids": saved.saved_ids}, headers={"ETag": _etag(saved.image, truth)})
 
-    @extend_schema(request=s.DocumentDeltaIn, responses={200: s.DocumentDeltaOut})
+    @extend_schema(request=s.DocumentDeltaIn, responses={200: s.DocumentDeltaOut}, parameters=[DOCUMENT_SET])
     def patch(self, request: Request, image_id: int) -> Response:
         """Save what changed: new and changed annotations (upsert) and deleted ones, on the version read."""
         image = selectors.image_get(user=request.user, image_id=image_id)
         services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        truth = _is_ground_truth(request)
         data = s.DocumentDeltaIn(data=request.data)
         data.is_valid(raise_exception=True)
-        saved = services.annotation_document_patch(image=image, user=request.user, **data.validated_data)
-        rows = s.annotation_rows(selectors.annotation_list(image=saved.image).filter(pk__in=saved.saved_ids),
+        saved = services.annotation_document_patch(image=image, user=request.user, ground_truth=truth, **data.validated_data)
+        rows = s.annotation_rows(selectors.annotation_list(image=saved.image, ground_truth=truth).filter(pk__in=saved.saved_ids),
                                  height=image.height, width=image.width)
         by_id = {row["id"]: row for row in rows}
         return Response({
             "image": image.pk, "version": saved.version, "annotations": [by_id[pk] for pk in saved.saved_ids],
             "saved_ids": saved.saved_ids, "deleted_ids": saved.deleted_ids,
-        }, headers={"ETag": _etag(saved.image)})
+        }, headers={"ETag": _etag(saved.image, truth)})
 
 
 class JobListApi(APIView):

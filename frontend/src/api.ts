@@ -58,6 +58,15 @@ export type PrelabelRequestDto = JsonBody<paths["/api/projects/{project_id}/prel
 export type TrainRequestDto = JsonBody<paths["/api/projects/{project_id}/train/"]["post"]>;
 export type ExportRequestDto = JsonBody<paths["/api/projects/{project_id}/exports/"]["post"]>;
 
+// Quality control and history (annotations/api/quality_views.py).
+export type RevisionDto = Sent<Schemas["RevisionOut"]>;
+export type RevisionDetailDto = Omit<Sent<Schemas["RevisionDetailOut"]>, "annotations"> & {
+  annotations: WithRle<Sent<Schemas["RevisionAnnotationOut"]>>[];
+};
+export type GroundTruthSampleDto = Sent<Schemas["GroundTruthSampleOut"]>;
+/** Which of an image's documents the editor edits: the annotators' work, or its ground truth. */
+export type DocumentSet = "work" | "ground_truth";
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** An HTTP answer other than 2xx. status 0 means the request never got an answer (network). */
@@ -110,7 +119,14 @@ function cookie(name: string): string {
 }
 
 export class HttpApi implements Api, ProjectApi {
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly documentSet: DocumentSet = "work",
+  ) {}
+
+  private get setQuery(): string {
+    return this.documentSet === "ground_truth" ? "?set=ground_truth" : "";
+  }
 
   project(projectId: number): Promise<ProjectDto> {
     return this.request<ProjectDto>("GET", `projects/${projectId}/`);
@@ -127,15 +143,15 @@ export class HttpApi implements Api, ProjectApi {
   annotations(imageId: number): Promise<AnnotationDocumentDto> {
     // The server tags the document with its version (ETag) and asks for revalidation: the browser
     // keeps the last copy and a reopened, unchanged document comes back as a 304 without a body.
-    return this.request<AnnotationDocumentDto>("GET", `images/${imageId}/annotations/`, undefined, "no-cache");
+    return this.request<AnnotationDocumentDto>("GET", `images/${imageId}/annotations/${this.setQuery}`, undefined, "no-cache");
   }
 
   saveAnnotations(imageId: number, body: SaveRequestDto): Promise<SavedDocumentDto> {
-    return this.request<SavedDocumentDto>("PUT", `images/${imageId}/annotations/`, body);
+    return this.request<SavedDocumentDto>("PUT", `images/${imageId}/annotations/${this.setQuery}`, body);
   }
 
   saveDelta(imageId: number, body: DeltaRequestDto): Promise<DeltaSavedDto> {
-    return this.request<DeltaSavedDto>("PATCH", `images/${imageId}/annotations/`, body);
+    return this.request<DeltaSavedDto>("PATCH", `images/${imageId}/annotations/${this.setQuery}`, body);
   }
 
   assist(imageId: number, body: AssistRequestDto): Promise<AssistResultDto> {
@@ -173,6 +189,29 @@ export class HttpApi implements Api, ProjectApi {
   /** Any other API call, with the same credentials and error shape (the team pages' clients use it). */
   send<T>(method: string, path: string, body?: object): Promise<T> {
     return this.request<T>(method, path, body);
+  }
+
+  /** One page (1-based) of the project's jobs, newest first. */
+  jobsPage(projectId: number, page: number, pageSize: number): Promise<JobPageDto> {
+    return this.request<JobPageDto>("GET", `projects/${projectId}/jobs/?page=${page}&page_size=${pageSize}`);
+  }
+
+  /** The revisions of the image's document (of the set this client edits), newest first. */
+  revisions(imageId: number): Promise<RevisionDto[]> {
+    return this.request<RevisionDto[]>("GET", `images/${imageId}/revisions/${this.setQuery}`);
+  }
+
+  revision(imageId: number, revisionId: number): Promise<RevisionDetailDto> {
+    return this.request<RevisionDetailDto>("GET", `images/${imageId}/revisions/${revisionId}/`);
+  }
+
+  /** Restore a revision as a new version on top of `version` (409 when that is stale). */
+  restoreRevision(imageId: number, revisionId: number, version: number): Promise<AnnotationDocumentDto> {
+    return this.request<AnnotationDocumentDto>("POST", `images/${imageId}/revisions/${revisionId}/restore/`, { version });
+  }
+
+  markGroundTruth(projectId: number, percent: number, seed: number | null): Promise<GroundTruthSampleDto> {
+    return this.request<GroundTruthSampleDto>("POST", `projects/${projectId}/ground-truth/`, seed === null ? { percent } : { percent, seed });
   }
 
   private async request<T>(method: string, path: string, body?: object, cache?: RequestCache): Promise<T> {

@@ -280,6 +280,12 @@ export class Editor {
     }
   }
 
+  /** Drop local work for the server's document (after a restore from the history). */
+  async reloadDocument(): Promise<void> {
+    await this.saver.reloadTheirs();
+    this.history.clear();
+  }
+
   private reloadTheirs(): void {
     this.saver
       .reloadTheirs()

@@ -4,10 +4,11 @@
  * `window.labelerEditor` for browser tests and the benchmark.
  */
 import "./styles.css";
-import { HttpApi } from "./api";
+import { type DocumentSet, HttpApi } from "./api";
 import { Editor } from "./editor";
 import { decodeToBitmap } from "./rle";
 import { mountReview } from "./ui/review";
+import { attachHistory } from "./ui/history";
 
 export interface EditorHandle {
   ready: Promise<void>;
@@ -35,13 +36,19 @@ function mount(): void {
   const imageId = Number(root.dataset.imageId);
   const apiRoot = root.dataset.apiRoot ?? "/api/";
   const template = root.dataset.editUrlTemplate ?? `/projects/${projectId}/images/{id}/edit/`;
-  const editor = new Editor(root, new HttpApi(apiRoot), {
+  // ?set=ground_truth (the quality page's links): the same editor on the image's ground truth.
+  const documentSet: DocumentSet = root.dataset.documentSet === "ground_truth" ? "ground_truth" : "work";
+  root.classList.toggle("lbl-ground-truth", documentSet === "ground_truth");
+  const api = new HttpApi(apiRoot, documentSet);
+  const editor = new Editor(root, api, {
     projectId,
     imageId,
     editUrl: (id) => template.replace("{id}", String(id)),
   });
   const ready = editor.open().then(
     () => {
+      const side = root.querySelector<HTMLElement>(".lbl-side");
+      if (side) attachHistory(editor, api, side);
       root.dataset.ready = "true";
       performance.mark("editor:ready");
     },

@@ -29,6 +29,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--void-as-ignore", action="store_true", help="COCO: void regions as iscrowd regions of an 'ignore' category")
+        parser.add_argument("--include-ground-truth", action="store_true",
+                            help="also export the ground-truth sample's images, with their ground-truth labels")
 
     def handle(self, *args, project: str, format: str, out: str, **options):
         target = project_from_arg(project)
@@ -37,6 +39,7 @@ class Command(BaseCommand):
                 format=format, mask_format=options["mask_format"], with_images=options["with_images"],
                 only_status=options["only_status"], include_proposals=options["include_proposals"],
                 split=options["split"] or None, seed=options["seed"], void_as_ignore=options["void_as_ignore"],
+                include_ground_truth=options["include_ground_truth"],
             )
             path = Path(out)
             path.parent.mkdir(parents=True, exist_ok=True)

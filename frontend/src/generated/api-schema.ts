@@ -89,6 +89,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/images/{image_id}/revisions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["images_revisions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/images/{image_id}/revisions/{revision_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["images_revisions_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/images/{image_id}/revisions/{revision_id}/restore/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["images_revisions_restore_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/images/{image_id}/superpixels/": {
         parameters: {
             query?: never;
@@ -212,6 +260,22 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["projects_exports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/ground-truth/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["projects_ground_truth_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -431,6 +495,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/quality/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["projects_quality_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/train/": {
         parameters: {
             query?: never;
@@ -511,6 +591,31 @@ export interface components {
          * @enum {string}
          */
         AnnotationOutSourceEnum: "human" | "model";
+        AnnotatorQualityOut: {
+            /** @description matched pairs (IoU at or above the threshold) */
+            tp: number;
+            /** @description work with no ground truth to match */
+            fp: number;
+            /** @description ground truth the work missed */
+            fn: number;
+            /** Format: double */
+            precision: number | null;
+            /** Format: double */
+            recall: number | null;
+            /**
+             * Format: double
+             * @description TP / (TP + FP + FN)
+             */
+            accuracy: number | null;
+            /**
+             * Format: double
+             * @description mean IoU of the matched pairs
+             */
+            mean_iou: number | null;
+            username: string;
+            /** @description sample images of theirs that were scored */
+            images: number;
+        };
         /**
          * @description * `unet` - unet
          *     * `segnet` - segnet
@@ -586,6 +691,37 @@ export interface components {
          * @enum {string}
          */
         AssistOutMethodEnum: "grabcut" | "model";
+        ClassQualityOut: {
+            /** @description matched pairs (IoU at or above the threshold) */
+            tp: number;
+            /** @description work with no ground truth to match */
+            fp: number;
+            /** @description ground truth the work missed */
+            fn: number;
+            /** Format: double */
+            precision: number | null;
+            /** Format: double */
+            recall: number | null;
+            /**
+             * Format: double
+             * @description TP / (TP + FP + FN)
+             */
+            accuracy: number | null;
+            /**
+             * Format: double
+             * @description mean IoU of the matched pairs
+             */
+            mean_iou: number | null;
+            label_class: number;
+            name: string;
+            kind: string;
+            color: string;
+            /**
+             * Format: double
+             * @description semantic classes: intersection / union of all scored pixels
+             */
+            class_iou: number | null;
+        };
         /**
          * @description * `median_frequency` - median_frequency
          * @enum {string}
@@ -711,6 +847,54 @@ export interface components {
              * @default false
              */
             void_as_ignore?: boolean;
+            /**
+             * @description also export the ground-truth sample's images, with their ground-truth labels (left out by default)
+             * @default false
+             */
+            include_ground_truth?: boolean;
+        };
+        FiguresOut: {
+            /** @description matched pairs (IoU at or above the threshold) */
+            tp: number;
+            /** @description work with no ground truth to match */
+            fp: number;
+            /** @description ground truth the work missed */
+            fn: number;
+            /** Format: double */
+            precision: number | null;
+            /** Format: double */
+            recall: number | null;
+            /**
+             * Format: double
+             * @description TP / (TP + FP + FN)
+             */
+            accuracy: number | null;
+            /**
+             * Format: double
+             * @description mean IoU of the matched pairs
+             */
+            mean_iou: number | null;
+        };
+        GroundTruthSampleIn: {
+            /**
+             * Format: double
+             * @description share of the images, 1 to 50 (5-15 is usual)
+             */
+            percent: number;
+            /** @description left out, one is drawn; recorded either way */
+            seed?: number;
+        };
+        GroundTruthSampleOut: {
+            /** Format: double */
+            percent: number;
+            /** Format: int64 */
+            seed: number;
+            /** Format: int64 */
+            size: number;
+            readonly image_ids: number[];
+            created_by?: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
         };
         ImageBulkIn: {
             images: number[];
@@ -1042,6 +1226,59 @@ export interface components {
             readonly image_count: number;
             archived?: boolean;
             annotators_see_unassigned?: boolean;
+        };
+        QualityReportOut: {
+            /** Format: double */
+            threshold: number;
+            sample: components["schemas"]["GroundTruthSampleOut"] | null;
+            images_in_sample: number;
+            /** @description sample images whose ground truth has been saved */
+            images_with_truth: number;
+            /** @description of those, the ones a person saved work on */
+            images_scored: number;
+            per_annotator: components["schemas"]["AnnotatorQualityOut"][];
+            per_class: components["schemas"]["ClassQualityOut"][];
+            total: components["schemas"]["FiguresOut"];
+        };
+        RestoreIn: {
+            /** @description the document version you read (409 when stale) */
+            version: number;
+        };
+        RevisionAnnotationOut: {
+            id: number;
+            label_class: number;
+            mask: unknown;
+            z_order: number;
+            source: string;
+            is_proposal: boolean;
+            iscrowd: boolean;
+            /** Format: double */
+            score: number | null;
+        };
+        RevisionDetailOut: {
+            readonly id: number;
+            /** Format: int64 */
+            version: number;
+            ground_truth?: boolean;
+            author?: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly annotation_count: number;
+            width: number;
+            height: number;
+            readonly annotations: components["schemas"]["RevisionAnnotationOut"][];
+            /** @description the void region at this revision; null when none */
+            readonly void: unknown;
+        };
+        RevisionOut: {
+            readonly id: number;
+            /** Format: int64 */
+            version: number;
+            ground_truth?: boolean;
+            author?: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly annotation_count: number;
         };
         /**
          * @description * `owner` - Owner
@@ -1416,7 +1653,10 @@ export interface operations {
     };
     images_annotations_retrieve: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description work (default): the annotators' document; ground_truth: the image's ground truth (owners and reviewers, sample images) */
+                set?: "ground_truth" | "work";
+            };
             header?: {
                 /** @description the ETag of a document you hold: 304 while it is current */
                 "If-None-Match"?: string;
@@ -1492,7 +1732,10 @@ export interface operations {
     };
     images_annotations_update: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description work (default): the annotators' document; ground_truth: the image's ground truth (owners and reviewers, sample images) */
+                set?: "ground_truth" | "work";
+            };
             header?: never;
             path: {
                 image_id: number;
@@ -1591,7 +1834,10 @@ export interface operations {
     };
     images_annotations_partial_update: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description work (default): the annotators' document; ground_truth: the image's ground truth (owners and reviewers, sample images) */
+                set?: "ground_truth" | "work";
+            };
             header?: never;
             path: {
                 image_id: number;
@@ -1818,6 +2064,242 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImageOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    images_revisions_list: {
+        parameters: {
+            query?: {
+                /** @description work (default): the annotators' document; ground_truth: the image's ground truth (owners and reviewers, sample images) */
+                set?: "ground_truth" | "work";
+            };
+            header?: never;
+            path: {
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionOut"][];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    images_revisions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+                revision_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionDetailOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    images_revisions_restore_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: number;
+                revision_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["RestoreIn"];
+                "multipart/form-data": components["schemas"]["RestoreIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentOut"];
                 };
             };
             /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
@@ -2717,6 +3199,105 @@ export interface operations {
             };
             /** @description The task queue or a worker did not answer in time; nothing was started. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    projects_ground_truth_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroundTruthSampleIn"];
+                "application/x-www-form-urlencoded": components["schemas"]["GroundTruthSampleIn"];
+                "multipart/form-data": components["schemas"]["GroundTruthSampleIn"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroundTruthSampleOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflicts with the current state: a stale document version, a job that already ended, no model yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body or an upload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is not in one of the documented media types, or cannot be parsed as one. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4299,6 +4880,75 @@ export interface operations {
             };
             /** @description The task queue or a worker did not answer in time; nothing was started. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    projects_quality_retrieve: {
+        parameters: {
+            query?: {
+                /** @description IoU threshold of a match, above 0 and at most 1 (default 0.5) */
+                iou?: number;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityReportOut"];
+                };
+            };
+            /** @description The request is invalid: `extra.fields` maps each refused field to its errors, or `message` names the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials (session, token, basic) are wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Authenticated, but the user's role in the project does not allow this (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such object in the user's projects (or an invalid page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many requests; retry after the time in `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
