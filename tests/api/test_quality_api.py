@@ -132,6 +132,27 @@ def test_a_stale_ground_truth_save_is_refused(owner_api, project, images, car):
     assert Annotation.with_ground_truth.filter(image_id=image_id, ground_truth=True).count() == 1
 
 
+def test_the_ground_truth_document_takes_delta_saves_and_leaves_the_work_alone(owner_api, teammate_api, project, images, car):
+    image_id = mark(owner_api, project, percent=10, seed=5).json()["image_ids"][0]
+    url = document_url(Image(pk=image_id))
+    work = save(teammate_api, image_id, [{"label_class": car.pk, "mask": box(0, 10, 0, 10)}])
+    truth = save(owner_api, image_id, [{"label_class": car.pk, "mask": box(0, 10, 0, 8)}], truth=True)
+    [truth_id] = truth["saved_ids"]
+    [work_id] = work["saved_ids"]
+
+    edited = owner_api.patch(url + GT, {"version": 1, "upsert": [{"id": truth_id, "mask": box(0, 6, 0, 6)}]}, format="json")
+    assert edited.status_code == 200 and edited.json()["version"] == 2
+    assert edited.headers["ETag"] != owner_api.get(url).headers["ETag"]  # the two documents are tagged apart
+    # The work's annotation is not part of the ground-truth document: a delta there cannot name it.
+    stray = owner_api.patch(url + GT, {"version": 2, "delete": [work_id]}, format="json")
+    assert stray.status_code == 400 and "does not belong" in stray.json()["message"]
+    assert teammate_api.patch(url + GT, {"version": 2, "upsert": []}, format="json").status_code == 403
+
+    assert owner_api.get(url + GT).json()["annotations"][0]["mask"]["counts"] == box(0, 6, 0, 6)["counts"]
+    assert [a["mask"]["counts"] for a in teammate_api.get(url).json()["annotations"]] == [box(0, 10, 0, 10)["counts"]]
+    assert Image.objects.get(pk=image_id).annotation_version == 1
+
+
 def test_an_image_outside_the_sample_has_no_ground_truth_document(owner_api, project, images, car):
     ids = mark(owner_api, project, percent=10, seed=5).json()["image_ids"]
     other = next(i.pk for i in images if i.pk not in ids)
