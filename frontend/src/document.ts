@@ -7,6 +7,8 @@ import type { AnnotationDocumentDto, AnnotationDto, AnnotationInputDto, LabelCla
 import { Emitter } from "./emitter";
 import { type Rect, EMPTY_RECT } from "./geometry";
 import { Mask } from "./mask";
+import type { CocoRle } from "./rle";
+import { VoidLayer } from "./void-layer";
 
 /** A label class as the API sends it; the editor keeps it unchanged. */
 export type LabelClass = LabelClassDto;
@@ -39,7 +41,9 @@ export type Change =
   | { kind: "pixels"; key: number; rect: Rect; before: Uint8Array; after: Uint8Array }
   | { kind: "add"; item: AnnotationItem }
   | { kind: "remove"; item: AnnotationItem }
-  | { kind: "proposal"; key: number; before: boolean; after: boolean };
+  | { kind: "proposal"; key: number; before: boolean; after: boolean }
+  /** Pixels of the void region (void-layer.ts) in `rect`. */
+  | { kind: "void"; rect: Rect; before: Uint8Array; after: Uint8Array };
 
 /** What changed in the document; views subscribe to `changed` and redraw what they show of it. */
 export type DocumentChange =
@@ -47,7 +51,9 @@ export type DocumentChange =
   | { kind: "pixels"; key: number; rect: Rect }
   /** Annotations added, removed, reordered, or their properties changed. */
   | { kind: "annotations" }
-  | { kind: "selection"; key: number | null };
+  | { kind: "selection"; key: number | null }
+  /** Pixels of the void region changed in `rect` (EMPTY_RECT: all of it). */
+  | { kind: "void"; rect: Rect };
 
 export interface DocumentEvents {
   changed: DocumentChange;
@@ -64,6 +70,8 @@ export class EditorDocument {
   revision = 0;
   savedRevision = 0;
   selectedKey: number | null = null;
+  /** The image's void (ignore) region; replaced with the server's on every load. */
+  voidLayer!: VoidLayer;
 
   constructor(
     readonly width: number,
@@ -86,9 +94,11 @@ export class EditorDocument {
       this.items.set(item.key, item);
     }
     this.selectedKey = null;
+    this.voidLayer = new VoidLayer(this.width, this.height, doc.void as CocoRle | null);
     this.revision++;
     this.savedRevision = this.revision;
     this.events.emit("changed", { kind: "annotations" });
+    this.events.emit("changed", { kind: "void", rect: EMPTY_RECT });
     this.events.emit("changed", { kind: "selection", key: null });
   }
 
@@ -208,7 +218,26 @@ export class EditorDocument {
         this.events.emit("changed", { kind: "annotations" });
         break;
       }
+      case "void": {
+        this.voidLayer.mask.write(change.rect, fwd ? change.after : change.before);
+        this.voidLayer.touched();
+        this.events.emit("changed", { kind: "void", rect: change.rect });
+        break;
+      }
     }
+  }
+
+  /** Marks void pixels painted live by the void tool (the history entry comes when the stroke ends). */
+  voidTouched(rect: Rect): void {
+    this.revision++;
+    this.voidLayer.touched();
+    this.events.emit("changed", { kind: "void", rect });
+  }
+
+  setVoidVisible(visible: boolean): void {
+    if (this.voidLayer.visible === visible) return;
+    this.voidLayer.visible = visible;
+    this.events.emit("changed", { kind: "annotations" });
   }
 
   /** Marks pixels painted live by a tool (the history entry is recorded when the gesture ends). */
@@ -233,7 +262,7 @@ export class EditorDocument {
   }
 
   /** What a save sends: every non-empty annotation, with the version this document was read at. */
-  payload(): { body: { version: number; annotations: AnnotationInputDto[] }; sent: Array<{ item: AnnotationItem; rev: number; counts: string }> } {
+  payload(): { body: { version: number; annotations: AnnotationInputDto[]; void?: CocoRle | null }; sent: Array<{ item: AnnotationItem; rev: number; counts: string }> } {
     const sent: Array<{ item: AnnotationItem; rev: number; counts: string }> = [];
     const annotations: AnnotationInputDto[] = [];
     this.list().forEach((item, index) => {
@@ -250,7 +279,11 @@ export class EditorDocument {
       annotations.push(input);
       sent.push({ item, rev: item.rev, counts });
     });
-    return { body: { version: this.version, annotations }, sent };
+    const body: { version: number; annotations: AnnotationInputDto[]; void?: CocoRle | null } = { version: this.version, annotations };
+    // Void: left out unless it changed, so the server keeps its region (null clears it).
+    const voidRle = this.voidLayer.payload();
+    if (voidRle !== undefined) body.void = voidRle;
+    return { body, sent };
   }
 
   /** Takes the server's answer to a save: new ids, provenance, the new version. */
@@ -260,6 +293,7 @@ export class EditorDocument {
     revisionAtSend: number,
   ): void {
     this.version = response.version;
+    this.voidLayer.acceptSaved();
     const byId = new Map<number, AnnotationDto>();
     const byZ = new Map<number, AnnotationDto>();
     for (const a of response.annotations) {

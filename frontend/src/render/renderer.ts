@@ -2,13 +2,16 @@
  * Draws the editor in three stacked canvases so each kind of change repaints only its layer:
  *  - image: the photo (downscaled copies for low zoom), redrawn on zoom/pan only;
  *  - masks: one cached tinted canvas per annotation, composited; while stroking only the
- *    dirty rectangle is re-tinted and re-composited;
+ *    dirty rectangle is re-tinted and re-composited; the void region's hatch (void-layer.ts)
+ *    is cached the same way and drawn above them, since void overrides any class;
  *  - ui: cursors, the polygon being drawn, the selection frame (cheap, redrawn on pointer moves).
  * All drawing happens in one requestAnimationFrame callback; events only mark things dirty.
  */
 import type { AnnotationItem, EditorDocument } from "../document";
 import { type Rect, EMPTY_RECT, inflate, intersect, isEmpty, union } from "../geometry";
+import type { Mask } from "../mask";
 import type { Viewport } from "../viewport";
+import { hatchVoidRect } from "../void-layer";
 import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./tint";
 
 type Surface = HTMLCanvasElement;
@@ -39,6 +42,9 @@ export class Renderer {
   private readonly levels: Array<{ scale: number; source: ImageBitmap }> = [];
   private readonly tints = new Map<number, TintCache>();
   private pendingTint = new Map<number, Rect>(); // EMPTY_RECT = whole annotation
+  /** The void region's hatch at full resolution, over its mask's region. */
+  private voidTint: { canvas: Surface; region: Rect; mask: Mask } | null = null;
+  private voidPending: Rect | null = EMPTY_RECT; // null: nothing; EMPTY_RECT: all of it
   private maskDirty: Rect = EMPTY_RECT;
   private maskFull = true;
   private imageDirty = true;
@@ -72,6 +78,7 @@ export class Renderer {
     doc.events.on("changed", (change) => {
       if (change.kind === "pixels") this.invalidateAnnotation(change.key, change.rect);
       else if (change.kind === "annotations") this.invalidateMasks();
+      else if (change.kind === "void") this.invalidateVoid(change.rect);
       else this.invalidateUi();
     });
     view.events.on("changed", () => this.invalidateView());
@@ -148,6 +155,57 @@ export class Renderer {
     this.request();
   }
 
+  /** Void pixels changed in `rect` (EMPTY_RECT: all of them, e.g. a new document). */
+  invalidateVoid(rect: Rect): void {
+    if (isEmpty(rect) || (this.voidPending !== null && isEmpty(this.voidPending))) {
+      this.voidPending = EMPTY_RECT;
+      this.maskFull = true;
+    } else {
+      this.voidPending = this.voidPending ? union(this.voidPending, rect) : rect;
+      this.maskDirty = union(this.maskDirty, inflate(rect, 2));
+    }
+    this.request();
+  }
+
+  private applyVoidTint(): void {
+    const pending = this.voidPending;
+    if (pending === null) return;
+    this.voidPending = null;
+    const mask = this.doc.voidLayer.mask;
+    const region = mask.region;
+    if (isEmpty(region)) {
+      this.voidTint = null;
+      return;
+    }
+    const old = this.voidTint !== null && this.voidTint.mask === mask ? this.voidTint : null;
+    const sameRegion = old !== null && old.region.x === region.x && old.region.y === region.y && old.region.w === region.w && old.region.h === region.h;
+    if (old && sameRegion && !isEmpty(pending)) {
+      this.hatchInto(old, intersect(pending, region));
+      return;
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = region.w;
+    canvas.height = region.h;
+    const cache = { canvas, region: { ...region }, mask };
+    if (old && !isEmpty(pending)) {
+      // The region grew during a stroke: keep the old hatch (pixels outside it are all clear).
+      canvas.getContext("2d")?.drawImage(old.canvas, old.region.x - region.x, old.region.y - region.y);
+      this.hatchInto(cache, intersect(pending, region));
+    } else {
+      this.hatchInto(cache, region);
+    }
+    this.voidTint = cache;
+  }
+
+  private hatchInto(cache: { canvas: Surface; region: Rect; mask: Mask }, rect: Rect): void {
+    if (isEmpty(rect)) return;
+    const ctx = cache.canvas.getContext("2d");
+    if (!ctx) return;
+    const img = ctx.createImageData(rect.w, rect.h);
+    hatchVoidRect(cache.mask, rect, this.period, img.data);
+    ctx.putImageData(img, rect.x - cache.region.x, rect.y - cache.region.y);
+  }
+
   private request(): void {
     if (this.frameRequested) return;
     this.frameRequested = true;
@@ -161,6 +219,7 @@ export class Renderer {
   prepare(): void {
     for (const item of this.doc.list()) if (!this.tints.has(item.key)) this.pendingTint.set(item.key, EMPTY_RECT);
     this.applyTints();
+    this.applyVoidTint();
   }
 
   /** Draws whatever is dirty now (also called directly to paint the first frame synchronously). */
@@ -168,6 +227,7 @@ export class Renderer {
     const t0 = performance.now();
     if (this.imageDirty) this.drawImageLayer();
     this.applyTints();
+    this.applyVoidTint();
     if (this.maskFull) this.drawMasks(null);
     else if (!isEmpty(this.maskDirty)) this.drawMasks(this.maskDirty);
     this.maskFull = false;
@@ -347,6 +407,13 @@ export class Renderer {
         (part.x - cache.region.x) / k, (part.y - cache.region.y) / k, part.w / k, part.h / k,
         part.x, part.y, part.w, part.h,
       );
+    }
+    const v = this.voidTint;
+    if (v && this.doc.voidLayer.visible && v.mask === this.doc.voidLayer.mask) {
+      const part = intersect(v.region, area);
+      if (!isEmpty(part)) {
+        ctx.drawImage(v.canvas, part.x - v.region.x, part.y - v.region.y, part.w, part.h, part.x, part.y, part.w, part.h);
+      }
     }
     if (clip) ctx.restore();
     if (this.pendingTint.size > 0) {

@@ -1,0 +1,116 @@
+/**
+ * The image's void (ignore) region: pixels no class claims and training and evaluation skip
+ * (VOC's 255). One Mask like an annotation's, held by the document, with what the server holds of
+ * it so a save sends `void` only when it changed (`null` once erased to nothing). Also owns how it
+ * looks: a neutral grey/white hatch at 45° the other way from the model-proposal hatch (tint.ts).
+ */
+import { type Rect, isEmpty } from "./geometry";
+import { Mask } from "./mask";
+import type { CocoRle } from "./rle";
+
+export class VoidLayer {
+  mask: Mask;
+  visible = true;
+  /** Bumped on every change; a save compares it with the revision it sent. */
+  rev = 0;
+  /** The counts the server holds (null: no void region there). */
+  private savedCounts: string | null;
+  private savedRev = 0;
+  /** What the last payload sent, until the server's answer comes. */
+  private sending: { rev: number; counts: string | null } | null = null;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    rle: CocoRle | null = null,
+  ) {
+    if (rle) {
+      const [h, w] = rle.size;
+      if (h !== height || w !== width) throw new Error(`the void region is ${h}x${w} on a ${height}x${width} image`);
+      this.mask = Mask.fromRle(rle);
+      this.savedCounts = rle.counts;
+    } else {
+      this.mask = new Mask(width, height);
+      this.savedCounts = null;
+    }
+  }
+
+  /** The document's `void` field as the API takes it: RLE, or null when no pixel is void. */
+  toRle(): CocoRle | null {
+    return this.mask.isBlank() ? null : this.mask.toRle();
+  }
+
+  /** Pixels in the void region. */
+  pixelCount(): number {
+    return this.mask.area();
+  }
+
+  /** Records pixels changed (painted live or by undo/redo). */
+  touched(): void {
+    this.rev++;
+    this.mask.rev++;
+  }
+
+  /**
+   * What a save must send for `void`: `undefined` when the server already holds these pixels
+   * (the field is left out and the server keeps its region), else the RLE or null.
+   */
+  payload(): CocoRle | null | undefined {
+    this.sending = null;
+    if (this.rev === this.savedRev) return undefined;
+    const rle = this.toRle();
+    const counts = rle?.counts ?? null;
+    // Painted and erased back to what the server holds: nothing to send.
+    if (counts === this.savedCounts) {
+      this.savedRev = this.rev;
+      return undefined;
+    }
+    this.sending = { rev: this.rev, counts };
+    return rle;
+  }
+
+  /** The server took the last payload: what it sent is now what the server holds. */
+  acceptSaved(): void {
+    if (!this.sending) return;
+    this.savedCounts = this.sending.counts;
+    if (this.rev === this.sending.rev) this.savedRev = this.rev;
+    this.sending = null;
+  }
+
+  /** True when the pixels differ from what the server was last known to hold. */
+  get changed(): boolean {
+    return this.rev !== this.savedRev;
+  }
+}
+
+/** Hatch colours: light and dark grey stripes, semi-opaque, so the photo shows through a little. */
+const LIGHT: readonly [number, number, number, number] = [235, 235, 235, 200];
+const DARK: readonly [number, number, number, number] = [70, 70, 70, 200];
+
+/**
+ * Writes RGBA for the image pixels of `rect` into `out` (rect.w * rect.h * 4): void pixels get
+ * diagonal stripes running top-left to bottom-right (the proposal hatch runs the other way),
+ * alternating light and dark every `period / 2` image pixels; other pixels are transparent.
+ */
+export function hatchVoidRect(mask: Mask, rect: Rect, period: number, out: Uint8ClampedArray): void {
+  if (isEmpty(rect)) return;
+  const on = mask.read(rect);
+  const p = Math.max(2, Math.round(period));
+  const half = p >> 1;
+  let o = 0;
+  for (let y = 0; y < rect.h; y++) {
+    const iy = rect.y + y;
+    for (let x = 0; x < rect.w; x++, o += 4) {
+      if (!on[y * rect.w + x]) {
+        out[o + 3] = 0;
+        continue;
+      }
+      const d = (((rect.x + x - iy) % p) + p) % p;
+      const c = d < half ? LIGHT : DARK;
+      out[o] = c[0];
+      out[o + 1] = c[1];
+      out[o + 2] = c[2];
+      out[o + 3] = c[3];
+    }
+  }
+}
