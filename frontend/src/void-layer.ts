@@ -40,9 +40,12 @@ export class VoidLayer {
     return this.mask.isBlank() ? null : this.mask.toRle();
   }
 
-  /** Pixels in the void region. */
+  private counted: { rev: number; pixels: number } | null = null;
+
+  /** Pixels in the void region (counted once per change). */
   pixelCount(): number {
-    return this.mask.area();
+    if (!this.counted || this.counted.rev !== this.mask.rev) this.counted = { rev: this.mask.rev, pixels: this.mask.area() };
+    return this.counted.pixels;
   }
 
   /** Records pixels changed (painted live or by undo/redo). */

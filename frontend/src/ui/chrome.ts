@@ -41,7 +41,11 @@ export interface ChromeSources {
 
 export function bindChrome(el: Layout, src: ChromeSources, actions: PanelActions, conflict: ConflictBanner): void {
   const { doc, history, view, saver, state } = src;
-  const palette = (): void => renderPalette(el.palette, doc, state.value.classId, actions, state.value.tool === "void");
+  // With the void tool the Void row is the current one, not the class.
+  const palette = (): void => {
+    const voidTool = state.value.tool === "void";
+    renderPalette(el.palette, doc, voidTool ? null : state.value.classId, actions, voidTool);
+  };
   const editorState = (s: Readonly<EditorState>): void => {
     el.title.textContent = `${s.project.name} / ${s.image.file_name}`;
     el.size.textContent = `⌀ ${Math.round(s.radius * 2)} px`;

@@ -59,7 +59,7 @@ function voidRow(doc: EditorDocument, actions: PanelActions, active: boolean): H
     },
     h("span", { className: "lbl-swatch lbl-swatch-void" }),
     h("span", { className: "lbl-class-name" }, "Void"),
-    h("span", { className: "lbl-kind lbl-void-count" }, `${pixels.toLocaleString("en-US")} px`),
+    h("span", { className: "lbl-void-count" }, `${pixels.toLocaleString("en-US")} px`),
     eye,
     h("kbd", {}, "⇧V"),
   );
