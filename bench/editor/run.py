@@ -1,6 +1,9 @@
 """Editor benchmark in headless Chromium: time to open a 4000x3000 image with 100 instances, and
 the main-thread time per frame of brush strokes. Not a test: it prints figures.
 
+With a void region too (VOC-style 6 px bands around the 100 instances and a 1200x900 block), the
+open and the void tool's strokes are timed against the same image without void.
+
 Baselines measured in the same run: the same open with 0 instances, and a plain page that only
 loads the same JPEG and draws it on a canvas. Targets: open < 300 ms, stroke frames < 16 ms.
 
@@ -71,6 +74,23 @@ def make_instances(n: int) -> list[dict]:
     return out
 
 
+def make_void() -> dict:
+    """VOC-style void: a band around each instance of make_instances (same seed), and one block."""
+    rng = np.random.default_rng(1)
+    bm = np.zeros((H, W), np.uint8)
+    for _ in range(100):
+        rx, ry = int(rng.integers(40, 260)), int(rng.integers(40, 220))
+        cx, cy = int(rng.integers(rx, W - rx)), int(rng.integers(ry, H - ry))
+        y0, y1, x0, x1 = max(0, cy - ry - 8), min(H, cy + ry + 9), max(0, cx - rx - 8), min(W, cx + rx + 9)
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        d = ((xx - cx) / (rx + 6)) ** 2 + ((yy - cy) / (ry + 6)) ** 2
+        inner = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
+        bm[y0:y1, x0:x1] |= ((d <= 1) & (inner > 1)).astype(np.uint8)
+    bm[1900:2800, 200:1400] = 1
+    rle = cocomask.encode(np.asfortranarray(bm))
+    return {"size": [H, W], "counts": rle["counts"].decode()}
+
+
 EDITOR_PAGE = """<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/static/editor/editor.css">
 </head><body style="margin:0"><div id="editor" data-project-id="1" data-image-id="{image}" data-api-root="/api/"></div>
 <script type="module" src="/static/editor/editor.js"></script></body></html>"""
@@ -130,11 +150,11 @@ def serve(photo: bytes, docs: dict[int, dict]) -> ThreadingHTTPServer:
     return server
 
 
-STROKE_JS = """async ([classKey, zoom, steps, radius]) => {
+STROKE_JS = """async ([classKey, zoom, steps, radius, tool]) => {
   const h = window.labelerEditor; const ed = h.editor;
   const stage = document.querySelector('.lbl-stage');
-  const key = (k) => window.dispatchEvent(new KeyboardEvent('keydown', {key: k, bubbles: true}));
-  key(classKey); key('n'); key('b'); key(zoom); ed.setRadius(radius);
+  const key = (k) => window.dispatchEvent(new KeyboardEvent('keydown', {key: k, shiftKey: k === 'V', bubbles: true}));
+  key(classKey); key('n'); key(tool); key(zoom); ed.setRadius(radius);
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   const r = stage.getBoundingClientRect();
   const from = {x: r.left + r.width * 0.15, y: r.top + r.height * 0.2};
@@ -178,8 +198,10 @@ def main() -> None:
     print("preparing a 4000x3000 JPEG and 100 instance masks (pycocotools)...", flush=True)
     photo = make_photo()
     instances = make_instances(100)
+    void = make_void()
     docs = {1: {"image": 1, "version": 1, "width": W, "height": H, "annotations": []},
-            2: {"image": 2, "version": 1, "width": W, "height": H, "annotations": instances}}
+            2: {"image": 2, "version": 1, "width": W, "height": H, "annotations": instances},
+            3: {"image": 3, "version": 1, "width": W, "height": H, "annotations": instances, "void": void}}
     server = serve(photo, docs)
     base = f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -216,6 +238,7 @@ def main() -> None:
         plain = plain_times()
         open0, nav0 = open_times(1)
         open100, nav100 = open_times(2)
+        open_void, _ = open_times(3)
         phase_text = ", ".join(f"{k} {statistics.median(p[k] for p in phases[1:]):.0f}" for k in phases[0])
         m_plain, m0, m100 = statistics.median(plain), statistics.median(open0), statistics.median(open100)
         print("\nopen (editor.open(): API + JPEG decode + RLE decode + tint + first frame), median of", args.runs)
@@ -224,6 +247,8 @@ def main() -> None:
         print(f"  editor, 100 instances:                  {m100:7.1f} ms   (x{m100 / m0:.2f} of 0 instances, x{m100 / m_plain:.2f} of plain)  target < 300 ms")
         print(f"  100 instances, ms since open() began: {phase_text}")
         print(f"  navigation start -> ready, 100 inst.:   {statistics.median(nav100):7.1f} ms   (0 instances: {statistics.median(nav0):.1f} ms)")
+        m_void = statistics.median(open_void)
+        print(f"  editor, 100 instances + void region:    {m_void:7.1f} ms   (x{m_void / m100:.2f} of 100 instances without void)")
 
         page = context.new_page()
         page.goto(f"{base}/edit/2/")
@@ -231,7 +256,21 @@ def main() -> None:
         page.wait_for_timeout(500)  # let the downscaled image levels build
         print("\nbrush stroke, main-thread work per frame (pointer sample + repaint), 100 instances loaded")
         for label, class_key, zoom in [("instance, fit", "1", "f"), ("instance, 1:1", "1", "0"), ("semantic layer, fit", "3", "f"), ("semantic layer, 1:1", "3", "0")]:
-            res = page.evaluate(STROKE_JS, [class_key, zoom, 120, 30])
+            res = page.evaluate(STROKE_JS, [class_key, zoom, 120, 30, "b"])
+            work, gaps = res["work"], res["gaps"][1:]
+            print(f"  {label:20s} p50 {pct(work, .5):5.2f} ms  p95 {pct(work, .95):5.2f} ms  max {max(work):5.2f} ms | "
+                  f"rAF interval p50 {pct(gaps, .5):5.1f} ms p95 {pct(gaps, .95):5.1f} ms | commit {res['commit']:.1f} ms "
+                  f"(brush r={res['radius']} px, zoom {res['scale']:.2f})")
+        print("  target: frames < 16 ms")
+        page.close()
+
+        page = context.new_page()
+        page.goto(f"{base}/edit/3/")
+        page.wait_for_selector("#editor[data-ready='true']", timeout=60_000)
+        page.wait_for_timeout(500)
+        print("\nvoid tool stroke (Shift+V), main-thread work per frame, 100 instances and the void region loaded")
+        for label, zoom in [("void, fit", "f"), ("void, 1:1", "0")]:
+            res = page.evaluate(STROKE_JS, ["1", zoom, 120, 30, "V"])
             work, gaps = res["work"], res["gaps"][1:]
             print(f"  {label:20s} p50 {pct(work, .5):5.2f} ms  p95 {pct(work, .95):5.2f} ms  max {max(work):5.2f} ms | "
                   f"rAF interval p50 {pct(gaps, .5):5.1f} ms p95 {pct(gaps, .95):5.1f} ms | commit {res['commit']:.1f} ms "

@@ -6,7 +6,7 @@
  */
 import { type Rect, isEmpty } from "./geometry";
 import { Mask } from "./mask";
-import type { CocoRle } from "./rle";
+import { type CocoRle, stringToCounts } from "./rle";
 
 export class VoidLayer {
   mask: Mask;
@@ -18,6 +18,7 @@ export class VoidLayer {
   private savedRev = 0;
   /** What the last payload sent, until the server's answer comes. */
   private sending: { rev: number; counts: string | null } | null = null;
+  private counted: { rev: number; pixels: number } | null = null;
 
   constructor(
     readonly width: number,
@@ -29,6 +30,11 @@ export class VoidLayer {
       if (h !== height || w !== width) throw new Error(`the void region is ${h}x${w} on a ${height}x${width} image`);
       this.mask = Mask.fromRle(rle);
       this.savedCounts = rle.counts;
+      // Counted from the runs (odd ones are void), not by scanning the decoded pixels.
+      const runs = stringToCounts(rle.counts);
+      let pixels = 0;
+      for (let i = 1; i < runs.length; i += 2) pixels += runs[i];
+      this.counted = { rev: this.mask.rev, pixels };
     } else {
       this.mask = new Mask(width, height);
       this.savedCounts = null;
@@ -39,8 +45,6 @@ export class VoidLayer {
   toRle(): CocoRle | null {
     return this.mask.isBlank() ? null : this.mask.toRle();
   }
-
-  private counted: { rev: number; pixels: number } | null = null;
 
   /** Pixels in the void region (counted once per change). */
   pixelCount(): number {
@@ -96,20 +100,37 @@ const DARK: readonly [number, number, number, number] = [70, 70, 70, 200];
  * alternating light and dark every `period / 2` image pixels; other pixels are transparent.
  */
 export function hatchVoidRect(mask: Mask, rect: Rect, period: number, out: Uint8ClampedArray): void {
-  if (isEmpty(rect)) return;
-  const on = mask.read(rect);
-  const p = Math.max(2, Math.round(period));
-  const half = p >> 1;
+  hatchVoidLevel(mask, 1, { x: rect.x - mask.region.x, y: rect.y - mask.region.y, w: rect.w, h: rect.h }, period, out);
+}
+
+/**
+ * The hatch at a coarser level, as tint.ts's tintLevelRect does for annotations: one output pixel
+ * per f x f block of the mask's region (sampled at the block centre), so a zoomed-out view of a
+ * 12-Mpixel void region costs 1/16 of the work at f = 4. `lrect` is in level pixels relative to
+ * the region's origin; `out` is lrect.w * lrect.h * 4. Stripes stay `period` image pixels wide.
+ */
+export function hatchVoidLevel(mask: Mask, f: number, lrect: Rect, period: number, out: Uint8ClampedArray): void {
+  if (isEmpty(lrect)) return;
+  const reg = mask.region;
+  const data = mask.data;
+  const half = f >> 1;
+  const p = Math.max(2, Math.round(period / f));
+  const stripe = p >> 1;
+  // Level pixel (lx, ly) shows image pixel (reg.x + lx * f + half, ...): the stripe index uses it.
+  const ox = Math.round((reg.x + half) / f);
+  const oy = Math.round((reg.y + half) / f);
   let o = 0;
-  for (let y = 0; y < rect.h; y++) {
-    const iy = rect.y + y;
-    for (let x = 0; x < rect.w; x++, o += 4) {
-      if (!on[y * rect.w + x]) {
+  for (let ly = lrect.y; ly < lrect.y + lrect.h; ly++) {
+    const y = Math.min(reg.h - 1, ly * f + half);
+    const inside = ly >= 0 && y >= 0 && ly * f < reg.h;
+    for (let lx = lrect.x; lx < lrect.x + lrect.w; lx++, o += 4) {
+      const x = Math.min(reg.w - 1, lx * f + half);
+      if (!inside || lx < 0 || lx * f >= reg.w || !data[y * reg.w + x]) {
         out[o + 3] = 0;
         continue;
       }
-      const d = (((rect.x + x - iy) % p) + p) % p;
-      const c = d < half ? LIGHT : DARK;
+      const d = ((((ox + lx) - (oy + ly)) % p) + p) % p;
+      const c = d < stripe ? LIGHT : DARK;
       out[o] = c[0];
       out[o + 1] = c[1];
       out[o + 2] = c[2];

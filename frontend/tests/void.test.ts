@@ -10,7 +10,7 @@ import { SaveController } from "../src/save";
 import type { Timer } from "../src/timer";
 import type { ToolPointer } from "../src/tools/tool";
 import { VoidTool } from "../src/tools/void";
-import { VoidLayer, hatchVoidRect } from "../src/void-layer";
+import { VoidLayer, hatchVoidLevel, hatchVoidRect } from "../src/void-layer";
 import { CLASSES, rectBitmap, toolContext } from "./helpers";
 
 const W = 40;
@@ -72,6 +72,30 @@ describe("the void layer", () => {
     // Stripes are constant along x - y (top-left to bottom-right), neutral grey (r = g = b).
     for (let y = 0; y < 12; y++) expect(px(y + 2, y)).toEqual(px(2, 0));
     expect(px(1, 3)).toEqual([70, 70, 70, 200]);
+  });
+});
+
+describe("the void hatch when zoomed out", () => {
+  it("gives one pixel per f x f block, void where the block's centre is, with stripes as wide in the image", () => {
+    const bitmap = rectBitmap(W, H, 0, 0, 21, 30); // columns 0-20 void
+    const layer = new VoidLayer(W, H, encodeBitmap(H, W, bitmap));
+    const reg = layer.mask.region;
+    const f = 4;
+    const lw = Math.ceil(reg.w / f);
+    const lh = Math.ceil(reg.h / f);
+    const out = new Uint8ClampedArray(lw * lh * 4);
+    hatchVoidLevel(layer.mask, f, { x: 0, y: 0, w: lw, h: lh }, 16, out);
+    for (let ly = 0; ly < lh; ly++) {
+      for (let lx = 0; lx < lw; lx++) {
+        const x = Math.min(reg.w - 1, lx * f + 2);
+        const y = Math.min(reg.h - 1, ly * f + 2);
+        expect(out[(ly * lw + lx) * 4 + 3] > 0).toBe(bitmap[(reg.y + y) * W + reg.x + x] === 1);
+      }
+    }
+    // Period 16 image px is 4 level px: 2 light, 2 dark along a row.
+    const row = [0, 1, 2, 3].map((lx) => out[lx * 4]);
+    expect(row.filter((v) => v === 235)).toHaveLength(2);
+    expect(row.filter((v) => v === 70)).toHaveLength(2);
   });
 });
 

@@ -11,7 +11,7 @@ import type { AnnotationItem, EditorDocument } from "../document";
 import { type Rect, EMPTY_RECT, inflate, intersect, isEmpty, union } from "../geometry";
 import type { Mask } from "../mask";
 import type { Viewport } from "../viewport";
-import { hatchVoidRect } from "../void-layer";
+import { hatchVoidLevel } from "../void-layer";
 import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./tint";
 
 type Surface = HTMLCanvasElement;
@@ -29,6 +29,13 @@ export interface RenderOptions {
   outlineOnly: boolean;
 }
 
+interface VoidTint {
+  canvas: Surface;
+  region: Rect;
+  mask: Mask;
+  f: number;
+}
+
 export type UiPainter = (ctx: CanvasRenderingContext2D, view: Viewport) => void;
 
 export class Renderer {
@@ -42,8 +49,8 @@ export class Renderer {
   private readonly levels: Array<{ scale: number; source: ImageBitmap }> = [];
   private readonly tints = new Map<number, TintCache>();
   private pendingTint = new Map<number, Rect>(); // EMPTY_RECT = whole annotation
-  /** The void region's hatch at full resolution, over its mask's region. */
-  private voidTint: { canvas: Surface; region: Rect; mask: Mask } | null = null;
+  /** The void region's hatch over its mask's region, at level f like the annotations' tints. */
+  private voidTint: VoidTint | null = null;
   private voidPending: Rect | null = EMPTY_RECT; // null: nothing; EMPTY_RECT: all of it
   private maskDirty: Rect = EMPTY_RECT;
   private maskFull = true;
@@ -177,17 +184,18 @@ export class Renderer {
       this.voidTint = null;
       return;
     }
-    const old = this.voidTint !== null && this.voidTint.mask === mask ? this.voidTint : null;
+    const f = this.desiredLevel();
+    const old = this.voidTint !== null && this.voidTint.mask === mask && this.voidTint.f === f ? this.voidTint : null;
     const sameRegion = old !== null && old.region.x === region.x && old.region.y === region.y && old.region.w === region.w && old.region.h === region.h;
     if (old && sameRegion && !isEmpty(pending)) {
       this.hatchInto(old, intersect(pending, region));
       return;
     }
     const canvas = document.createElement("canvas");
-    canvas.width = region.w;
-    canvas.height = region.h;
-    const cache = { canvas, region: { ...region }, mask };
-    if (old && !isEmpty(pending)) {
+    canvas.width = Math.max(1, Math.ceil(region.w / f));
+    canvas.height = Math.max(1, Math.ceil(region.h / f));
+    const cache: VoidTint = { canvas, region: { ...region }, mask, f };
+    if (old && f === 1 && !isEmpty(pending)) {
       // The region grew during a stroke: keep the old hatch (pixels outside it are all clear).
       canvas.getContext("2d")?.drawImage(old.canvas, old.region.x - region.x, old.region.y - region.y);
       this.hatchInto(cache, intersect(pending, region));
@@ -197,13 +205,20 @@ export class Renderer {
     this.voidTint = cache;
   }
 
-  private hatchInto(cache: { canvas: Surface; region: Rect; mask: Mask }, rect: Rect): void {
+  /** Hatches the level pixels that show image rect `rect` (inside the cache's region). */
+  private hatchInto(cache: VoidTint, rect: Rect): void {
     if (isEmpty(rect)) return;
     const ctx = cache.canvas.getContext("2d");
     if (!ctx) return;
-    const img = ctx.createImageData(rect.w, rect.h);
-    hatchVoidRect(cache.mask, rect, this.period, img.data);
-    ctx.putImageData(img, rect.x - cache.region.x, rect.y - cache.region.y);
+    const f = cache.f;
+    const x0 = Math.max(0, Math.floor((rect.x - cache.region.x) / f));
+    const y0 = Math.max(0, Math.floor((rect.y - cache.region.y) / f));
+    const x1 = Math.min(cache.canvas.width, Math.ceil((rect.x + rect.w - cache.region.x) / f));
+    const y1 = Math.min(cache.canvas.height, Math.ceil((rect.y + rect.h - cache.region.y) / f));
+    if (x1 <= x0 || y1 <= y0) return;
+    const img = ctx.createImageData(x1 - x0, y1 - y0);
+    hatchVoidLevel(cache.mask, f, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }, this.period, img.data);
+    ctx.putImageData(img, x0, y0);
   }
 
   private request(): void {
@@ -412,7 +427,14 @@ export class Renderer {
     if (v && this.doc.voidLayer.visible && v.mask === this.doc.voidLayer.mask) {
       const part = intersect(v.region, area);
       if (!isEmpty(part)) {
-        ctx.drawImage(v.canvas, part.x - v.region.x, part.y - v.region.y, part.w, part.h, part.x, part.y, part.w, part.h);
+        const k = v.f;
+        ctx.drawImage(v.canvas, (part.x - v.region.x) / k, (part.y - v.region.y) / k, part.w / k, part.h / k, part.x, part.y, part.w, part.h);
+      }
+      // Zoom changed level: draw the old hatch now, hatch at the right level next frame.
+      if (v.f !== f && this.voidPending === null) {
+        this.voidPending = EMPTY_RECT;
+        this.maskFull = true;
+        this.request();
       }
     }
     if (clip) ctx.restore();
