@@ -64,6 +64,12 @@ function voidRow(doc: EditorDocument, actions: PanelActions, active: boolean): H
     h("kbd", {}, "⇧V"),
   );
   row.addEventListener("click", () => actions.pickVoid());
+  row.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault();
+    e.stopPropagation();
+    actions.pickVoid();
+  });
   return row;
 }
 
