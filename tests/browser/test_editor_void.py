@@ -96,7 +96,10 @@ def test_it_shows_paints_erases_undoes_and_saves_the_void_region_pixel_exact(log
     next_frame(page)
     assert_hatched(page, [(30, 25)])
 
-    # Shift+V picks the void tool; a drag paints void with the brush's size (12).
+    # The help lists the void tool's key; Shift+V picks it; a drag paints void with the brush's size (12).
+    page.keyboard.press("?")
+    assert "Shift+V" in page.locator(".lbl-help").inner_text() and "Void (ignore) region" in page.locator(".lbl-help").inner_text()
+    page.keyboard.press("Escape")
     page.keyboard.press("Shift+V")
     assert "is-active" in (page.locator("[data-tool='void']").get_attribute("class") or "")
     a, b = stroke(page, (100, 90), (170, 90))
