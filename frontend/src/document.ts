@@ -219,8 +219,10 @@ export class EditorDocument {
         break;
       }
       case "void": {
+        const since = this.voidLayer.mask.rev;
         this.voidLayer.mask.write(change.rect, fwd ? change.after : change.before);
         this.voidLayer.touched();
+        this.voidLayer.recount(fwd ? change.before : change.after, fwd ? change.after : change.before, since);
         this.events.emit("changed", { kind: "void", rect: change.rect });
         break;
       }

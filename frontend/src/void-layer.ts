@@ -52,6 +52,17 @@ export class VoidLayer {
     return this.counted.pixels;
   }
 
+  /**
+   * Keeps the count without rescanning the image: `before` and `after` are the pixels one change
+   * (a stroke, an undo) replaced, `since` the mask's rev when the change began.
+   */
+  recount(before: Uint8Array, after: Uint8Array, since: number): void {
+    if (!this.counted || this.counted.rev !== since) return;
+    let delta = 0;
+    for (let i = 0; i < after.length; i++) delta += after[i] - before[i];
+    this.counted = { rev: this.mask.rev, pixels: this.counted.pixels + delta };
+  }
+
   /** Records pixels changed (painted live or by undo/redo). */
   touched(): void {
     this.rev++;

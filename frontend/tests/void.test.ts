@@ -132,6 +132,24 @@ describe("the void tool", () => {
     expect(full(doc)).toEqual(erased);
   });
 
+  it("keeps the pixel count exact through strokes, erasing, undo and redo", () => {
+    const doc = docWithVoid(encodeBitmap(H, W, rectBitmap(W, H, 0, 0, 12, 12)));
+    const history = new History(doc);
+    const tool = new VoidTool(toolContext(doc, history, { brushRadius: () => 3 }));
+    const counts = (): [number, number] => [doc.voidLayer.pixelCount(), doc.voidLayer.mask.area()];
+    expect(doc.voidLayer.pixelCount()).toBe(144);
+    drag(tool, [[8, 8], [30, 20]]);
+    expect(counts()[0]).toBe(counts()[1]);
+    drag(tool, [[2, 2], [10, 10]], true);
+    expect(counts()[0]).toBe(counts()[1]);
+    history.undo();
+    expect(counts()[0]).toBe(counts()[1]);
+    history.undo();
+    expect(doc.voidLayer.pixelCount()).toBe(144);
+    history.redo();
+    expect(counts()[0]).toBe(counts()[1]);
+  });
+
   it("records nothing for a stroke that changed no pixel and puts an abandoned stroke back", () => {
     const doc = docWithVoid(null);
     const history = new History(doc);

@@ -9,7 +9,7 @@ import type { Viewport } from "../viewport";
 import { Stroke } from "./stroke";
 import { BaseTool, type ToolPointer } from "./tool";
 
-type VoidState = { kind: "idle" } | { kind: "drawing"; stroke: Stroke; last: Point; value: 0 | 1 };
+type VoidState = { kind: "idle" } | { kind: "drawing"; stroke: Stroke; last: Point; value: 0 | 1; since: number };
 
 export class VoidTool extends BaseTool {
   readonly name = "void";
@@ -23,7 +23,8 @@ export class VoidTool extends BaseTool {
     const doc = this.ctx.doc;
     // Painting what one cannot see helps nobody: the layer shows again.
     doc.setVoidVisible(true);
-    this.state = { kind: "drawing", stroke: new Stroke(doc.voidLayer.mask), last: { x: p.x, y: p.y }, value: p.alt ? 0 : 1 };
+    const mask = doc.voidLayer.mask;
+    this.state = { kind: "drawing", stroke: new Stroke(mask), last: { x: p.x, y: p.y }, value: p.alt ? 0 : 1, since: mask.rev };
     this.hover = p;
     this.ctx.setGestureActive(true);
     this.paint({ x: p.x, y: p.y }, { x: p.x, y: p.y });
@@ -44,10 +45,11 @@ export class VoidTool extends BaseTool {
   override pointerUp(p: ToolPointer): void {
     if (this.state.kind !== "drawing") return;
     this.paint(this.state.last, { x: p.x, y: p.y });
-    const { stroke, value } = this.state;
+    const { stroke, value, since } = this.state;
     this.state = { kind: "idle" };
     this.ctx.setGestureActive(false);
     const result = stroke.result();
+    if (result) this.ctx.doc.voidLayer.recount(result.before, result.after, since);
     if (result) this.ctx.history.record({ label: value === 1 ? "void" : "void erase", changes: [{ kind: "void", ...result }] });
   }
 
