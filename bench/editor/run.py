@@ -81,6 +81,23 @@ def make_instances(n: int) -> list[dict]:
     return out
 
 
+def make_void() -> dict:
+    """VOC-style void: a band around each instance of make_instances (same seed), and one block."""
+    rng = np.random.default_rng(1)
+    bm = np.zeros((H, W), np.uint8)
+    for _ in range(100):
+        rx, ry = int(rng.integers(40, 260)), int(rng.integers(40, 220))
+        cx, cy = int(rng.integers(rx, W - rx)), int(rng.integers(ry, H - ry))
+        y0, y1, x0, x1 = max(0, cy - ry - 8), min(H, cy + ry + 9), max(0, cx - rx - 8), min(W, cx + rx + 9)
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        d = ((xx - cx) / (rx + 6)) ** 2 + ((yy - cy) / (ry + 6)) ** 2
+        inner = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
+        bm[y0:y1, x0:x1] |= ((d <= 1) & (inner > 1)).astype(np.uint8)
+    bm[1900:2800, 200:1400] = 1
+    rle = cocomask.encode(np.asfortranarray(bm))
+    return {"size": [H, W], "counts": rle["counts"].decode()}
+
+
 EDITOR_PAGE = """<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/static/editor/editor.css">
 </head><body style="margin:0"><div id="editor" data-project-id="1" data-image-id="{image}" data-api-root="/api/"></div>
 <script type="module" src="/static/editor/editor.js"></script></body></html>"""
@@ -140,11 +157,11 @@ def serve(photo: bytes, docs: dict[int, dict]) -> ThreadingHTTPServer:
     return server
 
 
-STROKE_JS = """async ([classKey, zoom, steps, radius]) => {
+STROKE_JS = """async ([classKey, zoom, steps, radius, tool]) => {
   const h = window.labelerEditor; const ed = h.editor;
   const stage = document.querySelector('.lbl-stage');
-  const key = (k) => window.dispatchEvent(new KeyboardEvent('keydown', {key: k, bubbles: true}));
-  key(classKey); key('n'); key('b'); key(zoom); ed.setRadius(radius);
+  const key = (k) => window.dispatchEvent(new KeyboardEvent('keydown', {key: k, shiftKey: k === 'V', bubbles: true}));
+  key(classKey); key('n'); key(tool); key(zoom); ed.setRadius(radius);
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   const r = stage.getBoundingClientRect();
   const from = {x: r.left + r.width * 0.15, y: r.top + r.height * 0.2};

@@ -10,6 +10,8 @@ import type {
 import { Emitter } from "./emitter";
 import { type Rect, EMPTY_RECT } from "./geometry";
 import { Mask } from "./mask";
+import type { CocoRle } from "./rle";
+import { VoidLayer } from "./void-layer";
 
 /** A label class as the API sends it; the editor keeps it unchanged. */
 export type LabelClass = LabelClassDto;
@@ -43,7 +45,9 @@ export type Change =
   | { kind: "add"; item: AnnotationItem }
   | { kind: "remove"; item: AnnotationItem }
   | { kind: "proposal"; key: number; before: boolean; after: boolean }
-  | { kind: "order"; key: number; before: number; after: number };
+  | { kind: "order"; key: number; before: number; after: number }
+  /** Pixels of the void region (void-layer.ts) in `rect`. */
+  | { kind: "void"; rect: Rect; before: Uint8Array; after: Uint8Array };
 
 /** What the server holds of one annotation, as of the last load or acknowledged save. */
 interface ServerCopy {
@@ -76,7 +80,9 @@ export type DocumentChange =
   | { kind: "pixels"; key: number; rect: Rect }
   /** Annotations added, removed, reordered, or their properties changed. */
   | { kind: "annotations" }
-  | { kind: "selection"; key: number | null };
+  | { kind: "selection"; key: number | null }
+  /** Pixels of the void region changed in `rect` (EMPTY_RECT: all of it). */
+  | { kind: "void"; rect: Rect };
 
 export interface DocumentEvents {
   changed: DocumentChange;
@@ -95,6 +101,8 @@ export class EditorDocument {
   revision = 0;
   savedRevision = 0;
   selectedKey: number | null = null;
+  /** The image's void (ignore) region; replaced with the server's on every load. */
+  voidLayer!: VoidLayer;
 
   constructor(
     readonly width: number,
@@ -119,9 +127,11 @@ export class EditorDocument {
       this.remember(a);
     }
     this.selectedKey = null;
+    this.voidLayer = new VoidLayer(this.width, this.height, doc.void as CocoRle | null);
     this.revision++;
     this.savedRevision = this.revision;
     this.events.emit("changed", { kind: "annotations" });
+    this.events.emit("changed", { kind: "void", rect: EMPTY_RECT });
     this.events.emit("changed", { kind: "selection", key: null });
   }
 
@@ -253,6 +263,14 @@ export class EditorDocument {
         this.events.emit("changed", { kind: "annotations" });
         break;
       }
+      case "void": {
+        const since = this.voidLayer.mask.rev;
+        this.voidLayer.mask.write(change.rect, fwd ? change.after : change.before);
+        this.voidLayer.touched();
+        this.voidLayer.recount(fwd ? change.before : change.after, fwd ? change.after : change.before, since);
+        this.events.emit("changed", { kind: "void", rect: change.rect });
+        break;
+      }
     }
   }
 
@@ -265,6 +283,19 @@ export class EditorDocument {
       if (other.key !== key) z = front ? Math.max(z, other.zOrder + 1) : Math.min(z, other.zOrder - 1);
     }
     return z === item.zOrder ? null : { kind: "order", key, before: item.zOrder, after: z };
+  }
+
+  /** Marks void pixels painted live by the void tool (the history entry comes when the stroke ends). */
+  voidTouched(rect: Rect): void {
+    this.revision++;
+    this.voidLayer.touched();
+    this.events.emit("changed", { kind: "void", rect });
+  }
+
+  setVoidVisible(visible: boolean): void {
+    if (this.voidLayer.visible === visible) return;
+    this.voidLayer.visible = visible;
+    this.events.emit("changed", { kind: "annotations" });
   }
 
   /** Marks pixels painted live by a tool (the history entry is recorded when the gesture ends). */
@@ -289,7 +320,7 @@ export class EditorDocument {
   }
 
   /** What a save sends: every non-empty annotation, with the version this document was read at. */
-  payload(): { body: { version: number; annotations: AnnotationInputDto[] }; sent: SentItem[] } {
+  payload(): { body: { version: number; annotations: AnnotationInputDto[]; void?: CocoRle | null }; sent: SentItem[] } {
     const sent: SentItem[] = [];
     const annotations: AnnotationInputDto[] = [];
     this.list().forEach((item, index) => {
@@ -306,7 +337,11 @@ export class EditorDocument {
       annotations.push(input);
       sent.push({ item, rev: item.rev, counts, z: item.zOrder });
     });
-    return { body: { version: this.version, annotations }, sent };
+    const body: { version: number; annotations: AnnotationInputDto[]; void?: CocoRle | null } = { version: this.version, annotations };
+    // Void: left out unless it changed, so the server keeps its region (null clears it).
+    const voidRle = this.voidLayer.payload();
+    if (voidRle !== undefined) body.void = voidRle;
+    return { body, sent };
   }
 
   /**
@@ -346,12 +381,17 @@ export class EditorDocument {
       }
     }
     const remove = [...this.server.keys()].filter((id) => !present.has(id));
-    return { body: { version: this.version, upsert, delete: remove }, sent, empty: upsert.length === 0 && remove.length === 0 };
+    const body: DeltaRequestDto = { version: this.version, upsert, delete: remove };
+    // Void: left out unless it changed, so the server keeps its region (null clears it).
+    const voidRle = this.voidLayer.payload();
+    if (voidRle !== undefined) body.void = voidRle;
+    return { body, sent, empty: upsert.length === 0 && remove.length === 0 && voidRle === undefined };
   }
 
   /** Takes the server's answer to a delta save: new ids, provenance, the new version. */
   acceptDelta(response: DeltaSavedDto, sent: SentItem[], revisionAtSend: number): void {
     this.version = response.version;
+    this.voidLayer.acceptSaved();
     const byId = new Map<number, AnnotationDto>();
     for (const a of response.annotations) byId.set(a.id, a);
     for (const id of response.deleted_ids) this.server.delete(id);
@@ -392,6 +432,7 @@ export class EditorDocument {
   /** Takes the server's answer to a full save: new ids, provenance, the new version. */
   acceptSaved(response: SavedDocumentDto, sent: SentItem[], revisionAtSend: number): void {
     this.version = response.version;
+    this.voidLayer.acceptSaved();
     this.server.clear();
     for (const a of response.annotations) this.remember(a);
     const byId = new Map<number, AnnotationDto>();

@@ -171,7 +171,7 @@ export class Editor {
     );
     warnBeforeLeaving(() => this.saver.hasUnsavedWork);
     this.doc.events.on("changed", (change) => {
-      if (change.kind === "pixels") this.saver.noteEdit();
+      if (change.kind === "pixels" || change.kind === "void") this.saver.noteEdit();
       // Selecting an annotation makes its class the current one.
       const item = change.kind === "selection" && change.key !== null ? this.doc.get(change.key) : undefined;
       if (item) this.state.update({ classId: item.labelClass });
@@ -306,5 +306,7 @@ export class Editor {
     toggleVisible: (item) => this.doc.setVisible(item.key, !item.visible),
     remove: (item) => this.remove(item),
     accept: (item) => this.accept([item]),
+    pickVoid: () => this.setTool("void"),
+    toggleVoid: () => this.doc.setVoidVisible(!this.doc.voidLayer.visible),
   };
 }

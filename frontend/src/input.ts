@@ -50,6 +50,9 @@ export class StageInput {
     stage.addEventListener("pointercancel", (e) => this.up(e));
     stage.addEventListener("pointerleave", () => this.onLeave());
     stage.addEventListener("auxclick", (e) => e.preventDefault());
+    stage.addEventListener("contextmenu", (e) => {
+      if (this.tool().rightButtonAlt) e.preventDefault();
+    });
     stage.addEventListener(
       "wheel",
       (e) => {
@@ -64,12 +67,12 @@ export class StageInput {
     });
   }
 
-  private pointer(e: PointerEvent): ToolPointer {
+  private pointer(e: PointerEvent, alt = e.altKey): ToolPointer {
     const r = this.stage.getBoundingClientRect();
     const sx = e.clientX - r.left;
     const sy = e.clientY - r.top;
     const p = this.view.toImage(sx, sy);
-    return { x: p.x, y: p.y, sx, sy, shift: e.shiftKey, alt: e.altKey };
+    return { x: p.x, y: p.y, sx, sy, shift: e.shiftKey, alt };
   }
 
   private down(e: PointerEvent): void {
@@ -81,10 +84,12 @@ export class StageInput {
       this.stage.style.cursor = "grabbing";
       return;
     }
-    if (e.button !== 0) return;
+    // The right button draws only with a tool that takes it as Alt (the void tool's erase).
+    const right = e.button === 2 && this.tool().rightButtonAlt;
+    if (e.button !== 0 && !right) return;
     this.drawingPointer = e.pointerId;
     this.stage.setPointerCapture(e.pointerId);
-    this.tool().pointerDown(this.pointer(e));
+    this.tool().pointerDown(this.pointer(e, e.altKey || right));
   }
 
   private move(e: PointerEvent): void {

@@ -56,8 +56,8 @@ export interface Binding {
 
 const key = (k: string, mods: Omit<Chord, "key"> = {}): Chord => ({ key: k, ...mods });
 
-function tool(name: ToolName, k: string, label: string, help: string): Binding {
-  return { command: `tool.${name}`, chords: [key(k)], label, help, tool: name };
+function tool(name: ToolName, k: string | Chord, label: string, help: string): Binding {
+  return { command: `tool.${name}`, chords: [typeof k === "string" ? key(k) : k], label, help, tool: name };
 }
 
 export const KEYMAP: readonly Binding[] = [
@@ -69,6 +69,7 @@ export const KEYMAP: readonly Binding[] = [
   tool("box", "x", "Box→mask", "Box-to-mask assist: drag a box (GrabCut, or the model when the project has one), then click to add, Alt-click to remove"),
   tool("superpixel", "s", "Superpixels", "Superpixels: click or drag adds them, Alt removes, [ / ] finer / coarser"),
   tool("wand", "w", "Wand", "Magic wand: similar colours connected to the click (Shift: everywhere; Alt removes)"),
+  tool("void", key("v", { shift: true }), "Void", "Void (ignore) region: click or drag paints it, Alt or the right button erases, [ / ] size"),
   { command: "brush.smaller", chords: [key("[")], label: "Smaller brush", help: "Smaller brush (superpixels: finer)" },
   { command: "brush.larger", chords: [key("]")], label: "Larger brush", help: "Larger brush (superpixels: coarser)" },
   { command: "instance.new", chords: [key("n")], label: "New instance", help: "New instance (next stroke starts a new object)" },

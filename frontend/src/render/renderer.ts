@@ -2,13 +2,16 @@
  * Draws the editor in three stacked canvases so each kind of change repaints only its layer:
  *  - image: the photo (downscaled copies for low zoom), redrawn on zoom/pan only;
  *  - masks: one cached tinted canvas per annotation, composited; while stroking only the
- *    dirty rectangle is re-tinted and re-composited;
+ *    dirty rectangle is re-tinted and re-composited; the void region's hatch (void-layer.ts)
+ *    is cached the same way and drawn above them, since void overrides any class;
  *  - ui: cursors, the polygon being drawn, the selection frame (cheap, redrawn on pointer moves).
  * All drawing happens in one requestAnimationFrame callback; events only mark things dirty.
  */
 import type { AnnotationItem, EditorDocument } from "../document";
 import { type Rect, EMPTY_RECT, inflate, intersect, isEmpty, union } from "../geometry";
+import type { Mask } from "../mask";
 import type { Viewport } from "../viewport";
+import { hatchVoidLevel } from "../void-layer";
 import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./tint";
 
 type Surface = HTMLCanvasElement;
@@ -40,6 +43,13 @@ export interface RenderOptions {
   outlineOnly: boolean;
 }
 
+interface VoidTint {
+  canvas: Surface;
+  region: Rect;
+  mask: Mask;
+  f: number;
+}
+
 export type UiPainter = (ctx: CanvasRenderingContext2D, view: Viewport) => void;
 
 export class Renderer {
@@ -53,6 +63,9 @@ export class Renderer {
   private readonly levels: Array<{ scale: number; source: ImageBitmap }> = [];
   private readonly tints = new Map<number, TintCache>();
   private pendingTint = new Map<number, Rect>(); // EMPTY_RECT = whole annotation
+  /** The void region's hatch over its mask's region, at level f like the annotations' tints. */
+  private voidTint: VoidTint | null = null;
+  private voidPending: Rect | null = EMPTY_RECT; // null: nothing; EMPTY_RECT: all of it
   private maskDirty: Rect = EMPTY_RECT;
   private maskFull = true;
   private imageDirty = true;
@@ -87,6 +100,7 @@ export class Renderer {
     doc.events.on("changed", (change) => {
       if (change.kind === "pixels") this.invalidateAnnotation(change.key, change.rect);
       else if (change.kind === "annotations") this.invalidateMasks();
+      else if (change.kind === "void") this.invalidateVoid(change.rect);
       else this.invalidateUi();
     });
     view.events.on("changed", () => this.invalidateView());
@@ -164,6 +178,65 @@ export class Renderer {
     this.request();
   }
 
+  /** Void pixels changed in `rect` (EMPTY_RECT: all of them, e.g. a new document). */
+  invalidateVoid(rect: Rect): void {
+    if (isEmpty(rect) || (this.voidPending !== null && isEmpty(this.voidPending))) {
+      this.voidPending = EMPTY_RECT;
+      this.maskFull = true;
+    } else {
+      this.voidPending = this.voidPending ? union(this.voidPending, rect) : rect;
+      this.maskDirty = union(this.maskDirty, inflate(rect, 2));
+    }
+    this.request();
+  }
+
+  private applyVoidTint(): void {
+    const pending = this.voidPending;
+    if (pending === null) return;
+    this.voidPending = null;
+    const mask = this.doc.voidLayer.mask;
+    const region = mask.region;
+    if (isEmpty(region)) {
+      this.voidTint = null;
+      return;
+    }
+    const f = this.desiredLevel();
+    const old = this.voidTint !== null && this.voidTint.mask === mask && this.voidTint.f === f ? this.voidTint : null;
+    const sameRegion = old !== null && old.region.x === region.x && old.region.y === region.y && old.region.w === region.w && old.region.h === region.h;
+    if (old && sameRegion && !isEmpty(pending)) {
+      this.hatchInto(old, intersect(pending, region));
+      return;
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.ceil(region.w / f));
+    canvas.height = Math.max(1, Math.ceil(region.h / f));
+    const cache: VoidTint = { canvas, region: { ...region }, mask, f };
+    if (old && f === 1 && !isEmpty(pending)) {
+      // The region grew during a stroke: keep the old hatch (pixels outside it are all clear).
+      canvas.getContext("2d")?.drawImage(old.canvas, old.region.x - region.x, old.region.y - region.y);
+      this.hatchInto(cache, intersect(pending, region));
+    } else {
+      this.hatchInto(cache, region);
+    }
+    this.voidTint = cache;
+  }
+
+  /** Hatches the level pixels that show image rect `rect` (inside the cache's region). */
+  private hatchInto(cache: VoidTint, rect: Rect): void {
+    if (isEmpty(rect)) return;
+    const ctx = cache.canvas.getContext("2d");
+    if (!ctx) return;
+    const f = cache.f;
+    const x0 = Math.max(0, Math.floor((rect.x - cache.region.x) / f));
+    const y0 = Math.max(0, Math.floor((rect.y - cache.region.y) / f));
+    const x1 = Math.min(cache.canvas.width, Math.ceil((rect.x + rect.w - cache.region.x) / f));
+    const y1 = Math.min(cache.canvas.height, Math.ceil((rect.y + rect.h - cache.region.y) / f));
+    if (x1 <= x0 || y1 <= y0) return;
+    const img = ctx.createImageData(x1 - x0, y1 - y0);
+    hatchVoidLevel(cache.mask, f, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }, this.period, img.data);
+    ctx.putImageData(img, x0, y0);
+  }
+
   private request(): void {
     if (this.frameRequested) return;
     this.frameRequested = true;
@@ -191,6 +264,7 @@ export class Renderer {
         }
         if (this.doc.get(item.key)) this.tintOne(item.key, EMPTY_RECT, f);
       }
+      this.applyVoidTint();
     } finally {
       this.preparing = false;
     }
@@ -202,6 +276,7 @@ export class Renderer {
     const t0 = performance.now();
     if (this.imageDirty) this.drawImageLayer();
     this.applyTints();
+    this.applyVoidTint();
     if (this.maskFull) this.drawMasks(null);
     else if (!isEmpty(this.maskDirty)) this.drawMasks(this.maskDirty);
     this.maskFull = false;
@@ -402,6 +477,20 @@ export class Renderer {
         (part.x - cache.region.x) / k, (part.y - cache.region.y) / k, part.w / k, part.h / k,
         part.x, part.y, part.w, part.h,
       );
+    }
+    const v = this.voidTint;
+    if (v && this.doc.voidLayer.visible && v.mask === this.doc.voidLayer.mask) {
+      const part = intersect(v.region, area);
+      if (!isEmpty(part)) {
+        const k = v.f;
+        ctx.drawImage(v.canvas, (part.x - v.region.x) / k, (part.y - v.region.y) / k, part.w / k, part.h / k, part.x, part.y, part.w, part.h);
+      }
+      // Zoom changed level: draw the old hatch now, hatch at the right level next frame.
+      if (v.f !== f && this.voidPending === null) {
+        this.voidPending = EMPTY_RECT;
+        this.maskFull = true;
+        this.request();
+      }
     }
     if (clip) ctx.restore();
     if (this.pendingTint.size > 0) {

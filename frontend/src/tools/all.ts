@@ -13,6 +13,7 @@ import { FillTool } from "./fill";
 import { PolygonTool } from "./polygon";
 import { SelectTool } from "./select";
 import { SuperpixelTool } from "./superpixel";
+import { VoidTool } from "./void";
 import { type Tool, type ToolContext, paintTarget } from "./tool";
 import { WandTool } from "./wand";
 
@@ -56,5 +57,6 @@ export function buildTools(host: ToolHost): Tool[] {
   return [
     new SelectTool(ctx), new BrushTool(ctx, "brush"), new BrushTool(ctx, "eraser"), new PolygonTool(ctx),
     new FillTool(ctx), new BoxAssistTool(ctx), new SuperpixelTool(ctx), new WandTool(ctx),
+    new VoidTool(ctx),
   ];
 }

@@ -1,21 +1,18 @@
 /**
- * Brush and eraser: idle -> drawing -> commit. Paints capsules between pointer samples
- * straight into the mask (so the stroke shows at once, repainting only dirty rectangles),
- * keeps a copy of each touched mask from before the stroke, and on release records one
- * history entry with before/after pixels of the stroke's rectangle only.
+ * Brush and eraser: idle -> drawing -> commit. Each touched mask gets a Stroke (stroke.ts:
+ * painted live, repainting only dirty rectangles), and on release one history entry records the
+ * before/after pixels of each stroke's rectangle only.
  */
 import type { AnnotationItem, Change } from "../document";
-import { type Point, type Rect, EMPTY_RECT, isEmpty, union } from "../geometry";
-import type { Mask } from "../mask";
-import { paintCapsule } from "../raster";
+import { type Point, isEmpty } from "../geometry";
 import type { Viewport } from "../viewport";
+import { Stroke } from "./stroke";
 import { BaseTool, type ToolContext, type ToolName, type ToolPointer, acceptOnEdit } from "./tool";
 
 interface StrokeTarget {
   item: AnnotationItem;
   created: boolean;
-  before: Mask;
-  dirty: Rect;
+  stroke: Stroke;
 }
 
 type BrushState =
@@ -48,13 +45,13 @@ export class BrushTool extends BaseTool {
         return;
       }
       if (t.created) this.ctx.doc.applyChange({ kind: "add", item: t.item }, "forward");
-      targets.push({ item: t.item, created: t.created, before: t.item.mask.clone(), dirty: EMPTY_RECT });
+      targets.push({ item: t.item, created: t.created, stroke: new Stroke(t.item.mask) });
       this.ctx.doc.select(t.item.key);
     } else {
       // The eraser works on the selection, or on everything visible when nothing is selected.
       const sel = this.ctx.doc.selected;
       const items = sel ? [sel] : this.ctx.doc.list().filter((i) => i.visible);
-      for (const item of items) targets.push({ item, created: false, before: item.mask.clone(), dirty: EMPTY_RECT });
+      for (const item of items) targets.push({ item, created: false, stroke: new Stroke(item.mask) });
     }
     this.state = { kind: "drawing", targets, last: { x: p.x, y: p.y } };
     this.ctx.setGestureActive(true);
@@ -81,10 +78,8 @@ export class BrushTool extends BaseTool {
     if (this.state.kind !== "drawing") return;
     const r = this.ctx.brushRadius();
     for (const t of this.state.targets) {
-      const rect = paintCapsule(t.item.mask, a, b, r, this.value);
-      if (isEmpty(rect)) continue;
-      t.dirty = union(t.dirty, rect);
-      this.ctx.doc.touched(t.item, rect);
+      const rect = t.stroke.paint(a, b, r, this.value);
+      if (!isEmpty(rect)) this.ctx.doc.touched(t.item, rect);
     }
   }
 
@@ -93,12 +88,14 @@ export class BrushTool extends BaseTool {
     const changes: Change[] = [];
     const after: Change[] = [];
     for (const t of this.state.targets) {
-      if (isEmpty(t.dirty)) continue;
-      const before = t.before.read(t.dirty);
-      const now = t.item.mask.read(t.dirty);
-      if (!t.created && bytesEqual(before, now)) continue;
+      const result = t.stroke.result();
+      if (!result) {
+        // A new annotation the stroke left empty (a tiny brush between pixel centres) goes away, unrecorded.
+        if (t.created) this.ctx.doc.applyChange({ kind: "remove", item: t.item }, "forward");
+        continue;
+      }
       if (t.created) changes.push({ kind: "add", item: t.item });
-      changes.push({ kind: "pixels", key: t.item.key, rect: t.dirty, before, after: now });
+      changes.push({ kind: "pixels", key: t.item.key, ...result });
       const accept = acceptOnEdit(t.item);
       if (accept) after.push(accept);
       // Erased to nothing: the annotation goes away in the same undo step.
@@ -114,10 +111,8 @@ export class BrushTool extends BaseTool {
     if (this.state.kind === "drawing") {
       // Abandoned stroke (tool switch mid-drag): put the pixels back, as if it never happened.
       for (const t of this.state.targets) {
-        if (!isEmpty(t.dirty)) {
-          t.item.mask.write(t.dirty, t.before.read(t.dirty));
-          this.ctx.doc.touched(t.item, t.dirty);
-        }
+        const rect = t.stroke.revert();
+        if (!isEmpty(rect)) this.ctx.doc.touched(t.item, rect);
         if (t.created) this.ctx.doc.applyChange({ kind: "remove", item: t.item }, "forward");
       }
     }
@@ -142,10 +137,4 @@ export class BrushTool extends BaseTool {
     g.stroke();
     g.restore();
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

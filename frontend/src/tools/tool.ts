@@ -11,7 +11,7 @@ import type { Superpixels } from "../superpixels";
 import type { Pixels } from "../wand";
 import type { Viewport } from "../viewport";
 
-export type ToolName = "select" | "brush" | "eraser" | "polygon" | "fill" | "box" | "superpixel" | "wand";
+export type ToolName = "select" | "brush" | "eraser" | "polygon" | "fill" | "box" | "superpixel" | "wand" | "void";
 
 export interface ToolPointer {
   /** Image coordinates (fractional). */
@@ -56,6 +56,8 @@ export interface ToolContext {
 export interface Tool {
   readonly name: ToolName;
   readonly cursor: string;
+  /** True when a right-button drag runs the tool as an Alt drag (the void tool erases so). */
+  readonly rightButtonAlt: boolean;
   pointerDown(p: ToolPointer): void;
   pointerMove(p: ToolPointer): void;
   pointerUp(p: ToolPointer): void;
@@ -76,6 +78,7 @@ export interface Tool {
 export abstract class BaseTool implements Tool {
   abstract readonly name: ToolName;
   abstract readonly cursor: string;
+  readonly rightButtonAlt: boolean = false;
 
   constructor(protected readonly ctx: ToolContext) {}
 

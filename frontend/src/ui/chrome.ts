@@ -41,7 +41,11 @@ export interface ChromeSources {
 
 export function bindChrome(el: Layout, src: ChromeSources, actions: PanelActions, conflict: ConflictBanner): void {
   const { doc, history, view, saver, state } = src;
-  const palette = (): void => renderPalette(el.palette, doc, state.value.classId, actions);
+  // With the void tool the Void row is the current one, not the class.
+  const palette = (): void => {
+    const voidTool = state.value.tool === "void";
+    renderPalette(el.palette, doc, voidTool ? null : state.value.classId, actions, voidTool);
+  };
   const editorState = (s: Readonly<EditorState>): void => {
     el.title.textContent = `${s.project.name} / ${s.image.file_name}`;
     el.size.textContent = `⌀ ${Math.round(s.radius * 2)} px`;
@@ -57,6 +61,7 @@ export function bindChrome(el: Layout, src: ChromeSources, actions: PanelActions
   const undoRedo = (): void => {
     el.undo.disabled = !history.canUndo;
     el.redo.disabled = !history.canRedo;
+    palette(); // the void row's pixel count, once per finished stroke, undo or redo
   };
   const zoom = (): void => {
     el.zoom.textContent = `${Math.round(view.scale * 100)}%`;
@@ -74,7 +79,7 @@ export function bindChrome(el: Layout, src: ChromeSources, actions: PanelActions
   view.events.on("changed", zoom);
   saver.events.on("state", saveState);
   doc.events.on("changed", (change) => {
-    if (change.kind === "pixels") return;
+    if (change.kind === "pixels" || change.kind === "void") return;
     palette();
     renderInstances(el.instances, doc, actions);
   });

@@ -11,9 +11,12 @@ export interface PanelActions {
   toggleVisible(item: AnnotationItem): void;
   remove(item: AnnotationItem): void;
   accept(item: AnnotationItem): void;
+  /** The palette's Void row: pick the void tool, show / hide the void region. */
+  pickVoid(): void;
+  toggleVoid(): void;
 }
 
-export function renderPalette(host: HTMLElement, doc: EditorDocument, current: number | null, actions: PanelActions): void {
+export function renderPalette(host: HTMLElement, doc: EditorDocument, current: number | null, actions: PanelActions, voidActive = false): void {
   host.replaceChildren(
     ...doc.classes.map((cls) => {
       const b = h(
@@ -32,7 +35,42 @@ export function renderPalette(host: HTMLElement, doc: EditorDocument, current: n
       b.addEventListener("click", () => actions.pickClass(cls));
       return b;
     }),
+    voidRow(doc, actions, voidActive),
   );
+}
+
+/** The void (ignore) region in the legend: hatched swatch, pixel count, visibility; a click picks the void tool. */
+function voidRow(doc: EditorDocument, actions: PanelActions, active: boolean): HTMLElement {
+  const layer = doc.voidLayer;
+  const pixels = layer.pixelCount();
+  const eye = h("button", { type: "button", className: "lbl-icon", title: layer.visible ? "Hide the void region" : "Show the void region", "data-action": "void-visibility" }, layer.visible ? "◉" : "○");
+  eye.addEventListener("click", (e) => {
+    e.stopPropagation();
+    actions.toggleVoid();
+  });
+  const row = h(
+    "div",
+    {
+      className: `lbl-class lbl-void${active ? " is-active" : ""}${layer.visible ? "" : " is-hidden"}`,
+      role: "button",
+      tabindex: 0,
+      "data-void-pixels": pixels,
+      title: "Void: pixels no class claims, left out of training and evaluation (VOC 255). Shift+V paints it, Alt erases.",
+    },
+    h("span", { className: "lbl-swatch lbl-swatch-void" }),
+    h("span", { className: "lbl-class-name" }, "Void"),
+    h("span", { className: "lbl-void-count" }, `${pixels.toLocaleString("en-US")} px`),
+    eye,
+    h("kbd", {}, "⇧V"),
+  );
+  row.addEventListener("click", () => actions.pickVoid());
+  row.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault();
+    e.stopPropagation();
+    actions.pickVoid();
+  });
+  return row;
 }
 
 export function sourceText(item: AnnotationItem): string {
