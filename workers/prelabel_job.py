@@ -9,11 +9,13 @@ so nothing is duplicated and no human annotation is touched.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from contextlib import closing
+from typing import Callable
 
-from annotations import masks
+from annotations import masks, media
 from annotations.jobs import JobReporter, job_body
 from annotations.models import Image, Job, ModelVersion
 from annotations.selectors import prelabel_image_ids
@@ -40,12 +42,34 @@ def proposals_from(prediction, mapping: list[int | None]) -> list[Proposal]:
     return out
 
 
-def _items(image_ids: list[int]) -> list[tuple[int, str]]:
-    """(image id, file path) pairs, read here: the model's thread must not touch the database."""
-    from django.conf import settings
+class _Reads:
+    """(image id, decode) pairs for the Predictor, each image streamed from media storage by the
+    decode-ahead threads. The names are read here (the model's thread must not touch the
+    database); a store that fails (unreachable, refusing the keys) is remembered per image, so the
+    job fails naming the store and the image instead of counting it as one bad image."""
 
-    paths = dict(Image.objects.filter(pk__in=image_ids).values_list("pk", "file"))
-    return [(pk, f"{settings.MEDIA_ROOT}/{paths[pk]}") for pk in image_ids]
+    def __init__(self, image_ids: list[int]) -> None:
+        self.names = dict(Image.objects.filter(pk__in=image_ids).values_list("pk", "file"))
+        self.ids = image_ids
+        self.store_failures: dict[int, media.StorageUnavailable] = {}
+
+    def _decode(self, pk: int):
+        from .ml.datasets import load_image
+
+        try:
+            with media.open_read(self.names[pk]) as handle:
+                return load_image(handle)
+        except media.StorageUnavailable as exc:
+            self.store_failures[pk] = exc
+            raise
+
+    def items(self) -> list[tuple[int, Callable]]:
+        return [(pk, functools.partial(self._decode, pk)) for pk in self.ids]
+
+    def check(self, pk: int) -> None:
+        failure = self.store_failures.get(pk)
+        if failure is not None:
+            raise media.StorageUnavailable(f"image {pk} ({self.names[pk]}): {failure.message}", image=pk)
 
 
 @job_body(Job.Kind.PRELABEL)
@@ -63,8 +87,10 @@ def run_prelabel(job: Job, reporter: JobReporter) -> None:
     )
     written, errors, started = 0, [], time.monotonic()
     # closing(): a cancelled or failed job stops the model's thread at once.
-    with closing(predictor.predict(_items(image_ids), run_ahead=True)) as predictions:
+    reads = _Reads(image_ids)
+    with closing(predictor.predict(reads.items(), run_ahead=True)) as predictions:
         for done, prediction in enumerate(predictions, start=1):
+            reads.check(prediction.key)
             if prediction.error:
                 errors.append(f"image {prediction.key}: {prediction.error}")
             else:
