@@ -250,6 +250,9 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "i
 # A task killed with its worker comes back (acks_late) at most this many times; then its Job
 # fails with "the worker died N times while running this job" (workers/tasks.py).
 LABELER_MAX_DELIVERIES = int(os.environ.get("LABELER_MAX_DELIVERIES", "3"))
+# A pre-label job over more images than this is split into chunks of this many, which any gpu
+# worker takes (workers/prelabel_job.py); the bound on deliveries above is per chunk.
+LABELER_PRELABEL_CHUNK = int(os.environ.get("LABELER_PRELABEL_CHUNK", "256"))
 # Temporary files (upload staging, unfinished export .part files) untouched for this long belong
 # to a task that died; workers remove them when they start and when a Job gives up.
 LABELER_STALE_TEMP_S = float(os.environ.get("LABELER_STALE_TEMP_S", str(3600)))
