@@ -223,6 +223,8 @@ def export_write(
             on_progress(done, total)
 
     images = _export_images(project, options, split, kinds)
+    if options.with_images:  # remote storage: the next images download while this one is written
+        images = media.prefetched(images, lambda image: image.storage_name)
     with ZipSink(target) as sink:
         if options.format == "coco":
             void_ids = None

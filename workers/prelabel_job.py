@@ -16,6 +16,7 @@ with the sums. A job of one chunk runs in its first task, as before.
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import time
 from contextlib import closing
@@ -67,8 +68,7 @@ class _Reads:
         from .ml.datasets import load_image
 
         try:
-            with media.open_read(self.names[pk]) as handle:
-                return load_image(handle)
+            return load_image(io.BytesIO(media.read_bytes(self.names[pk])))  # one GET, decoded here
         except media.StorageUnavailable as exc:
             self.store_failures[pk] = exc
             raise
