@@ -160,3 +160,33 @@ def test_export_import_and_train_jobs_run_on_a_worker_with_media_in_the_bucket_o
     keys = bucket_keys(endpoint, bucket)
     assert new.file.name in keys and not [k for k in keys if k.startswith(("tmp/", "uploads/"))], keys
     assert pool.durable_local_files() == []
+
+
+def test_manage_py_worker_takes_only_the_queues_it_is_given(celery_worker_process, s3_media, tmp_path):
+    """What a GPU machine runs: `manage.py worker --queues gpu`, with the database, Redis and store settings only."""
+    import subprocess
+    import sys
+
+    from labeler.celery import app
+
+    env = {**celery_worker_process.env, **s3_media, "MEDIA_ROOT": str(tmp_path / "scratch")}
+    name = f"gpu-only-{time.monotonic_ns()}@test"
+    process = subprocess.Popen([sys.executable, "manage.py", "worker", "--queues", "gpu", "--concurrency", "1", "--name", name],
+                               cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        queues = None
+        while time.monotonic() < deadline and queues is None:
+            queues = (app.control.inspect(destination=[name], timeout=1).active_queues() or {}).get(name)
+        assert queues is not None, "the worker did not answer"
+        assert [q["name"] for q in queues] == ["gpu"]
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def test_manage_py_worker_refuses_an_unknown_queue():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=r"unknown queue\(s\) \['cpu'\]"):
+        call_command("worker", queues="gpu,cpu")
