@@ -43,7 +43,8 @@ def machine() -> str:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{cpu}, {os.cpu_count()} cores (shared VM)"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return f"{cpu}, {os.cpu_count()} cores (shared VM; load average {load} at the start)"
 
 
 def _images(n: int, size: tuple[int, int], fmt: str, seed: int = 3) -> list[tuple[str, io.BytesIO]]:
