@@ -130,3 +130,14 @@ def test_a_worker_refuses_to_start_with_credentials_the_store_refuses(s3_media, 
                            "_check_media_storage()"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "cannot use the media storage" in done.stderr and "s3://no-such-bucket-for-these-keys" in done.stderr
+
+
+def test_the_workers_local_cache_of_remote_files_stays_within_its_bound(s3_media, settings):
+    settings.LABELER_MEDIA_CACHE_BYTES = 3 * 1000
+    names = [media.save(f"images/cache/{i}.bin", bytes([i]) * 1000) for i in range(6)]
+    for name in names:
+        path = media.local_path(name)
+        assert path.read_bytes() == media.read_bytes(name)
+    cached = list((Path(settings.MEDIA_ROOT) / "cache").glob("*"))
+    assert sum(p.stat().st_size for p in cached) <= 3 * 1000 and len(cached) == 3
+    assert media.local_path(names[-1]).is_file()  # the most recent stay
