@@ -15,21 +15,19 @@ Order of work, so that a refusal changes nothing and memory stays flat:
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import BinaryIO, Callable, Iterator
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 from pycocotools import mask as cocomask
 
-from . import ingest, masks, services
+from . import ingest, masks, media, services
 from .errors import ValidationFailed
 from .formats.archive import Archive, Errors
 from .formats.coco_import import CocoReader
@@ -531,7 +529,8 @@ def dataset_import(
 def dataset_import_start(
     *, project: Project, user: AbstractBaseUser | None, archive: BinaryIO, format: str, create_classes: bool = True,
 ) -> Job:
-    """Keep the uploaded zip under MEDIA_ROOT/tmp/imports/ (workers share media storage) and queue the Job."""
+    """Keep the uploaded zip in media storage under tmp/imports/ (workers on any machine read it
+    there, annotations/media.py) and queue the Job."""
     from .jobs import job_start
 
     if format not in FORMATS:
@@ -539,15 +538,11 @@ def dataset_import_start(
     name = getattr(archive, "name", "") or ""
     if name and not name.lower().endswith(".zip"):
         raise ValidationFailed(f"{name}: a dataset import takes one .zip archive")
-    relative = f"tmp/imports/{uuid.uuid4().hex}.zip"
-    path = Path(settings.MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out:
-        shutil.copyfileobj(archive, out, 1 << 20)
+    relative = media.save(f"tmp/imports/{uuid.uuid4().hex}.zip", archive)
     try:
         return job_start(
             project=project, user=user, kind=Job.Kind.IMPORT_DATASET, params={"upload": relative, "format": format, "create_classes": bool(create_classes)},
         )
     except BaseException:
-        path.unlink(missing_ok=True)
+        media.delete(relative)
         raise

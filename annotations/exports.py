@@ -1,7 +1,7 @@
 """Dataset export: options, the Job that runs it, and `export_write`, used by the task and the command.
 
 Rows are read with two ordered streaming queries (images, and annotations by image id) merged in
-step, so memory holds one image's annotations at a time. Result zips live under MEDIA_ROOT
+step, so memory holds one image's annotations at a time. Result zips live in media storage (annotations/media.py) under
 `exports/<project id>/`, which the `/media/` view never serves; members download them through
 `/api/jobs/<id>/download/`.
 
@@ -25,7 +25,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 
-from . import masks
+from . import masks, media
 from .errors import ValidationFailed
 from .formats.coco_export import write_coco
 from .formats.records import ExportAnnotation, ExportClass, ExportImage
@@ -227,16 +227,16 @@ def export_write(
     split = split_parse(options.split, seed=options.seed) if options.split else None
     total = export_image_count(project=project, options=options)
     kinds = {c.id: c.kind for c in classes}
-    media = Path(settings.MEDIA_ROOT)
-
     def image_path(image: ExportImage) -> str:
-        return str(media / image.storage_name)
+        return str(media.local_path(image.storage_name))  # remote storage: a bounded local cache
 
     def on_image(done: int) -> None:
         if on_progress is not None and (done % 50 == 0 or done == total):
             on_progress(done, total)
 
     images = _export_images(project, options, split, kinds)
+    if options.with_images:  # remote storage: the next images download while this one is written
+        images = media.prefetched(images, lambda image: image.storage_name)
     with ZipSink(target) as sink:
         if options.format == "coco":
             void_ids = None
@@ -258,18 +258,19 @@ def export_write(
 
 
 def export_to_storage(*, job: Job, on_progress: Callable[[int, int], None] | None = None) -> tuple[str, dict]:
-    """Run a Job's export into MEDIA_ROOT/exports/...; written to a temporary file and renamed, so a
-    retried task never leaves half a zip where a download could find it."""
+    """Run a Job's export into media storage (exports/...): the zip is built in a local temporary
+    file (MEDIA_ROOT/exports/*.part, swept if its task dies) and then stored under its name (S3: a
+    multipart upload that appears only when complete), so a retried task never leaves half a zip
+    where a download could find it."""
     options = ExportOptions.from_params(job.params)  # checked by export_options when the Job started
     name = export_storage_name(job=job)
-    final = Path(settings.MEDIA_ROOT) / name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=final.parent, suffix=".part")
+    scratch = Path(settings.MEDIA_ROOT) / "exports"
+    scratch.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=scratch, suffix=".part")
     os.close(fd)
     try:
         summary = export_write(project=job.project, options=options, target=tmp, on_progress=on_progress)
-        os.replace(tmp, final)
-    except BaseException:
+        media.save(name, tmp)
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
     return name, summary

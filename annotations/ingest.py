@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import shutil
 import struct
@@ -26,8 +27,11 @@ from django.db import transaction
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
+from . import media
 from .errors import ValidationFailed
 from .models import Image, Job, Project
+
+log = logging.getLogger(__name__)
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "BMP": "bmp", "TIFF": "tif", "WEBP": "webp"}
 _CHUNK = 1 << 20
@@ -144,6 +148,7 @@ class StagedImage:
     ext: str
     width: int
     height: int
+    stored: bool = False  # already in media storage under its content-addressed name
 
 
 @dataclass
@@ -292,29 +297,34 @@ def _storage_name(sha: str, ext: str) -> str:
 
 
 class Staging:
-    """A private folder under MEDIA_ROOT/tmp where uploads are checked, and the move of checked
-    files into content-addressed storage. Leaving with an exception removes the files this import
-    moved (all or nothing); the folder itself always goes."""
+    """A private local folder under MEDIA_ROOT/tmp where uploads are checked, and the move of checked
+    files into content-addressed media storage (annotations/media.py). Leaving with an exception
+    removes the files this import stored (all or nothing); the folder itself always goes."""
 
     def __enter__(self) -> "Staging":
         root = Path(settings.MEDIA_ROOT) / "tmp"
         root.mkdir(parents=True, exist_ok=True)
         self.path = Path(tempfile.mkdtemp(dir=root))
-        self.moved: list[Path] = []
+        self.moved: list[str] = []  # stored names
         self._dirs: set[str] = set()
-        self._media = str(settings.MEDIA_ROOT)
+        local = media.local_target("")
+        self._media = str(local) if local is not None else None  # None: remote storage
         return self
 
     def store(self, item: StagedImage) -> str:
         """Move a checked file to its content-addressed name (kept if already there); returns that name."""
         relative = _storage_name(item.sha256, item.ext)
-        target = Path(settings.MEDIA_ROOT) / relative
-        if item.path == target:  # stage_small wrote it there already
+        if item.stored:  # stage_small stored it already
             return relative
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(item.path, target)
-            self.moved.append(target)
+        target = media.local_target(relative)
+        if target is not None:  # a local folder: a rename, not a copy
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(item.path, target)
+                self.moved.append(relative)
+        elif not media.exists(relative):
+            media.save(relative, item.path)
+            self.moved.append(relative)
         return relative
 
     def stage_small(self, name: str, data: bytes) -> StagedImage:
@@ -328,8 +338,14 @@ class Staging:
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message if exc.message.startswith(name) else f"{name}: {exc.message}") from None
         data = buffer.getvalue()
+        relative = _storage_name(sha, ext)
+        if self._media is None:  # remote storage: one upload per image
+            if not media.exists(relative):
+                media.save(relative, data)
+                self.moved.append(relative)
+            return StagedImage(name=name, path=Path(relative), sha256=sha, ext=ext, width=width, height=height, stored=True)
         # os.path strings, not Path objects: this runs for every image of a dataset
-        target = os.path.join(self._media, _storage_name(sha, ext))
+        target = os.path.join(self._media, relative)
         if not os.path.exists(target):
             folder = os.path.dirname(target)
             if folder not in self._dirs:
@@ -337,13 +353,16 @@ class Staging:
                 self._dirs.add(folder)
             with open(target, "wb") as out:
                 out.write(data)
-            self.moved.append(Path(target))
-        return StagedImage(name=name, path=Path(target), sha256=sha, ext=ext, width=width, height=height)
+            self.moved.append(relative)
+        return StagedImage(name=name, path=Path(target), sha256=sha, ext=ext, width=width, height=height, stored=True)
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         if exc_type is not None:
-            for path in self.moved:
-                path.unlink(missing_ok=True)
+            for name in self.moved:
+                try:
+                    media.delete(name)
+                except Exception:  # the store went away: the import fails anyway, say why it did
+                    log.warning("could not remove %s after a failed import", name, exc_info=True)
         shutil.rmtree(self.path, ignore_errors=True)
 
 

@@ -296,6 +296,36 @@ class Job(models.Model):
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED}
 
 
+
+class JobChunk(models.Model):
+    """One chunk of a Job split across workers (a pre-label job's images, settings.LABELER_PRELABEL_CHUNK
+    at a time): its own progress, the worker that ran it and its result. The Job's `done` is the sum
+    of its chunks' (recomputed by the chunk that moves), so a redelivered chunk resumes after its
+    last finished image and nothing is counted twice. Written by workers/chunks.py."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    total = models.PositiveIntegerField()
+    done = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    worker = models.CharField(max_length=255, blank=True)  # the Celery node that ran it last
+    deliveries = models.PositiveIntegerField(default=0)  # begun and not ended (workers/tasks.py)
+    result = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="job_chunk_once"),
+            models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="job_chunk_progress_bounded"),
+        ]
+
+
 class CorrectionRecord(models.Model):
     """What a person did to one model version's proposals in one save of an image's document.
 

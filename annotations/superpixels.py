@@ -1,4 +1,4 @@
-"""Superpixel files: where an image's superpixels live under MEDIA_ROOT, their format, reading them.
+"""Superpixel files: where an image's superpixels live in media storage, their format, reading them.
 
 Computing them (scikit-image) is the worker's job (workers/superpixels.py); this module only knows
 the format, so the web process can serve a stored file without importing anything heavy.
@@ -15,14 +15,12 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import zlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
+from . import media
 from .models import Image
 
 FORMAT = 1
@@ -40,13 +38,18 @@ def grid_size(width: int, height: int) -> tuple[int, int]:
     return math.ceil(height / f), math.ceil(width / f)
 
 
-def superpixels_path(sha256: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / "superpixels" / sha256[:2] / f"{sha256}.json"
+def superpixels_name(sha256: str) -> str:
+    """The stored name (annotations/media.py) of an image's superpixels."""
+    return f"superpixels/{sha256[:2]}/{sha256}.json"
+
+
+def superpixels_exist(sha256: str) -> bool:
+    return media.exists(superpixels_name(sha256))
 
 
 def superpixels_write(
     *, image: Image, method: str, levels: list[tuple[np.ndarray, dict[str, Any]]], params: dict[str, Any] | None = None,
-) -> Path:
+) -> str:
     """Store the label grids of every level (coarse to fine) with what describes each; atomic."""
     gh, gw = grid_size(image.width, image.height)
     encoded = []
@@ -60,19 +63,13 @@ def superpixels_write(
                         "labels": base64.b64encode(zlib.compress(raw, 6)).decode("ascii")})
     doc = {"format": FORMAT, "method": method, "params": params or {}, "image_size": [image.height, image.width],
            "grid_size": [gh, gw], "factor": grid_factor(image.width, image.height), "levels": encoded}
-    target = superpixels_path(image.sha256)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, separators=(",", ":")))
-    tmp.replace(target)
-    return target
+    return media.save(superpixels_name(image.sha256), json.dumps(doc, separators=(",", ":")).encode())
 
 
 def superpixels_read(*, image: Image) -> dict[str, Any] | None:
     """The stored superpixels of `image`, or None when there are none (or an older format)."""
-    path = superpixels_path(image.sha256)
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(media.read_bytes(superpixels_name(image.sha256)))
     except (FileNotFoundError, ValueError):
         return None
     if doc.get("format") != FORMAT or doc.get("image_size") != [image.height, image.width]:

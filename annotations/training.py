@@ -7,18 +7,16 @@ again when it runs (the data may have changed while the Job waited in the queue)
 """
 from __future__ import annotations
 
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from rest_framework import serializers
 
-from . import architectures, jobs, selectors, train_presets
+from . import architectures, jobs, media, selectors, train_presets
 from .errors import ValidationFailed, first_message
 from .models import Image, Job, LabelClass, ModelVersion, Project
 
@@ -235,7 +233,7 @@ def model_register_start(
     file_name: str = "", torchvision: bool = False, architecture: str | None = None, weights: str = "DEFAULT",
     runner: jobs.TaskRunner | None = None,
 ) -> Job:
-    """Queue a register-model Job. A checkpoint is streamed under MEDIA_ROOT/uploads/models/ (the
+    """Queue a register-model Job. A checkpoint is streamed into media storage, uploads/models/ (the
     gpu worker, where torch lives, checks that it loads); torchvision's weights come from the
     worker's torch cache."""
     model_register_check(project=project, name=name, torchvision=torchvision, architecture=architecture,
@@ -244,14 +242,10 @@ def model_register_start(
     if torchvision:
         params.update(torchvision=True, architecture=architecture, weights=weights)
         return jobs.job_start(project=project, user=user, kind=Job.Kind.REGISTER_MODEL, params=params, total=1, runner=runner)
-    relative = f"uploads/models/{uuid.uuid4().hex}.pt"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as out:
-        shutil.copyfileobj(checkpoint, out, 1 << 20)
+    relative = media.save(f"uploads/models/{uuid.uuid4().hex}.pt", checkpoint)
     params.update(upload=relative, file_name=file_name or Path(getattr(checkpoint, "name", "") or "checkpoint.pt").name)
     try:
         return jobs.job_start(project=project, user=user, kind=Job.Kind.REGISTER_MODEL, params=params, total=1, runner=runner)
     except BaseException:
-        target.unlink(missing_ok=True)
+        media.delete(relative)
         raise

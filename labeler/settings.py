@@ -1,6 +1,6 @@
 """Settings, read from the environment with embedded single-machine defaults.
 
-DATABASE_URL (SQLite under var/ by default), REDIS_URL, MEDIA_ROOT, SECRET_KEY, DEBUG,
+DATABASE_URL (SQLite under var/ by default), REDIS_URL, MEDIA_ROOT or MEDIA_STORAGE=s3 with MEDIA_S3_*, SECRET_KEY, DEBUG,
 ALLOWED_HOSTS, LABELER_MAX_IMAGE_PIXELS, LABELER_HTTPS. Nothing else needs configuring to start.
 Production defaults are safe: DEBUG is off unless asked for, the secret key is generated once
 into var/ when none is given, and the hardening (CSP, login throttling, HTTPS cookies) is on.
@@ -24,6 +24,30 @@ def _env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def s3_media_backend(env) -> dict:
+    """The STORAGES entry for S3-compatible media, from MEDIA_S3_* in `env` (tests build theirs here too)."""
+    from botocore.config import Config
+
+    timeout = float(env.get("MEDIA_S3_TIMEOUT_S", "5"))
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env.get("MEDIA_S3_BUCKET", ""),
+        "endpoint_url": env.get("MEDIA_S3_ENDPOINT_URL") or None,  # unset: the provider's own
+        "access_key": env.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+        "secret_key": env.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+        "region_name": env.get("MEDIA_S3_REGION", "us-east-1"),
+        "location": env.get("MEDIA_S3_PREFIX", ""),  # a folder inside the bucket
+        "addressing_style": env.get("MEDIA_S3_ADDRESSING_STYLE", "path"),  # MinIO wants path style
+        "signature_version": "s3v4",
+        "file_overwrite": True,  # names are chosen by the app: written as given
+        "default_acl": None,  # objects stay private: members read them through the media view
+        "querystring_auth": True,
+        "querystring_expire": int(env.get("MEDIA_S3_URL_EXPIRES_S", "300")),
+        # A store that does not answer fails the job within seconds, naming it (annotations/media.py).
+        "client_config": Config(connect_timeout=timeout, read_timeout=timeout * 6,
+                                retries={"max_attempts": int(env.get("MEDIA_S3_ATTEMPTS", "3")), "mode": "standard"}),
+    }}
 
 
 def _secret_key_from_var(path: Path) -> str:
@@ -126,10 +150,25 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Media (images, thumbnails, uploads, checkpoints, exports, superpixels) goes through Django's
+# storage API only (annotations/media.py). MEDIA_STORAGE=local (default): a folder, MEDIA_ROOT.
+# MEDIA_STORAGE=s3: an S3-compatible bucket (MinIO, Ceph, AWS...) through django-storages, so web
+# and workers on other machines share it; MEDIA_ROOT is then only each machine's scratch space.
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local").strip().lower()
+if MEDIA_STORAGE == "local":
+    # Names are chosen by the app (content-addressed images, one name per job): written as given.
+    _MEDIA_BACKEND: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
+elif MEDIA_STORAGE == "s3":
+    _MEDIA_BACKEND = s3_media_backend(os.environ)
+else:
+    raise ValueError(f"MEDIA_STORAGE must be 'local' or 's3', not {MEDIA_STORAGE!r}")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA_BACKEND,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Workers keep the images they read from remote storage in a small local cache (training reads
+# them every epoch; the decode-ahead threads read a few ahead): at most this many bytes.
+LABELER_MEDIA_CACHE_BYTES = int(os.environ.get("LABELER_MEDIA_CACHE_MB", "512")) * 1024 * 1024
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -211,6 +250,9 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "i
 # A task killed with its worker comes back (acks_late) at most this many times; then its Job
 # fails with "the worker died N times while running this job" (workers/tasks.py).
 LABELER_MAX_DELIVERIES = int(os.environ.get("LABELER_MAX_DELIVERIES", "3"))
+# A pre-label job over more images than this is split into chunks of this many, which any gpu
+# worker takes (workers/prelabel_job.py); the bound on deliveries above is per chunk.
+LABELER_PRELABEL_CHUNK = int(os.environ.get("LABELER_PRELABEL_CHUNK", "256"))
 # Temporary files (upload staging, unfinished export .part files) untouched for this long belong
 # to a task that died; workers remove them when they start and when a Job gives up.
 LABELER_STALE_TEMP_S = float(os.environ.get("LABELER_STALE_TEMP_S", str(3600)))

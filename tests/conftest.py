@@ -16,6 +16,8 @@ from rest_framework.test import APIClient
 from annotations import ingest, services
 from annotations.models import Image, LabelClass, Membership, Project
 
+from .s3_support import s3_endpoint, s3_media  # noqa: F401  fixtures
+
 
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from annotations import masks
+from annotations import masks, media
 from annotations.errors import NotFound, ValidationFailed
 from annotations.models import Image, ModelVersion
 
@@ -34,7 +34,7 @@ def assist_mask(
     class_index = None
     if label_class_id is not None and label_class_id in version.class_mapping:
         class_index = version.class_mapping.index(label_class_id)
-    with PILImage.open(image.file.path) as pil:
+    with media.open_read(image.file.name) as source, PILImage.open(source) as pil:
         array = np.array(pil.convert("RGB"))  # writable: torch.from_numpy warns on read-only arrays
     try:
         bitmap = assist_box(model, array, (x, y, x + w, y + h), spec=spec, class_index=class_index,

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from annotations import masks
+from annotations import masks, media
 from annotations.errors import NotFound
 from annotations.models import Image
 
@@ -18,7 +18,7 @@ from .superpixels import superpixels_make
 def image_rgb(image: Image) -> np.ndarray:
     from PIL import Image as PILImage
 
-    with PILImage.open(image.file.path) as pil:
+    with media.open_read(image.file.name) as source, PILImage.open(source) as pil:
         return np.asarray(pil.convert("RGB"))
 
 

@@ -2,21 +2,20 @@
 
 Registration reads the checkpoint's spec with `torch.load(weights_only=True)`, checks that the
 weights fit the architecture, maps the spec's class names to the project's label classes by name
-and copies the file under MEDIA_ROOT/models/. Loading keeps a small per-process cache so a warm
+and stores the file under models/ in media storage (annotations/media.py). Loading keeps a small per-process cache so a warm
 worker answers assist calls and pre-label jobs without rebuilding the network.
 """
 from __future__ import annotations
 
 import hashlib
-import shutil
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from annotations import media
 from annotations.errors import ValidationFailed
 from annotations.models import ModelVersion, Project
 from annotations.training import model_version_name_check
@@ -53,10 +52,8 @@ def _store_checkpoint(project: Project, source: Path, name: str) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     relative = f"models/{project.pk}/{name}-{digest.hexdigest()[:12]}.pt"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.resolve() != target.resolve():
-        shutil.copyfile(source, target)
+    if not media.exists(relative):  # named by content: a stored one is this file
+        media.save(relative, source)
     return relative
 
 
@@ -132,9 +129,11 @@ def load_model_version(version: ModelVersion, *, device: str | None = None):
         key = (version.pk, "torchvision", str(dev))
         loader = lambda: checkpoints.load_torchvision_weights(arch, weights)  # noqa: E731
     else:
-        path = Path(version.checkpoint.path)
-        if not path.is_file():
-            raise ValidationFailed(f"the checkpoint of model version {version.name!r} is missing ({path})")
+        try:
+            path = media.local_path(version.checkpoint.name)
+        except FileNotFoundError:
+            raise ValidationFailed(
+                f"the checkpoint of model version {version.name!r} is missing ({version.checkpoint.name})") from None
         key = (version.pk, str(path), path.stat().st_mtime_ns, str(dev))
         loader = lambda: checkpoints.load_checkpoint(path)  # noqa: E731
     with _cache_lock:

@@ -4,6 +4,9 @@
   its id (annotations.jobs.deployment_id) under `labeler:deployment` in the broker's Redis
   database; a worker of another deployment finds it there and exits, naming both. (`make up`
   gives each checkout a Redis of its own and writes the key itself.)
+- **It reaches the media storage** (annotations.media.storage_check): a store that does not
+  answer or refuses the credentials stops the worker at once with a message naming the store,
+  instead of failing every job it would take.
 - **It removes what dead tasks left** (workers/temp_files.py).
 - **It sends again the Jobs whose message is gone** (annotations.jobs.jobs_resend_lost): the
   broker's queues and its unacknowledged set are read for the task ids still alive; one worker at
@@ -91,6 +94,21 @@ def _refuse_a_shared_broker(sender=None, **kwargs) -> None:
             "its own REDIS_URL (make up does), or, if that deployment is gone, delete the key %r there",
             app.conf.broker_url, holder, mine, DEPLOYMENT_KEY,
         )
+        raise SystemExit(2)
+
+
+@worker_init.connect
+def _check_media_storage(sender=None, **kwargs) -> None:
+    import django
+
+    django.setup()
+    from annotations.media import StorageUnavailable, storage_check
+
+    try:
+        storage_check()
+    except StorageUnavailable as exc:
+        log.critical("this worker cannot use the media storage: %s; check MEDIA_STORAGE and the MEDIA_S3_* settings "
+                     "(endpoint, bucket, access key and secret)", exc.message)
         raise SystemExit(2)
 
 

@@ -1,4 +1,4 @@
-"""Superpixels of an image at several granularities (scikit-image, no torch), stored under MEDIA_ROOT.
+"""Superpixels of an image at several granularities (scikit-image, no torch), stored in media storage.
 
 Made by the thumbnails job for new uploads and on demand (workers.default.superpixels) for older
 images. Images longer than annotations.superpixels.GRID_MAX_SIDE are averaged over f x f blocks
@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from annotations import media
 from annotations.models import Image
 from annotations.superpixels import grid_factor, superpixels_read, superpixels_write
 
@@ -80,7 +81,7 @@ def superpixels_make(*, image: Image, force: bool = False) -> dict:
     from PIL import Image as PILImage
 
     started = time.perf_counter()
-    with PILImage.open(image.file.path) as pil:
+    with media.open_read(image.file.name) as source, PILImage.open(source) as pil:
         rgb = np.asarray(pil.convert("RGB"))
     grid = block_mean(rgb, grid_factor(image.width, image.height))
     levels = segment(grid)

@@ -11,6 +11,7 @@ through none, so:
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import shutil
 import time
@@ -19,7 +20,10 @@ from pathlib import Path
 from typing import Iterator
 
 from django.conf import settings
+from django.core.files.storage import default_storage
+from django.utils import timezone
 
+from annotations import media as stored
 from annotations.jobs import TRANSIENT_ERRORS
 from annotations.models import Job
 
@@ -71,12 +75,16 @@ def stale_temp_files_sweep(*, older_than_s: float | None = None) -> list[str]:
         Job.objects.exclude(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED]).values_list("params", flat=True)
         if isinstance(params, dict)
     }
-    for folder in UPLOAD_FOLDERS:
-        for path in (media / folder).glob("*") if (media / folder).is_dir() else []:
-            relative = str(path.relative_to(media))
+    recent = timezone.now() - datetime.timedelta(seconds=600)
+    for folder in UPLOAD_FOLDERS:  # in media storage (annotations/media.py), seen by every machine
+        try:
+            names = [f"{folder}/{name}" for name in default_storage.listdir(folder)[1]]
+        except FileNotFoundError:
+            continue
+        for relative in names:
             # A fresh upload may belong to a Job whose row is not committed yet: keep it a while.
-            if relative not in wanted and _newest_change(path) < time.time() - 600:
-                _remove(path)
+            if relative not in wanted and default_storage.get_modified_time(relative) < recent:
+                stored.delete(relative)
                 removed.append(relative)
     if removed:
         log.warning("removed %s temporary files left by dead tasks: %s", len(removed), ", ".join(removed[:20]))
@@ -88,20 +96,22 @@ def job_temp_files_remove(job_id: int) -> None:
     job = Job.objects.filter(pk=job_id).first()
     upload = (job.params or {}).get("upload") if job is not None else None
     if isinstance(upload, str) and ".." not in upload and any(upload.startswith(f + "/") for f in UPLOAD_FOLDERS):
-        (Path(settings.MEDIA_ROOT) / upload).unlink(missing_ok=True)
+        stored.delete(upload)
     stale_temp_files_sweep()
 
 
 @contextmanager
 def upload_used(job: Job) -> Iterator[Path]:
-    """The Job's upload (params["upload"] under MEDIA_ROOT), removed once the body that uses it has
-    run, whatever its outcome, except after a transient error: the task runs again and needs it."""
-    upload = Path(settings.MEDIA_ROOT) / job.params["upload"]
+    """The Job's upload (params["upload"] in media storage) as a local file, removed from storage
+    once the body that uses it has run, whatever its outcome, except after a transient error: the
+    task runs again and needs it."""
+    name = job.params["upload"]
     try:
-        yield upload
+        with stored.local_copy(name) as upload:
+            yield upload
     except TRANSIENT_ERRORS:
         raise
     except BaseException:
-        upload.unlink(missing_ok=True)
+        stored.delete(name)
         raise
-    upload.unlink(missing_ok=True)
+    stored.delete(name)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from annotations import media
 from annotations.errors import ValidationFailed
 from annotations.jobs import JobCancelled, JobReporter, job_body
 from annotations.models import Image, Job, ModelVersion
@@ -120,7 +121,7 @@ def _load_start_weights(model, plan: dict) -> dict | None:
             raise ValidationFailed(str(exc)) from None
     if parent is None:
         return None
-    state = read_checkpoint(parent.checkpoint.path)["state_dict"]
+    state = read_checkpoint(media.local_path(parent.checkpoint.name))["state_dict"]
     check_state_dict(parent.architecture, model, state)
     model.load_state_dict(state)
     return {"from_version": parent.pk, "name": parent.name}

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from django.conf import settings
 from PIL import Image as PILImage
 
-from annotations import masks
+from annotations import masks, media
 from annotations.errors import ValidationFailed
 from annotations.formats.split import split_parse
 from annotations.models import Annotation, Image, ModelVersion, Project
@@ -122,7 +121,8 @@ def instances(image: Image, rows: Sequence[Annotation], classes: ClassList) -> l
 
 
 def image_path(image: Image) -> Path:
-    return Path(settings.MEDIA_ROOT) / image.file.name
+    """A local file of the image: the stored file, or a copy in the worker's bounded media cache."""
+    return media.local_path(image.file.name)
 
 
 def _resized(image: Image, size: int) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from rest_framework import serializers
 
+from annotations import media
 from annotations.models import Annotation, Image, Job, LabelClass, ModelVersion, Project
 
 # The range of the database's integer columns (PostgreSQL `integer`): a larger value is refused
@@ -62,10 +63,10 @@ class ImageOut(serializers.ModelSerializer):
                   "annotation_version", "uncertainty", "created_at", "assignee", "split", "review_comment"]
 
     def get_url(self, image: Image) -> str:
-        return image.file.url
+        return media.url(image.file.name)  # the member-only media view, whatever the storage
 
     def get_thumbnail_url(self, image: Image) -> str | None:
-        return image.thumbnail.url if image.thumbnail else None
+        return media.url(image.thumbnail.name) if image.thumbnail else None
 
 
 class NextImageOut(serializers.Serializer):

@@ -7,7 +7,7 @@ import pytest
 
 from annotations import masks
 from annotations.models import Annotation
-from annotations.superpixels import grid_size, image_labels, level_labels, superpixels_path
+from annotations.superpixels import grid_size, image_labels, level_labels, superpixels_exist
 
 from workers.superpixels import METHOD
 
@@ -108,11 +108,11 @@ def test_an_image_over_the_pixel_limit_is_refused(owner_api, disk_image, setting
 
 def test_superpixels_are_made_on_demand_then_served_from_the_file(owner_api, disk_image):
     image, truth = disk_image
-    assert not superpixels_path(image.sha256).exists()
+    assert not superpixels_exist(image.sha256)
     first = owner_api.get(f"/api/images/{image.pk}/superpixels/")
     assert first.status_code == 200, first.json()
     body = first.json()
-    assert body["computed"] and superpixels_path(image.sha256).exists()
+    assert body["computed"] and superpixels_exist(image.sha256)
     assert body["method"] == METHOD and body["image_size"] == [150, 200] and body["factor"] == 1
     assert len(body["levels"]) >= 3
     counts = [lv["segments"] for lv in body["levels"]]
@@ -135,7 +135,7 @@ def test_new_uploads_get_superpixels_from_the_thumbnails_job(project, django_cap
     rgb, _ = two_colour()
     with django_capture_on_commit_callbacks(execute=True):
         image = store(project, rgb, thumbnails=True)
-    assert superpixels_path(image.sha256).exists()
+    assert superpixels_exist(image.sha256)
 
 
 def test_a_large_image_is_segmented_on_a_bounded_grid_and_maps_back_exactly(owner_api, project):

@@ -57,7 +57,7 @@ def textured(h: int = 150, w: int = 200) -> np.ndarray:
 
 def test_superpixel_clicks_drags_and_alt_save_the_union_of_those_superpixels(login_page, live_server, owner, car):
     image = store(car.project, textured())
-    assert not spx.superpixels_path(image.sha256).exists()  # made on demand, through the API
+    assert not spx.superpixels_exist(image.sha256)  # made on demand, through the API
     page = login_page(owner)
     open_editor(page, live_server, image)
     page.keyboard.press("1")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from annotations import masks
-from annotations.superpixels import superpixels_path
+from annotations.superpixels import superpixels_exist
 
 from ..assist_support import iou, store, two_colour
 
@@ -21,7 +21,7 @@ def test_the_worker_answers_grabcut_and_superpixels(worker, project, owner_api):
     assert response.status_code == 200, response.json()
     assert response.json()["method"] == "grabcut" and iou(masks.decode(response.json()["mask"]), truth) > 0.98
     sp = owner_api.get(f"/api/images/{image.pk}/superpixels/")
-    assert sp.status_code == 200 and sp.json()["computed"] and superpixels_path(image.sha256).exists()
+    assert sp.status_code == 200 and sp.json()["computed"] and superpixels_exist(image.sha256)
 
 
 def test_the_workers_refusal_reaches_the_editor(worker, project, owner_api):
