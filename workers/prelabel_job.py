@@ -181,7 +181,8 @@ def run_prelabel(job: Job, reporter: JobReporter) -> None:
 def _worker_name() -> str:
     from celery import current_task
 
-    return (current_task.request.hostname if current_task is not None and not current_task.request.is_eager else "") or "here"
+    # current_task is a proxy: never None itself, falsy when no task runs (a body run in process)
+    return (current_task.request.hostname if current_task and not current_task.request.is_eager else "") or "here"
 
 
 def run_prelabel_chunk(job_id: int, index: int, image_ids: list[int]) -> dict[str, Any]:
