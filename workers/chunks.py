@@ -40,6 +40,11 @@ def chunk_delivery_end(job_id: int, index: int) -> None:
     JobChunk.objects.filter(job_id=job_id, index=index, deliveries__gt=0).update(deliveries=0)
 
 
+def chunk_set_done(job_id: int, index: int, *, done: int) -> None:
+    """The chunk's own count only (a Job of one chunk reports the same number on the Job itself)."""
+    JobChunk.objects.filter(job_id=job_id, index=index).update(done=done)
+
+
 def chunk_progress(job_id: int, index: int, *, done: int) -> None:
     """Record that the chunk has finished `done` of its images and move the Job's sum; raise
     JobCancelled when the Job is no longer running."""

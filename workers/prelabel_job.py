@@ -32,7 +32,9 @@ from annotations.selectors import prelabel_image_ids
 from annotations.services import Proposal, proposals_replace
 from annotations.training import prelabel_images_check
 
-from .chunks import chunk_delivery_begin, chunk_delivery_end, chunk_fail, chunk_progress, chunk_succeed, chunks_summary
+from .chunks import (
+    chunk_delivery_begin, chunk_delivery_end, chunk_fail, chunk_progress, chunk_set_done, chunk_succeed, chunks_summary,
+)
 from .model_versions import load_model_version
 
 log = logging.getLogger(__name__)
@@ -155,7 +157,11 @@ def run_prelabel(job: Job, reporter: JobReporter) -> None:
     if len(chunks) == 1:
         _, row = chunk_delivery_begin(job.pk, 0, total=len(image_ids), worker=_worker_name())
         skip = row.done if row is not None else 0  # finished by a delivery that died
-        result = _prelabel_images(job, version, image_ids[skip:], on_done=lambda done: chunk_progress(job.pk, 0, done=skip + done))
+        def on_done(done: int) -> None:  # one chunk: the Job's done is the chunk's
+            chunk_set_done(job.pk, 0, done=skip + done)
+            reporter.progress(done=skip + done)
+
+        result = _prelabel_images(job, version, image_ids[skip:], on_done=on_done)
         result["images"] += skip
         chunk_succeed(job.pk, 0, result=result)
         chunk_delivery_end(job.pk, 0)
@@ -172,7 +178,7 @@ def run_prelabel(job: Job, reporter: JobReporter) -> None:
     work = chord([prelabel_chunk.si(job.pk, index, ids, deployment=deployment) for index, ids in enumerate(chunks)],
                  prelabel_finish.s(job.pk, deployment=deployment))
     Job.objects.filter(pk=job.pk).update(result={**(Job.objects.get(pk=job.pk).result or {}), "chunks": len(chunks)})
-    if current_task is None or current_task.request.is_eager:
+    if not current_task or current_task.request.is_eager:  # a Proxy: falsy outside a task
         work.apply()  # in-process (tests, manage.py prelabel without --queue): the chunks run here, in turn
     else:
         work.apply_async()
@@ -181,7 +187,6 @@ def run_prelabel(job: Job, reporter: JobReporter) -> None:
 def _worker_name() -> str:
     from celery import current_task
 
-    # current_task is a proxy: never None itself, falsy when no task runs (a body run in process)
     return (current_task.request.hostname if current_task and not current_task.request.is_eager else "") or "here"
 
 
