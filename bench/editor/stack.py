@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,3 +114,4 @@ def real_stack(counts: list[int], *, database_url: str = "", workers: int = 2) -
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(var, ignore_errors=True)

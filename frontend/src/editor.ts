@@ -117,6 +117,7 @@ export class Editor {
     this.renderer.setImage(photo);
     this.renderer.frame();
     this.openMs = performance.now() - t0;
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the first frame and the chrome in separate tasks
     this.setTool("brush");
     bindChrome(this.el, this, this.panelActions, new ConflictBanner(this.el.banner, { reloadTheirs: () => this.reloadTheirs(), keepMine: () => void this.saver.keepMine() }));
     void this.renderer.buildLevels(await blob, image.width, image.height);

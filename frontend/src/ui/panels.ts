@@ -88,9 +88,15 @@ function rowSignature(item: AnnotationItem, doc: EditorDocument): string {
   return [item.labelClass, item.id, item.isProposal, item.visible, item.key === doc.selectedKey, sourceText(item)].join("|");
 }
 
+/** Rows built per task: a 1,000-annotation list is built in slices, never in one long task. */
+const ROWS_PER_SLICE = 60;
+const sliceScheduled = new WeakSet<HTMLElement>();
+
 /**
  * The annotation list, newest on top. Rows are kept by annotation key and rebuilt only when what
- * they show changed: selecting one of 1,000 annotations rebuilds two rows, not a thousand.
+ * they show changed: selecting one of 1,000 annotations rebuilds two rows, not a thousand. At most
+ * ROWS_PER_SLICE rows are built per call; the others show their previous state (or are not
+ * listed yet) until the next slice, which runs as soon as the main thread is free.
  */
 export function renderInstances(host: HTMLElement, doc: EditorDocument, actions: PanelActions): void {
   const items = doc.list().reverse();
@@ -101,13 +107,25 @@ export function renderInstances(host: HTMLElement, doc: EditorDocument, actions:
   }
   const before = shownRows.get(host) ?? new Map<number, { sig: string; row: HTMLElement }>();
   const after = new Map<number, { sig: string; row: HTMLElement }>();
-  const rows = items.map((item) => {
+  let built = 0;
+  let deferred = false;
+  const rows: HTMLElement[] = [];
+  for (const item of items) {
     const sig = rowSignature(item, doc);
     const kept = before.get(item.key);
-    const entry = kept && kept.sig === sig ? kept : { sig, row: instanceRow(item, doc, actions) };
+    let entry: { sig: string; row: HTMLElement };
+    if (kept && kept.sig === sig) entry = kept;
+    else if (built < ROWS_PER_SLICE) {
+      built++;
+      entry = { sig, row: instanceRow(item, doc, actions) };
+    } else {
+      deferred = true;
+      if (!kept) continue; // shown from the next slice on
+      entry = { sig: "", row: kept.row }; // its previous state until then
+    }
     after.set(item.key, entry);
-    return entry.row;
-  });
+    rows.push(entry.row);
+  }
   shownRows.set(host, after);
   // Fewest DOM moves: drop the rows that went, then put each row in place (a new annotation on
   // top is one insertion, a deletion none).
@@ -117,6 +135,13 @@ export function renderInstances(host: HTMLElement, doc: EditorDocument, actions:
     const at = host.children[i];
     if (at !== row) host.insertBefore(row, at ?? null);
   });
+  if (deferred && !sliceScheduled.has(host)) {
+    sliceScheduled.add(host);
+    setTimeout(() => {
+      sliceScheduled.delete(host);
+      renderInstances(host, doc, actions);
+    }, 0);
+  }
 }
 
 function instanceRow(item: AnnotationItem, doc: EditorDocument, actions: PanelActions): HTMLElement {
