@@ -3,12 +3,15 @@
 Starts gunicorn as `make up` does (DEBUG off, the same settings) on a fresh database (SQLite in a
 temporary folder, or --database-url postgres://... which must be empty or disposable), seeds one
 project with N annotators, each with an image of its own holding a 200-mask document, then runs N
-client threads for --seconds: each opens its document (GET), thinks, saves it back with one mask
-changed (PUT with the version it read), thinks, and so on. Prints p50/p99 latency and the error
-count for GET and PUT (an error is any answer but 200, or no answer), and, as the baseline measured
-in the same run, one client alone doing the same with no think time.
+client threads for --seconds: each opens its document (GET), thinks, saves it with one annotation
+changed, thinks, and so on, in two ways one after the other: as the editor does it ("editor": the
+GET revalidates the copy it holds with If-None-Match, 304 while it is current, and the save is a
+delta PATCH of the one annotation) and as a script would ("full": a plain GET and a PUT of the whole
+document). Prints p50/p99 latency and the error count for GET and the save (an error is any answer
+but 200/304, or no answer), and, as the baseline measured in the same run, one client alone doing
+the same with no think time.
 
-    .venv/bin/python bench/load.py [--annotators 50] [--seconds 60] [--think 1.0] [--database-url URL]
+    .venv/bin/python bench/load.py [--annotators 50] [--seconds 60] [--think 1.0] [--database-url URL] [--modes editor,full]
 """
 from __future__ import annotations
 
@@ -82,16 +85,18 @@ print("SEED" + json.dumps(out))
 
 
 def _annotator(base: str, seat: dict, until: float, think: float, record: dict[str, list], errors: dict[str, int],
-               lock: threading.Lock) -> None:
+               lock: threading.Lock, mode: str) -> None:
     session = requests.Session()
     session.headers["Authorization"] = f"Token {seat['token']}"
     url = f"{base}/api/images/{seat['image']}/annotations/"
     rng = np.random.default_rng(seat["image"])
+    document, etag = None, None  # the copy this client holds (the editor's browser keeps it)
     while time.monotonic() < until:
         started = time.perf_counter()
+        headers = {"If-None-Match": etag} if mode == "editor" and etag and document else {}
         try:
-            got = session.get(url, timeout=30)
-            ok = got.status_code == 200
+            got = session.get(url, headers=headers, timeout=30)
+            ok = got.status_code in (200, 304) if headers else got.status_code == 200
         except requests.RequestException:
             ok = False
         took = time.perf_counter() - started
@@ -101,30 +106,41 @@ def _annotator(base: str, seat: dict, until: float, think: float, record: dict[s
         if not ok:
             time.sleep(think)
             continue
-        document = got.json()
+        if got.status_code == 200:
+            document, etag = got.json(), got.headers.get("ETag")
         time.sleep(think * rng.uniform(0.5, 1.5))
-        items = [{"id": a["id"], "label_class": a["label_class"], "mask": a["mask"], "z_order": a["z_order"]}
-                 for a in document["annotations"]]
-        items[int(rng.integers(len(items)))]["z_order"] += 1  # one changed annotation per save
+        changed = document["annotations"][int(rng.integers(len(document["annotations"])))]
         started = time.perf_counter()
         try:
-            put = session.put(url, json={"version": document["version"], "annotations": items}, timeout=30)
-            ok = put.status_code == 200
+            if mode == "editor":  # one changed annotation, as a delta
+                saved = session.patch(url, json={"version": document["version"], "upsert": [
+                    {"id": changed["id"], "z_order": changed["z_order"] + 1}]}, timeout=30)
+            else:
+                items = [{"id": a["id"], "label_class": a["label_class"], "mask": a["mask"],
+                          "z_order": a["z_order"] + (a is changed)} for a in document["annotations"]]
+                saved = session.put(url, json={"version": document["version"], "annotations": items}, timeout=30)
+            ok = saved.status_code == 200
         except requests.RequestException:
             ok = False
         took = time.perf_counter() - started
         with lock:
-            record["PUT"].append(took)
-            errors["PUT"] += not ok
+            record["SAVE"].append(took)
+            errors["SAVE"] += not ok
+        if ok:
+            changed["z_order"] += 1
+            document["version"] = saved.json()["version"]
+            etag = saved.headers.get("ETag")
+        else:
+            document = None  # read it again
         time.sleep(think * rng.uniform(0.5, 1.5))
 
 
-def _run(base: str, seats: list[dict], seconds: float, think: float) -> tuple[dict[str, list], dict[str, int]]:
-    record: dict[str, list] = {"GET": [], "PUT": []}
-    errors = {"GET": 0, "PUT": 0}
+def _run(base: str, seats: list[dict], seconds: float, think: float, mode: str) -> tuple[dict[str, list], dict[str, int]]:
+    record: dict[str, list] = {"GET": [], "SAVE": []}
+    errors = {"GET": 0, "SAVE": 0}
     lock = threading.Lock()
     until = time.monotonic() + seconds
-    threads = [threading.Thread(target=_annotator, args=(base, seat, until, think, record, errors, lock), daemon=True)
+    threads = [threading.Thread(target=_annotator, args=(base, seat, until, think, record, errors, lock, mode), daemon=True)
                for seat in seats]
     for i, thread in enumerate(threads):
         thread.start()
@@ -148,7 +164,11 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=1.0, help="seconds between an annotator's requests (x0.5-1.5)")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--modes", default="editor,full", help="editor (ETag + delta PATCH) and/or full (GET + PUT)")
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if not set(modes) <= {"editor", "full"}:
+        raise SystemExit(f"--modes: editor and/or full, got {args.modes!r}")
 
     from labeler.redis_server import free_port
 
@@ -175,21 +195,22 @@ def main() -> int:
                 time.sleep(0.3)
         size = len(requests.get(f"{base}/api/images/{seats[0]['image']}/annotations/",
                                 headers={"Authorization": f"Token {seats[0]['token']}"}, timeout=30).content)
-        alone, alone_errors = _run(base, seats[:1], min(10.0, args.seconds), 0.0)
-        loaded, loaded_errors = _run(base, seats, args.seconds, args.think)
+        runs = {mode: (_run(base, seats[:1], min(10.0, args.seconds), 0.0, mode), _run(base, seats, args.seconds, args.think, mode))
+                for mode in modes}
     finally:
         server.terminate()
         server.wait(timeout=30)
     print(f"\nmachine: {_machine()}; {database}; gunicorn {args.gunicorn_workers} workers x 4 threads; "
           f"document {MASKS} masks, {size / 1024:.0f} KiB; think time {args.think:g} s")
-    print(f"{'':>26} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'p50 x alone':>12}")
-    for op in ("GET", "PUT"):
-        print(f"{'1 annotator, no think':>22} {op:>3} {len(alone[op]):>9} {_pct(alone[op], .5):>8.1f} {_pct(alone[op], .99):>8.1f} "
-              f"{alone_errors[op]:>7} {1.0:>12.2f}")
-    for op in ("GET", "PUT"):
-        ratio = _pct(loaded[op], .5) / _pct(alone[op], .5)
-        print(f"{f'{args.annotators} annotators':>22} {op:>3} {len(loaded[op]):>9} {_pct(loaded[op], .5):>8.1f} "
-              f"{_pct(loaded[op], .99):>8.1f} {loaded_errors[op]:>7} {ratio:>12.2f}")
+    print(f"{'':>6} {'':>22} {'':>4} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'p50 x alone':>12}")
+    for mode, ((alone, alone_errors), (loaded, loaded_errors)) in runs.items():
+        for op in ("GET", "SAVE"):
+            print(f"{mode:>6} {'1 annotator, no think':>22} {op:>4} {len(alone[op]):>9} {_pct(alone[op], .5):>8.1f} "
+                  f"{_pct(alone[op], .99):>8.1f} {alone_errors[op]:>7} {1.0:>12.2f}")
+        for op in ("GET", "SAVE"):
+            ratio = _pct(loaded[op], .5) / _pct(alone[op], .5)
+            print(f"{mode:>6} {f'{args.annotators} annotators':>22} {op:>4} {len(loaded[op]):>9} {_pct(loaded[op], .5):>8.1f} "
+                  f"{_pct(loaded[op], .99):>8.1f} {loaded_errors[op]:>7} {ratio:>12.2f}")
     return 0
 
 
