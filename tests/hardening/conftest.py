@@ -68,22 +68,16 @@ def celery_broker(url: str, **transport_options):
 
     saved = (app.conf.broker_url, app.conf.result_backend, app.conf.broker_transport_options)
 
-    def reset() -> None:
-        app._backend_cache = None  # the result backend is cached per app (or per thread)
-        app._local.backend = None
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
+    from tests.integration.conftest import celery_connections_reset
 
     app.conf.broker_url = app.conf.result_backend = url
     app.conf.broker_transport_options = {"socket_timeout": 2, "socket_connect_timeout": 2, **transport_options}
-    reset()
+    celery_connections_reset(app)
     try:
         yield app
     finally:
         app.conf.broker_url, app.conf.result_backend, app.conf.broker_transport_options = saved
-        reset()
+        celery_connections_reset(app)
 
 
 def worker_env(database: dict, redis_url: str, media_root: Path, **extra: str) -> dict[str, str]:

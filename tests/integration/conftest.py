@@ -18,6 +18,18 @@ from labeler.redis_server import free_port, start_redis
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def celery_connections_reset(app) -> None:
+    """Forget the app's cached broker pool, producer pool and result backend, which keep the URL they
+    were made with: a test that sent a task before (even eagerly) leaves them pointing at the default."""
+    app._backend_cache = None
+    app._local.backend = None
+    app.__dict__.pop("backend", None)
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     port = free_port()
@@ -88,8 +100,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, worker_
 
     app.conf.broker_url = redis_url
     app.conf.result_backend = redis_url
-    app.__dict__.pop("backend", None)  # cached property built from the old URL
     app.conf.broker_transport_options = {"visibility_timeout": 5}  # redeliver quickly after a kill
+    celery_connections_reset(app)
     database = connection.settings_dict
     env = dict(os.environ)
     env.update({
