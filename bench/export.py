@@ -26,17 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def _django(workdir: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["MEDIA_ROOT"] = str(workdir / "media")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeler.settings")
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench")
-    import django
-
-    django.setup()
+from django_setup import django_setup  # noqa: E402
 
 
 def _peak_rss_mb() -> float:
@@ -176,16 +168,13 @@ def main() -> None:
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
-        _django(Path(args.workdir))
+        django_setup(Path(args.workdir))
         print(json.dumps(phase(args.phase, args.project, args.path)))
         return
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="labeler-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    _django(workdir)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_setup(workdir, migrate=True)
     print(f"machine: {machine()}")
     print(f"images: {args.width}x{args.height} random PNGs, {args.instances} instance masks + 1 semantic mask each; "
           f"exports include the images (VOC re-encodes PNG -> JPEG); work dir {workdir}")
