@@ -12,8 +12,6 @@ part: pycocotools.mask.iou of each image's work against its truth, masks already
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -24,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from django_setup import django_setup  # noqa: E402
+from machine import machine  # noqa: E402
 
 
 def build(n: int, instances: int, width: int = 64, height: int = 48):
@@ -85,18 +84,6 @@ def baseline(project) -> float:
     for work, truth in by_image.values():
         cocomask.iou(work, truth, [0] * len(truth))
     return time.perf_counter() - start
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
