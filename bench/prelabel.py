@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from machine import machine, torch_line  # noqa: E402
 os.environ["LABELER_VAR_DIR"] = tempfile.mkdtemp(prefix="labeler-bench-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeler.settings")
 os.environ["LABELER_TASK_RUNNER"] = "workers.management.job_here.SendNothing"  # the bench runs the job itself
@@ -35,20 +36,6 @@ ARCHS = {
     "fcn": {"backbone": "resnet50"},
     "maskrcnn": {"backbone": "resnet50_fpn_v2", "min_size": 384, "max_size": 512},
 }
-
-
-def machine() -> str:
-    import platform
-
-    import torch
-
-    cpu = platform.processor()
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
-    return f"{cpu}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
 
 
 def make_project(n: int, size: tuple[int, int]):
@@ -129,7 +116,7 @@ def main() -> None:
 
     h, w = (int(v) for v in args.size.split("x"))
     device = select_device()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; {torch_line()}")
     print(f"images: {args.images} synthetic 'realistic' JPEGs of {w}x{h}; device {device}\n")
     project = make_project(args.images, (h, w))
     paths = [str(Path(settings.MEDIA_ROOT) / f) for f in project.images.order_by("pk").values_list("file", flat=True)]

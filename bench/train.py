@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -36,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+from machine import machine, torch_line  # noqa: E402
 from workers.ml.checkpoints import ModelSpec  # noqa: E402
 from workers.ml.datasets import InstanceSample, SemanticSample  # noqa: E402
 from workers.ml.device import select_device  # noqa: E402
@@ -65,21 +65,6 @@ PRESETS = {
         ),
     },
 }
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    device = select_device()
-    gpu = f", GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
-    return (
-        f"{cpu}, {os.cpu_count()} cores (torch threads {torch.get_num_threads()}){gpu}; "
-        f"torch {torch.__version__}, Python {platform.python_version()}, device {device}"
-    )
 
 
 def run(arch: str, preset: str, budget_s: float, train_set, val_set) -> dict:
@@ -212,7 +197,7 @@ def compare(data: str, budgets: list[float], parallel: bool, threads: int | None
     import multiprocessing
 
     _, _, names = comparison_data(data) if data == "shapes" else (None, None, CELL_CLASS_NAMES)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; {torch_line()}, device {select_device()}")
     print(f"data: {data}; classes {', '.join(names[1:])}; U-Net {COMPARE_UNET}; "
           + ("contenders in parallel, 1 torch thread each" if parallel else "contenders one after another"))
     thin = names[1]
@@ -261,7 +246,7 @@ def main() -> None:
 
     train_set = make_shapes(args.train_images, size=(args.size, args.size), difficulty="realistic", seed=1)
     val_set = make_shapes(args.val_images, size=(args.size, args.size), difficulty="realistic", seed=2)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; {torch_line()}, device {select_device()}")
     print(
         f"data: synthetic 'realistic' shapes, {args.size}x{args.size}, {args.train_images} train / "
         f"{args.val_images} val images, 3 classes + background; preset {args.preset}"
