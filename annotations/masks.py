@@ -106,6 +106,10 @@ def counts_stats(raws: Sequence[bytes], heights: Sequence[int], widths: Sequence
     ok = np.array([p is None for p in problems])
     fg = (j % 2 == 1) & ok[item_of]  # the foreground (odd) runs
     area = np.bincount(item_of[fg], weights=runs[fg], minlength=n).astype(np.int64).tolist()
+    if ok.all():  # the usual case: one toBbox for the lot
+        sizes = {(h, w): [int(h), int(w)] for h, w in set(zip(heights, widths))}
+        found = cocomask.toBbox([{"size": sizes[hw], "counts": raw} for hw, raw in zip(zip(heights, widths), raws)])
+        return problems, area, found.astype(np.int64).tolist()
     good = np.flatnonzero(ok).tolist()
     boxes = [[0, 0, 0, 0] for _ in range(n)]
     if good:
