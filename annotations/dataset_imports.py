@@ -207,7 +207,7 @@ def _classes(*, project: Project, wanted: list[ImportedClass], create: bool) -> 
     return existing, created
 
 
-@dataclass
+@dataclass(slots=True)
 class _Placed:
     """An imported image's row, as the annotation writer needs it."""
     pk: int
@@ -218,7 +218,7 @@ class _Placed:
     void_counts: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     image: _Placed
     label_class: LabelClass

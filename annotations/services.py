@@ -556,7 +556,7 @@ def _documents_read(image_ids: list[int], *, ground_truth: bool) -> dict[int, li
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*image_ids, ground_truth])
-        for image_id, pk, label_class, counts, z_order, source, model_version, score, is_proposal, author, iscrowd in cursor.fetchall():
+        for image_id, pk, label_class, counts, z_order, source, model_version, score, is_proposal, author, iscrowd in cursor:
             rows[image_id].append({
                 "id": pk, "label_class": label_class, "counts": counts, "z_order": z_order, "source": source,
                 "model_version": model_version, "score": score, "is_proposal": bool(is_proposal), "author": author,
