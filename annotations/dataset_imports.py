@@ -264,7 +264,9 @@ class _AnnotationInsert:
             driver = cursor.cursor
             if isinstance(driver, sqlite3.Cursor) and hasattr(driver, "convert_query"):
                 # Django's SQLite cursor rewrites %s to ? with a regex on every call: a fifth of
-                # this insert for a 1,000-placeholder statement. Rewrite once, hand it to the driver.
+                # this insert for a 1,000-placeholder statement. Rewrite once, hand it to the driver
+                # (errors still come out as Django's; connection.execute_wrapper hooks and DEBUG
+                # query logging do not see these statements).
                 full = driver.convert_query(full)
                 raw = partial(sqlite3.Cursor.execute, driver)
 
