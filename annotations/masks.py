@@ -95,51 +95,28 @@ def counts_problems(raws: Sequence[bytes], totals: Sequence[int]) -> list[str | 
 
 def counts_stats(raws: Sequence[bytes], heights: Sequence[int], widths: Sequence[int]) -> tuple[list[str | None], list[int], list[list[int]]]:
     """(problem, area, bbox) of many compressed counts strings at once, as pycocotools' rleArea and
-    rleToBbox compute them (0 and [0, 0, 0, 0] for a refused one), from the runs the check parsed:
-    no dict per mask, no second parse. Masks with empty foreground runs (never written by
-    pycocotools) go through pycocotools' own toBbox."""
+    rleToBbox compute them (0 and [0, 0, 0, 0] for a refused one). The area comes from the runs the
+    check parsed; the boxes from pycocotools' own toBbox, called once for all the masks that passed
+    the check (never before: it trusts its input)."""
     n = len(raws)
     problems, parsed = _checked_runs(raws, [h * w for h, w in zip(heights, widths)])
     if parsed is None:
         return problems, [0] * n, [[0, 0, 0, 0] for _ in range(n)]
-    box_arr = np.zeros((n, 4), dtype=np.int64)
-    runs, item_of, j, first, count = parsed
+    runs, item_of, j, _, _ = parsed
     ok = np.array([p is None for p in problems])
-    h_arr = np.asarray(heights, dtype=np.int64)
-    # area: the foreground (odd) runs
-    fg = (j % 2 == 1) & ok[item_of]
-    area = np.bincount(item_of[fg], weights=runs[fg], minlength=n).astype(np.int64)
-    # bbox, as rleToBbox: an event per run of the first even number of runs
-    m2 = (count // 2) * 2
-    use = ok[item_of] & (j < m2[item_of])
-    zero_fg = np.zeros(n, dtype=bool)
-    zero_fg[item_of[fg & (runs == 0) & use]] = True
-    cc = np.cumsum(runs) - np.repeat(np.concatenate(([0], np.cumsum(runs)))[first[count > 0]], count[count > 0])
-    t = cc - (j % 2)
-    hh = h_arr[item_of]
-    y = t % hh
-    x = t // hh
-    items = np.flatnonzero(ok & (m2 > 0) & ~zero_fg)
-    if len(items):
-        sel = use & ~zero_fg[item_of]
-        ev_item = item_of[sel]
-        ev_x, ev_y, ev_j = x[sel], y[sel], j[sel]
-        starts = np.searchsorted(ev_item, items)
-        xs = np.minimum.reduceat(ev_x, starts)
-        xe = np.maximum.reduceat(ev_x, starts)
-        ys = np.minimum.reduceat(ev_y, starts)
-        ye = np.maximum.reduceat(ev_y, starts)
-        # a foreground run that starts in one column and ends in a later one spans whole columns
-        odd = np.flatnonzero(ev_j % 2 == 1)
-        spans = np.zeros(n, dtype=bool)
-        spans[ev_item[odd[ev_x[odd] > ev_x[odd - 1]]]] = True
-        span = spans[items]
-        ys = np.where(span, 0, ys)
-        ye = np.where(span, h_arr[items] - 1, ye)
-        box_arr[items] = np.stack([xs, ys, xe - xs + 1, ye - ys + 1], axis=1)
-    for item in np.flatnonzero(ok & zero_fg).tolist():
-        box_arr[item] = cocomask.toBbox({"size": [int(heights[item]), int(widths[item])], "counts": raws[item]})
-    return problems, area.tolist(), box_arr.tolist()
+    fg = (j % 2 == 1) & ok[item_of]  # the foreground (odd) runs
+    area = np.bincount(item_of[fg], weights=runs[fg], minlength=n).astype(np.int64).tolist()
+    if ok.all():  # the usual case: one toBbox for the lot
+        sizes = {(h, w): [int(h), int(w)] for h, w in set(zip(heights, widths))}
+        found = cocomask.toBbox([{"size": sizes[hw], "counts": raw} for hw, raw in zip(zip(heights, widths), raws)])
+        return problems, area, found.astype(np.int64).tolist()
+    good = np.flatnonzero(ok).tolist()
+    boxes = [[0, 0, 0, 0] for _ in range(n)]
+    if good:
+        found = cocomask.toBbox([{"size": [int(heights[i]), int(widths[i])], "counts": raws[i]} for i in good])
+        for i, box in zip(good, found.astype(np.int64).tolist()):
+            boxes[i] = box
+    return problems, area, boxes
 
 
 def _checked_runs(raws: Sequence[bytes], totals: Sequence[int]):
@@ -154,60 +131,55 @@ def _checked_runs(raws: Sequence[bytes], totals: Sequence[int]):
     n = len(raws)
     if n == 0:
         return [], None
-    problems: list[str | None] = [None] * n
+    problems = [None] * n
     lengths = np.fromiter(map(len, raws), dtype=np.int64, count=n)
     totals_arr = np.asarray(totals, dtype=np.int64)
     bad = lengths == 0
     if int(lengths.sum()) == 0:
         return [_NOT_SIZE] * n, None
-    # per-character work in int16; per-number work (a few per character at most) in int64
-    c = np.frombuffer(b"".join(raws), dtype=np.uint8).astype(np.int16) - 48
+    # uint8 arithmetic wraps: a character below "0" becomes > 63 as well as one above "o"
+    c = np.frombuffer(b"".join(raws), dtype=np.uint8) - np.uint8(48)
     string_end = np.cumsum(lengths)  # one past each string's last character
-
-    def item_at(positions: np.ndarray) -> np.ndarray:
-        return np.searchsorted(string_end, positions, side="right")
-
     alphabet_bad = np.zeros(n, dtype=bool)
-    outside = np.flatnonzero((c < 0) | (c > 63))
+    outside = np.flatnonzero(c > 63)
     if len(outside):
-        alphabet_bad[item_at(outside)] = True
-        c = np.clip(c, 0, 63)
-    more = (c & 0x20) != 0
-    nonempty = lengths > 0
+        alphabet_bad[np.searchsorted(string_end, outside, side="right")] = True
+        c = np.minimum(c, 63)
+    is_end = c < 32  # no continuation bit: the last character of a number
+    nonempty = np.flatnonzero(lengths > 0)
     last = string_end[nonempty] - 1
-    bad[np.flatnonzero(nonempty)[more[last]]] = True  # a number cut off at the end of its string
-    more[last] = False  # numbers never run into the next string
-    ends = np.flatnonzero(~more)  # the last character of each number
-    starts = np.concatenate(([0], ends[:-1] + 1))
+    bad[nonempty[~is_end[last]]] = True  # a number cut off at the end of its string
+    is_end[last] = True  # numbers never run into the next string
+    ends = np.flatnonzero(is_end)
+    before = np.searchsorted(ends, string_end)  # numbers that end before each string does
+    count = np.diff(before, prepend=0)
+    first = before - count  # index of each item's first number
+    item_of_number = np.repeat(np.arange(n), count)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
     groups = ends - starts + 1
-    item_of_number = item_at(ends)
-    long_numbers = groups > 12  # over 60 bits: no real mask has such a run
-    bad[item_of_number[long_numbers]] = True
+    if int(groups.max()) > 12:
+        bad[item_of_number[groups > 12]] = True  # over 60 bits: no real mask has such a run
+        groups = np.minimum(groups, 12)
     # x = sum of 5-bit groups; loop over the group position (runs rarely need more than 4 groups)
-    x = np.zeros(len(ends), dtype=np.int64)
-    for position in range(min(int(groups.max()), 12)):
+    x = (c[starts] & 0x1F).astype(np.int64)
+    for position in range(1, int(groups.max())):
         has = np.flatnonzero(groups > position)
-        x[has] += (c[starts[has] + position].astype(np.int64) & 0x1F) << (5 * position)
+        x[has] += (c[starts[has] + position] & 0x1F).astype(np.int64) << (5 * position)
     negative = (c[ends] & 0x10) != 0
-    x = np.where(negative, x - (np.int64(1) << (5 * np.minimum(groups, 12))), x)
-    # runs[j] = x[j] + runs[j-2] for j > 2: prefix sums over the odd and the even (j >= 2) numbers
-    first = np.searchsorted(item_of_number, np.arange(n))  # index of each item's first number
-    j = np.arange(len(ends)) - first[item_of_number]
-    runs = x.copy()
-    for parity in (1, 0):
-        chain = np.flatnonzero((j % 2 == parity) & (j >= 1))
-        if len(chain) == 0:
-            continue
-        sums = np.cumsum(x[chain])
-        owner = item_of_number[chain]
-        group_start = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
-        offsets = np.repeat(sums[group_start] - x[chain][group_start], np.diff(np.append(group_start, len(chain))))
-        runs[chain] = sums - offsets
+    x = np.where(negative, x - (np.int64(1) << (5 * groups)), x)
+    # runs[j] = x[j] + runs[j-2] for j > 2: running sums of the odd and of the even (j >= 2)
+    # numbers over all items at once, less each item's sum before its first number
+    at_first = first[item_of_number]
+    j = np.arange(len(ends)) - at_first
+    odd = (j & 1).astype(bool)
+    odd_sums = np.cumsum(np.where(odd, x, 0))
+    even_sums = np.cumsum(np.where(odd | (j == 0), 0, x))
+    runs = np.where(odd, odd_sums - odd_sums[at_first], np.where(j > 0, even_sums - even_sums[at_first], x))
     run_bad = (runs < 0) | (runs > totals_arr[item_of_number])
     bad[item_of_number[run_bad]] = True
-    # per-item sums from one prefix sum (items with no number are empty strings, already bad)
     prefix = np.concatenate(([0], np.cumsum(np.where(run_bad, 0, runs))))
-    count = np.bincount(item_of_number, minlength=n)
     sums = prefix[first + count] - prefix[np.minimum(first, len(ends))]
     bad |= sums != totals_arr
     for index in np.flatnonzero(bad | alphabet_bad).tolist():

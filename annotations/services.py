@@ -6,11 +6,13 @@ Image ingest lives in ingest.py and job bookkeeping in jobs.py; they follow the 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
+import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import connection, transaction
@@ -509,17 +511,10 @@ def documents_commit(
         if starts_work:
             Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
         versions.update(Image.objects.filter(pk__in=chunk).values_list("id", version_field))
-        rows: dict[int, list[dict[str, Any]]] = {pk: [] for pk in chunk}
         if documents is not None and all(pk in documents for pk in chunk):
             rows = {pk: documents[pk] for pk in chunk}
         else:
-            # plain tuples, not model instances: an import commits thousands of documents at once
-            for image_id, *values in Annotation.with_ground_truth.filter(
-                image_id__in=chunk, ground_truth=ground_truth,
-            ).order_by("image_id", "z_order", "id").values_list(
-                "image_id", *_REVISION_COLUMNS,
-            ):
-                rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
+            rows = _documents_read(chunk, ground_truth=ground_truth)
         voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
         if ground_truth:
             voids = dict.fromkeys(chunk)  # a ground-truth document has no void region of its own
@@ -529,10 +524,45 @@ def documents_commit(
         author_id = author.pk if author is not None else None
         with connection.cursor() as cursor:
             cursor.executemany(_revision_insert_sql(), [
-                (pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], None), voids[pk], ground_truth, now)
+                (pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], _RevisionJSON), voids[pk], ground_truth, now)
                 for pk in chunk
             ])
     return versions
+
+
+class _RevisionJSON(json.JSONEncoder):
+    """orjson behind the standard encoder interface (connection.ops.adapt_json_value takes an
+    encoder class on every backend): a revision is a list of plain dicts of ints, strings, floats,
+    booleans and None, which orjson writes as json.dumps does, about six times faster (a third of
+    committing an import's documents). A non-finite score (never stored by our writers) would be
+    written as null rather than NaN."""
+
+    def encode(self, o: Any) -> str:
+        return orjson.dumps(o).decode()
+
+
+def _documents_read(image_ids: list[int], *, ground_truth: bool) -> dict[int, list[dict[str, Any]]]:
+    """The documents of `image_ids` as revision rows, read with one plain query: an import commits
+    thousands of documents at once, and the ORM's per-row work (iterables, converters) was most of
+    reading them back. Booleans come from SQLite as 0/1 and are made booleans here."""
+    rows: dict[int, list[dict[str, Any]]] = {pk: [] for pk in image_ids}
+    if not image_ids:
+        return rows
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote('image_id')}, {', '.join(quote(c) for c in _REVISION_COLUMNS)} FROM {quote(Annotation._meta.db_table)} "
+        f"WHERE {quote('image_id')} IN ({', '.join(['%s'] * len(image_ids))}) AND {quote('ground_truth')} = %s "
+        f"ORDER BY {quote('image_id')}, {quote('z_order')}, {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*image_ids, ground_truth])
+        for image_id, pk, label_class, counts, z_order, source, model_version, score, is_proposal, author, iscrowd in cursor:
+            rows[image_id].append({
+                "id": pk, "label_class": label_class, "counts": counts, "z_order": z_order, "source": source,
+                "model_version": model_version, "score": score, "is_proposal": bool(is_proposal), "author": author,
+                "iscrowd": bool(iscrowd),
+            })
+    return rows
 
 
 def _revision_insert_sql() -> str:

@@ -125,3 +125,63 @@ def test_a_batch_check_names_only_the_bad_masks():
     good = masks.encode(np.ones((4, 5), np.uint8))["counts"].encode()
     problems = masks.counts_problems([good, b"", good[:-1] + b"~", b"5"], [20, 20, 20, 20])
     assert problems[0] is None and all(problems[1:])
+
+
+def _runs_as_pycocotools_reads_them(raw: bytes) -> list[int] | None:
+    """rleFrString of pycocotools, one character at a time (the reference the vectorised check
+    must agree with): None where it would read past the string or outside the alphabet."""
+    runs: list[int] = []
+    p = 0
+    while p < len(raw):
+        x = k = 0
+        more = True
+        while more:
+            if p >= len(raw):
+                return None  # a number cut off: pycocotools reads past the string's end
+            c = raw[p] - 48
+            if not 0 <= c <= 63:
+                return None
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if k > 12:
+            return None  # over 60 bits
+        if len(runs) > 2:
+            x += runs[-2]
+        runs.append(x)
+    return runs
+
+
+coco_characters = st.sampled_from(list(range(44, 116)))  # the alphabet ("0".."o") and a few outside it
+
+
+@given(st.lists(st.tuples(st.lists(coco_characters, max_size=24), st.integers(1, 60)), min_size=1, max_size=12))
+@settings(max_examples=400, deadline=None)
+def test_the_batch_check_refuses_exactly_the_strings_pycocotools_cannot_read_as_the_mask(items):
+    raws = [bytes(chars) for chars, _ in items]
+    totals = [total for _, total in items]
+    problems = masks.counts_problems(raws, totals)
+    for raw, total, problem in zip(raws, totals, problems):
+        runs = _runs_as_pycocotools_reads_them(raw)
+        readable = bool(raw) and runs is not None and all(0 <= r <= total for r in runs) and sum(runs) == total
+        assert (problem is None) == readable, (raw, total, problem, runs)
+
+
+@given(st.lists(bitmaps, min_size=1, max_size=8), st.integers(0, 7), st.sampled_from(list(range(44, 116))))
+@settings(max_examples=300, deadline=None)
+def test_one_damaged_string_in_a_batch_leaves_the_others_area_and_bbox_exact(bitmap_list, which, character):
+    rles = [cocomask.encode(np.asfortranarray(b)) for b in bitmap_list]
+    raws = [r["counts"] for r in rles]
+    which %= len(raws)
+    damaged = bytearray(raws[which])
+    damaged[len(damaged) // 2] = character
+    raws[which] = bytes(damaged)
+    problems, areas, boxes = masks.counts_stats(raws, [b.shape[0] for b in bitmap_list], [b.shape[1] for b in bitmap_list])
+    for i, r in enumerate(rles):
+        if i != which:
+            assert problems[i] is None
+            assert areas[i] == int(cocomask.area(r))
+            assert boxes[i] == [int(v) for v in cocomask.toBbox(r)]

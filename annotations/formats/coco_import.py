@@ -121,7 +121,7 @@ class CocoReader:
         self._by_base = _member_index(archive)
         self._classes: dict[str, ImportedClass] = {}
         self.images: list[ImportedImage] = []
-        self._index: dict[tuple[str, int], int] = {}  # (json file, COCO image id) -> index in images
+        self._index: dict[str, dict[int, int]] = {}  # json file -> COCO image id -> index in images
         self._categories: dict[str, dict[int, object]] = {}
         self._bytes_total = sum(archive.size(n) for n in self.files) or 1
         self._bytes_done = 0
@@ -174,6 +174,7 @@ class CocoReader:
         self._categories[json_name] = by_id
         split = split_of(json_name)
         limit = settings.LABELER_MAX_IMAGE_PIXELS
+        index_of = self._index.setdefault(json_name, {})
         for index, img in enumerate(images):
             if not isinstance(img, dict) or not _is_int(img.get("id")) or not isinstance(img.get("file_name"), str):
                 errors.add(f"{json_name}: image {index} needs an integer id and a file_name")
@@ -185,14 +186,14 @@ class CocoReader:
             if width * height > limit:
                 errors.add(f"{json_name}: image {img['id']} ({img['file_name']}) declares {width}x{height} pixels, over the limit of {limit}")
                 continue
-            if (json_name, img["id"]) in self._index:
+            if img["id"] in index_of:
                 errors.add(f"{json_name}: image id {img['id']} appears twice")
                 continue
             file_name = img["file_name"]
             member = _find_member(self._archive, json_name, file_name, self._by_base)
             stored = img.get("labeler_file_name")  # ours, when images/ had to hold it under another name
             name = stored if isinstance(stored, str) and stored else file_name.rsplit("/", 1)[-1]
-            self._index[(json_name, img["id"])] = len(self.images)
+            index_of[img["id"]] = len(self.images)
             self.images.append(ImportedImage(json_name, name, member, width, height, split))
 
     def progress(self) -> float:
@@ -216,14 +217,15 @@ class CocoReader:
 
     def _annotations_of(self, json_name: str, categories: dict[int, object], stream) -> Iterator[tuple[int, ImportedAnnotation]]:
         errors = self._errors
-        index_of = self._index
+        index_of = self._index.get(json_name, {})
+        # this loop runs for every annotation of the archive: plain type() tests, one dict per file
         for position, ann in enumerate(ijson.items(stream, "annotations.item", use_float=True)):
-            if not isinstance(ann, dict):
+            if type(ann) is not dict:
                 errors.add(f"{json_name}: annotation {position} is not an object")
                 continue
             ann_id = ann.get("id", position)
             image_id = ann.get("image_id")
-            index = index_of.get((json_name, image_id)) if _is_int(image_id) else None
+            index = index_of.get(image_id) if type(image_id) is int else None
             if index is None:
                 errors.add(f"{json_name}: annotation {ann_id} is on image id {image_id!r}, which is not in 'images'")
                 continue
@@ -238,11 +240,12 @@ class CocoReader:
             score = ann.get("score")
             void = category is _VOID
             yield index, ImportedAnnotation(
-                class_name="" if void else category,  # type: ignore[arg-type]
-                z_order=z_order if _is_int(z_order) else None,
-                segmentation=ann["segmentation"],
-                score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
-                iscrowd=ann.get("iscrowd") in (1, True),
-                where=f"{json_name}: annotation {ann_id}",
-                void=void,
+                "" if void else category,  # type: ignore[arg-type]  (class_name)
+                z_order if type(z_order) is int else None,
+                None,  # rle: the importer checks the segmentation
+                ann["segmentation"],
+                float(score) if type(score) is float or type(score) is int else None,
+                ann.get("iscrowd") in (1, True),
+                f"{json_name}: annotation {ann_id}",
+                void,
             )

@@ -61,7 +61,7 @@ def decode_stored(height: int, width: int, counts: str) -> np.ndarray:
 
 # What the readers produce (imports). Masks are compressed RLE of the declared image size.
 
-@dataclass
+@dataclass(slots=True)
 class ImportedAnnotation:
     """One annotation as a reader found it. `rle` is trusted compressed RLE (a reader made it from
     pixels); otherwise `segmentation` is the COCO value as written, checked by the importer."""

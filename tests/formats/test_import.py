@@ -207,3 +207,46 @@ def test_voc_with_an_unknown_colour_or_wrong_size_is_refused(project, owner, set
             "JPEGImages/x.jpg": png_bytes(W, H, fmt="JPEG"), "SegmentationClass/x.png": _palette_png(np.zeros((30, 30))),
         }))
     assert snapshot(project, settings) == before
+
+
+def test_many_imported_rows_keep_every_column_and_their_revision_holds_them_exactly(project, owner, car):
+    n = 187  # two full multi-row statements and a shorter one
+    anns = [
+        {"id": k + 1, "image_id": 1, "category_id": 7, "segmentation": rle_of(rect(k % H, k % H + 1, k % W, k % W + 2)),
+         "iscrowd": k % 3 == 0, "score": 0.1 + k / 7, "z_order": k}
+        for k in range(n)
+    ]
+    archive = make_zip({"images/a.png": png_bytes(W, H, seed=3), "annotations/instances_default.json": coco(anns)})
+    result = dataset_import(project=project, user=owner, archive=archive, format="coco", make_thumbnails=False)
+    assert result.annotations == n
+    rows = list(Annotation.objects.filter(image__project=project).order_by("z_order", "id"))
+    assert [(r.z_order, r.iscrowd, r.score, r.rle_counts) for r in rows] == [
+        (k, k % 3 == 0, 0.1 + k / 7, rle_of(rect(k % H, k % H + 1, k % W, k % W + 2))["counts"]) for k in range(n)
+    ]
+    assert {(r.source, r.author_id, r.is_proposal, r.ground_truth, r.model_version_id) for r in rows} == {("human", owner.pk, False, False, None)}
+    assert all(r.created_at is not None and r.created_at == r.updated_at for r in rows)
+    assert [r.bbox for r in rows[:2]] == [[0, 0, 2, 1], [1, 1, 2, 1]]
+    revision = DocumentRevision.objects.get(image__project=project)
+    assert revision.annotations == [
+        {"id": r.pk, "label_class": car.pk, "counts": r.rle_counts, "z_order": r.z_order, "source": "human", "model_version": None,
+         "score": r.score, "is_proposal": False, "author": owner.pk, "iscrowd": r.iscrowd}
+        for r in rows
+    ]
+
+
+def test_an_import_leaves_the_garbage_collector_as_it_found_it_whether_it_succeeds_or_is_refused(project, owner, car):
+    import gc
+
+    before = gc.get_threshold()
+    good = make_zip({"images/a.png": png_bytes(W, H), "annotations/instances_default.json": coco([
+        {"id": 1, "image_id": 1, "category_id": 7, "segmentation": rle_of(rect(0, 4, 0, 4))},
+    ])})
+    dataset_import(project=project, user=owner, archive=good, format="coco", make_thumbnails=False)
+    assert gc.get_threshold() == before
+    bad = make_zip({"images/b.png": png_bytes(W, H), "annotations/instances_default.json": coco(
+        [{"id": 1, "image_id": 1, "category_id": 7, "segmentation": {"size": [H, W], "counts": "~~"}}],
+        images=[{"id": 1, "file_name": "b.png", "width": W, "height": H}],
+    )})
+    with pytest.raises(ValidationFailed):
+        dataset_import(project=project, user=owner, archive=bad, format="coco", make_thumbnails=False)
+    assert gc.get_threshold() == before
