@@ -32,7 +32,7 @@ from django.core.files.storage import default_storage
 
 from . import media
 from .errors import DomainError
-from .jobs import TRANSIENT_ERRORS
+from .jobs import TRANSIENT_ERRORS, JobCancelled
 from .exports import (
     ExportOptions, _export_images, export_image_names, export_storage_name, export_void_id_base,
 )
@@ -127,8 +127,8 @@ def export_chunk_write(
                         members.add(current)
                         on_image(members.images)
                 except Exception as exc:
-                    if isinstance(exc, TRANSIENT_ERRORS):
-                        raise  # the database: the chunk's task retries
+                    if isinstance(exc, (*TRANSIENT_ERRORS, JobCancelled)):
+                        raise  # the database: the chunk's task retries; a cancel: the chunk stops
                     where = f"image {current.id} ({current.file_name})" if current is not None else f"chunk {index + 1}"
                     message = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
                     raise DomainError(message if message.startswith("image ") else f"{where}: {message}") from exc

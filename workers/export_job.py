@@ -13,6 +13,7 @@ written beside and stored whole, so a download never finds half a zip.
 """
 from __future__ import annotations
 
+from annotations import media
 from annotations.export_chunks import export_assemble, export_chunk_write, export_parts_remove, export_plan
 from annotations.exports import export_to_storage
 from annotations.jobs import JobReporter, job_body
@@ -62,3 +63,5 @@ def export_finish(job: Job) -> None:
     """Every chunk has stored its part: assemble the zip and end the Job."""
     name, summary = export_assemble(job=job, chunks=job.result["chunks"], plan=job.result[PLAN_KEY])
     JobReporter(job.pk).succeed(result={**summary, **chunks_summary(job.pk)}, result_file=name)
+    if Job.objects.filter(pk=job.pk, status=Job.Status.CANCELLED).exists():
+        media.delete(name)  # cancelled while the zip was assembled: nobody may download it
