@@ -6,7 +6,8 @@ before it, the classes and the void ids, so every chunk renders against the same
 each chunk renders its images (`export_chunk_write`) into a part zip stored in media storage
 (annotations/media.py; S3 works too) under `exports/<project>/job-<id>-parts/`: the members as
 they will be in the final zip (COCO's files under images/, VOC's PNGs, XML and JPEGs), and its
-JSON items and list lines as fragments under `~part/`. `export_assemble` copies the parts' members
+JSON items and list lines as fragments under `~part/` (stored, not deflated: they are deflated
+once, into the final zip). `export_assemble` copies the parts' members
 in chunk order into the final zip and writes each document from the fragments of every part,
 streamed through a fixed buffer (memory stays flat), stores it under the name a one-worker export
 uses (S3: a multipart upload that appears only when complete) and removes the parts. The zip has
@@ -136,15 +137,15 @@ def export_chunk_write(
                 if isinstance(members, CocoMembers):
                     manifest["splits"] = {}
                     for name, (image_spool, ann_spool) in members.spools.items():
-                        sink.write_document(f"{PART}coco/{name}/images", [image_spool])
-                        sink.write_document(f"{PART}coco/{name}/annotations", [ann_spool])
+                        sink.write_document(f"{PART}coco/{name}/images", [image_spool], compress=False)
+                        sink.write_document(f"{PART}coco/{name}/annotations", [ann_spool], compress=False)
                         manifest["splits"][name] = [image_spool.count, ann_spool.count]
                 else:
                     manifest["lists"] = {}
                     for name, spool in members.lists.items():
-                        sink.write_document(f"{PART}voc/lists/{name}", [spool])
+                        sink.write_document(f"{PART}voc/lists/{name}", [spool], compress=False)
                         manifest["lists"][name] = spool.count
-                    sink.write_document(f"{PART}voc/manifest", [members.manifest])
+                    sink.write_document(f"{PART}voc/manifest", [members.manifest], compress=False)
                     manifest["manifest"] = members.manifest.count
                     manifest["any_void"] = members.any_void
                 sink.write_bytes(f"{PART}part.json", json.dumps(manifest).encode())

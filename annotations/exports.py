@@ -199,14 +199,22 @@ def _export_images(
         annotations = annotations.filter(image__status__in=options.only_status)
     if not options.include_proposals:
         annotations = annotations.filter(is_proposal=False)
-    rows = annotations.order_by("image_id", "z_order", "id").values_list(
+    rows_query = annotations.order_by("image_id", "z_order", "id").values_list(
         "image_id", "id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "score",
         "iscrowd",
-    ).iterator(chunk_size=_CHUNK * 20)
+    )
+    if names is None:  # the whole export: streamed
+        rows = rows_query.iterator(chunk_size=_CHUNK * 20)
+        image_rows = images.iterator(chunk_size=_CHUNK)
+    else:
+        # A chunk's rows are read whole (bounded by the chunk's size): an SQLite cursor left open
+        # would pin a snapshot, and the chunk's progress write after another worker's would fail.
+        rows = iter(list(rows_query))
+        image_rows = iter(list(images))
     pending = next(rows, None)
     stems: set[str] = set()
     members: set[str] = set()
-    for pk, file_name, storage_name, width, height, sha, stored_split, void in images.iterator(chunk_size=_CHUNK):
+    for pk, file_name, storage_name, width, height, sha, stored_split, void in image_rows:
         ext = storage_name.rsplit(".", 1)[-1].lower()
         if names is not None:
             stem, member = names[pk]

@@ -127,10 +127,10 @@ class ZipSink:
                 copied += 1
         return copied
 
-    def write_document(self, name: str, parts: Iterable[bytes | Fragment]) -> None:
+    def write_document(self, name: str, parts: Iterable[bytes | Fragment], *, compress: bool = True) -> None:
         """One member (JSON, text) from literal byte pieces and spools, streamed (force_zip64: size unknown up front)."""
         info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         info.external_attr = 0o644 << 16
         with self._zip.open(info, "w", force_zip64=True) as out:
             for part in parts:
