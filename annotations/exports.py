@@ -156,34 +156,75 @@ def coco_member(file_name: str, pk: int, seen: set[str]) -> str:
     return _unique(name, pk, seen)
 
 
-def _export_images(project: Project, options: ExportOptions, split: Split | None, kinds: dict[int, str]) -> Iterator[ExportImage]:
-    """Images with their annotations, streamed: two ordered queries merged by image id."""
-    images = _image_rows(project, options).order_by("id").values_list(
+def export_image_names(*, project: Project, options: ExportOptions) -> Iterator[tuple[int, str, str]]:
+    """(id, VOC stem, COCO member name) of every exported image, in export order: what makes a name
+    unique depends on every image before it, so a chunked export settles the names up front."""
+    stems: set[str] = set()
+    members: set[str] = set()
+    rows = _image_rows(project, options).order_by("id").values_list("id", "file_name")
+    for pk, file_name in rows.iterator(chunk_size=_CHUNK * 10):
+        yield pk, voc_stem(file_name, pk, stems), coco_member(file_name, pk, members) if options.with_images else file_name
+
+
+def export_void_id_base(*, project: Project, options: ExportOptions) -> int | None:
+    """COCO with void_as_ignore: void regions get ids after every annotation's."""
+    if options.format != "coco" or not options.void_as_ignore:
+        return None
+    top = Annotation.with_ground_truth.filter(image__project=project).order_by("-id").values_list("id", flat=True).first()
+    return (top or 0) + 1
+
+
+def _export_images(
+    project: Project, options: ExportOptions, split: Split | None, kinds: dict[int, str],
+    names: dict[int, tuple[str, str]] | None = None,
+) -> Iterator[ExportImage]:
+    """Images with their annotations, streamed: two ordered queries merged by image id. With
+    `names` ({id: (stem, member)}, a chunk's images), only those images, with those names."""
+    images = _image_rows(project, options)
+    annotations = Annotation.objects.filter(image__project=project)
+    if names is not None:
+        images = images.filter(id__in=list(names))
+        annotations = annotations.filter(image_id__in=list(names))
+    images = images.order_by("id").values_list(
         "id", "file_name", "file", "width", "height", "sha256", "split", "void_rle_counts",
     )
-    annotations = Annotation.objects.filter(image__project=project)
     if options.include_ground_truth:  # the work of ordinary images, the ground truth of sample images
-        annotations = Annotation.with_ground_truth.filter(image__project=project).filter(
+        annotations = Annotation.with_ground_truth.filter(image__project=project)
+        if names is not None:
+            annotations = annotations.filter(image_id__in=list(names))
+        annotations = annotations.filter(
             Q(ground_truth=False, image__ground_truth=False) | Q(ground_truth=True, image__ground_truth=True),
         )
     if options.only_status:
         annotations = annotations.filter(image__status__in=options.only_status)
     if not options.include_proposals:
         annotations = annotations.filter(is_proposal=False)
-    rows = annotations.order_by("image_id", "z_order", "id").values_list(
+    rows_query = annotations.order_by("image_id", "z_order", "id").values_list(
         "image_id", "id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "score",
         "iscrowd",
-    ).iterator(chunk_size=_CHUNK * 20)
+    )
+    if names is None:  # the whole export: streamed
+        rows = rows_query.iterator(chunk_size=_CHUNK * 20)
+        image_rows = images.iterator(chunk_size=_CHUNK)
+    else:
+        # A chunk's rows are read whole (bounded by the chunk's size): an SQLite cursor left open
+        # would pin a snapshot, and the chunk's progress write after another worker's would fail.
+        rows = iter(list(rows_query))
+        image_rows = iter(list(images))
     pending = next(rows, None)
     stems: set[str] = set()
     members: set[str] = set()
-    for pk, file_name, storage_name, width, height, sha, stored_split, void in images.iterator(chunk_size=_CHUNK):
+    for pk, file_name, storage_name, width, height, sha, stored_split, void in image_rows:
         ext = storage_name.rsplit(".", 1)[-1].lower()
+        if names is not None:
+            stem, member = names[pk]
+        else:
+            stem = voc_stem(file_name, pk, stems)
+            member = coco_member(file_name, pk, members) if options.with_images else file_name
         item = ExportImage(
-            id=pk, file_name=file_name, stem=voc_stem(file_name, pk, stems), ext=ext, width=width, height=height,
+            id=pk, file_name=file_name, stem=stem, ext=ext, width=width, height=height,
             storage_name=storage_name, split=split.of(sha) if split is not None else (stored_split or "train"),
-            void_counts=void or None,
-            member_name=coco_member(file_name, pk, members) if options.with_images else file_name,
+            void_counts=void or None, member_name=member,
         )
         while pending is not None and pending[0] < pk:  # rows of images that the filter left out
             pending = next(rows, None)
@@ -239,10 +280,7 @@ def export_write(
         images = media.prefetched(images, lambda image: image.storage_name)
     with ZipSink(target) as sink:
         if options.format == "coco":
-            void_ids = None
-            if options.void_as_ignore:
-                top = Annotation.with_ground_truth.filter(image__project=project).order_by("-id").values_list("id", flat=True).first()
-                void_ids = (top or 0) + 1  # void regions get ids after every annotation's
+            void_ids = export_void_id_base(project=project, options=options)
             counts = write_coco(
                 sink, project_name=project.name, classes=classes, images=images,
                 split_names=split.names if split is not None else ("train",),

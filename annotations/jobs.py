@@ -50,6 +50,17 @@ TASKS: dict[str, str] = {
     Job.Kind.REGISTER_MODEL: "workers.gpu.register_model",
 }
 ASSIST_TASK = "workers.gpu.assist"
+# The task that runs one chunk of a kind of Job split across workers (workers/chunks.py). A chunk's
+# message has a task id made from the Job and the chunk (`chunk_task_id`), so the broker's live ids
+# tell which chunk's message is gone.
+CHUNK_TASKS: dict[str, str] = {
+    Job.Kind.PRELABEL: "workers.gpu.prelabel_chunk",
+    Job.Kind.EXPORT: "workers.default.export_chunk",
+}
+
+
+def chunk_task_id(job_id: int, index: int) -> str:
+    return f"job-{job_id}-chunk-{index}"
 
 # Errors that say "not now" rather than "never": the database went away or was locked for longer
 # than its timeout. A task body that meets one is retried (workers/tasks.py); any other error ends
@@ -129,6 +140,18 @@ class CeleryRunner:
                 log.warning("could not forget the result of %s", task, exc_info=True)
             queue = task.split(".")[1]  # workers.<queue>.<name>: the queue is in the name
             raise DomainError(f"no {queue} worker answered within {timeout_s:g} s ({type(exc).__name__})") from None
+
+    def send_chunk(self, task: str, job_id: int, index: int) -> str:
+        """Queue one chunk of a Job under its own task id (`chunk_task_id`)."""
+        from labeler.celery import app
+
+        task_id = chunk_task_id(job_id, index)
+        try:
+            app.send_task(task, args=[job_id, index], kwargs={"deployment": deployment_id()}, task_id=task_id,
+                          ignore_result=True, retry_policy={"max_retries": 1, "interval_start": 0.2})
+        except Exception as exc:
+            raise JobQueueUnavailable(QUEUE_NOT_ANSWERING, reason=type(exc).__name__) from exc
+        return task_id
 
     def revoke(self, task_id: str) -> None:
         from labeler.celery import app
@@ -259,14 +282,36 @@ def died_too_often_message(deaths: int) -> str:
 def jobs_resend_lost(*, live_task_ids: set[str], runner: TaskRunner | None = None) -> list[int]:
     """Send again the Jobs that were sent to the broker but whose message is gone (Redis lost it:
     a restart without persistence, a flushed database) and that have not ended. Tasks are
-    idempotent, so a Job sent twice by mistake does its work once. Returns the ids re-sent."""
+    idempotent, so a Job sent twice by mistake does its work once. A Job split into chunks
+    (JobChunk rows) has its lost chunks sent again instead: each unfinished chunk whose message
+    (`chunk_task_id`) is not live, or, when every chunk succeeded and the finish was lost with the
+    last one's message, that last chunk (a chunk that finds itself done runs the finish). A Job whose
+    own task is still live is left alone: that task sends what it planned. Returns the ids re-sent."""
+    from .models import JobChunk
+
     chosen = runner or task_runner()
-    lost = (
+    unfinished = (
         Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING], kind__in=list(TASKS))
         .exclude(celery_task_id="").exclude(celery_task_id__in=live_task_ids)
     )
     resent = []
-    for job in lost.order_by("id"):
+    for job in unfinished.order_by("id"):
+        chunks = []
+        if job.kind in CHUNK_TASKS and "chunks" in (job.result or {}):  # planned as chunks (workers/chunks.py)
+            chunks = list(JobChunk.objects.filter(job=job).order_by("index").values_list("index", "status"))
+        if chunks:
+            live = [index for index, _ in chunks if chunk_task_id(job.pk, index) in live_task_ids]
+            lost = [index for index, status in chunks if status == JobChunk.Status.RUNNING and index not in live]
+            if not lost and not live:  # all succeeded, and the finish went with the last message
+                lost = [chunks[-1][0]]
+            send_chunk = getattr(chosen, "send_chunk", None)
+            if not lost or send_chunk is None:
+                continue
+            for index in lost:
+                send_chunk(CHUNK_TASKS[job.kind], job.pk, index)
+            log.warning("job %s (%s): chunk(s) %s had no message in the queue; sent again", job.pk, job.kind, lost)
+            resent.append(job.pk)
+            continue
         task_id = chosen.send(TASKS[job.kind], job.pk)
         if task_id:
             Job.objects.filter(pk=job.pk).update(celery_task_id=task_id)

@@ -299,9 +299,11 @@ class Job(models.Model):
 
 class JobChunk(models.Model):
     """One chunk of a Job split across workers (a pre-label job's images, settings.LABELER_PRELABEL_CHUNK
-    at a time): its own progress, the worker that ran it and its result. The Job's `done` is the sum
-    of its chunks' (recomputed by the chunk that moves), so a redelivered chunk resumes after its
-    last finished image and nothing is counted twice. Written by workers/chunks.py."""
+    at a time; an export's, settings.LABELER_EXPORT_CHUNK): its images, its own progress, the worker
+    that ran it and its result. The Job's `done` is the sum of its chunks' (recomputed by the chunk
+    that moves), so a redelivered chunk resumes after its last finished image and nothing is counted
+    twice; the chunk that succeeds last (under a lock on the Job) ends the Job. A chunk's message can
+    be sent again from its row alone (annotations.jobs.jobs_resend_lost). Written by workers/chunks.py."""
 
     class Status(models.TextChoices):
         RUNNING = "running"
@@ -315,6 +317,8 @@ class JobChunk(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     worker = models.CharField(max_length=255, blank=True)  # the Celery node that ran it last
     deliveries = models.PositiveIntegerField(default=0)  # begun and not ended (workers/tasks.py)
+    # What the chunk works on, in order: image ids (pre-label), [id, VOC stem, COCO member] (export)
+    images = models.JSONField(default=list)
     result = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 

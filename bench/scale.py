@@ -3,6 +3,7 @@ local vs S3-compatible media.
 
     .venv/bin/python bench/scale.py                          # 384 images / 10,000 images
     .venv/bin/python bench/scale.py --prelabel-images 128 --export-images 1000
+    .venv/bin/python bench/scale.py --skip prelabel --skip export   # only (c)
 
 (a) pre-label: a small CPU net (U-Net depth 2, width 16, random weights) over N synthetic 128x128
     JPEGs, sent in chunks of --chunk images to real Celery workers (`-Q gpu -c 1`, one torch thread
@@ -13,6 +14,11 @@ local vs S3-compatible media.
     --export-images 64x48 PNGs stored in the local media folder, then the same images stored in
     an S3 bucket of a moto server on loopback (its own process) (reads go through the worker's media cache, the zip
     is a multipart upload). Prints seconds for both and the ratio S3 / local.
+(c) export on workers: the export job over --chunked-images 64x48 PNGs (local media folder, which
+    the workers on this machine share), sent to real Celery workers (`-Q default -c 1`): one worker
+    with chunks larger than the job (the one-worker path), then chunks of --export-chunk images on 1
+    and on 2 workers. COCO with images and VOC with images, median of --repeats after a warm-up.
+    Prints seconds, images/s and the ratio 2 workers / 1 worker.
 """
 from __future__ import annotations
 
@@ -80,15 +86,16 @@ class Workers:
     def __init__(self, redis_url: str) -> None:
         self.redis_url, self.processes = redis_url, []
 
-    def start(self, n: int, chunk: int) -> None:
+    def start(self, n: int, chunk: int, *, queue: str = "gpu", export_chunk: int = 2000) -> None:
         from labeler.celery import app
 
         env = {**os.environ, "REDIS_URL": self.redis_url, "LABELER_PRELABEL_CHUNK": str(chunk),
+               "LABELER_EXPORT_CHUNK": str(export_chunk),
                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
         for i in range(n):
             log = (WORK / f"worker{len(self.processes)}.log").open("ab")
             self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "labeler", "worker", "-Q", "gpu", "-c", "1", "-n",
+                [sys.executable, "-m", "celery", "-A", "labeler", "worker", "-Q", queue, "-c", "1", "-n",
                  f"bench{len(self.processes)}-{time.monotonic_ns()}@%h", "-l", "WARNING", "--without-gossip", "--without-mingle"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         deadline = time.monotonic() + 120
@@ -208,13 +215,80 @@ def export_part(args) -> tuple[float, float]:
     return seconds["local"], seconds["s3"]
 
 
+def _export_once(project, owner, options) -> tuple[float, dict]:
+    from annotations.exports import export_start
+    from annotations.models import Job
+
+    job = export_start(project=project, user=owner, options=options)
+    started = time.monotonic()
+    while True:
+        job = Job.objects.get(pk=job.pk)
+        if job.is_finished:
+            break
+        time.sleep(0.02)
+    if job.status != "succeeded":
+        raise RuntimeError(f"export job failed: {job.message}")
+    return time.monotonic() - started, job.result
+
+
+def chunked_export_part(args, redis_url: str) -> dict[str, float]:
+    from annotations.exports import export_options
+
+    n = args.chunked_images
+    project, owner = _project("scale chunked export", _images(n, (64, 48), "PNG", seed=13))
+    _label(project)
+    ratios = {}
+    for fmt in ("coco", "voc"):
+        options = export_options(format=fmt, with_images=True)
+        rates = {}
+        for label, workers_n, chunk in (("1 worker, one chunk", 1, n + 1), (f"1 worker, chunks of {args.export_chunk}", 1, args.export_chunk),
+                                        (f"2 workers, chunks of {args.export_chunk}", 2, args.export_chunk)):
+            workers = Workers(redis_url)
+            workers.start(workers_n, args.chunk, queue="default", export_chunk=chunk)
+            try:
+                _export_once(project, owner, options)  # warm-up (imports, the page cache)
+                runs = [_export_once(project, owner, options) for _ in range(args.repeats)]
+            finally:
+                workers.stop()
+            seconds = statistics.median(s for s, _ in runs)
+            rates[label] = n / seconds
+            print(f"  {fmt} {label:>28}: {seconds:6.2f} s  {rates[label]:7.0f} images/s  "
+                  f"chunks by worker {runs[-1][1].get('chunks_by_worker', {'-': 1})}")
+        two, one, whole = rates[f"2 workers, chunks of {args.export_chunk}"], rates[f"1 worker, chunks of {args.export_chunk}"], rates["1 worker, one chunk"]
+        print(f"  {fmt} ratio 2 workers / 1 worker (chunked): {two / one:.2f}x; 2 workers / one-worker path: {two / whole:.2f}x")
+        ratios[fmt] = two / whole
+    return ratios
+
+
+def _label(project) -> None:
+    """One rectangle of each class on every image (bulk rows: the bench times the export, not saves)."""
+    import numpy as np
+
+    from annotations import masks
+    from annotations.models import Annotation
+
+    rows = []
+    classes = list(project.label_classes.order_by("id"))
+    for image in project.images.all():
+        for z, cls in enumerate(classes):
+            bitmap = np.zeros((image.height, image.width), np.uint8)
+            bitmap[4 + 12 * z:14 + 12 * z, 5 + 15 * z:25 + 15 * z] = 1
+            rle = masks.encode(bitmap)
+            x, y, w, h = masks.bbox(rle)
+            rows.append(Annotation(image=image, label_class=cls, rle_counts=rle["counts"], bbox_x=x, bbox_y=y,
+                                   bbox_w=w, bbox_h=h, area=masks.area(rle), z_order=z))
+    Annotation.objects.bulk_create(rows, batch_size=2000)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prelabel-images", type=int, default=384)
     parser.add_argument("--chunk", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--export-images", type=int, default=10_000)
-    parser.add_argument("--skip", choices=["prelabel", "export"], default=None)
+    parser.add_argument("--chunked-images", type=int, default=10_000)
+    parser.add_argument("--export-chunk", type=int, default=2000)
+    parser.add_argument("--skip", choices=["prelabel", "export", "chunked"], action="append", default=[])
     args = parser.parse_args()
 
     from labeler.redis_server import free_port, start_redis
@@ -230,12 +304,15 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     print(f"machine: {machine()}")
     try:
-        if args.skip != "prelabel":
+        if "prelabel" not in args.skip:
             print(f"\n(a) pre-label, {args.prelabel_images} images of 128x128 in chunks of {args.chunk}, U-Net d2 w16 on CPU, 1 torch thread per worker")
             prelabel_part(args, os.environ["REDIS_URL"])
-        if args.skip != "export":
+        if "export" not in args.skip:
             print(f"\n(b) export job (COCO with images), {args.export_images} PNGs of 64x48")
             export_part(args)
+        if "chunked" not in args.skip:
+            print(f"\n(c) export job on workers, {args.chunked_images} PNGs of 64x48 with 3 masks each, local media")
+            chunked_export_part(args, os.environ["REDIS_URL"])
     finally:
         redis.terminate()
 

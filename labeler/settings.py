@@ -253,6 +253,9 @@ LABELER_MAX_DELIVERIES = int(os.environ.get("LABELER_MAX_DELIVERIES", "3"))
 # A pre-label job over more images than this is split into chunks of this many, which any gpu
 # worker takes (workers/prelabel_job.py); the bound on deliveries above is per chunk.
 LABELER_PRELABEL_CHUNK = int(os.environ.get("LABELER_PRELABEL_CHUNK", "256"))
+# An export over more images than this is split into chunks of this many, which any default worker
+# renders into a part; the last one assembles the zip (annotations/export_chunks.py, bench/scale.py).
+LABELER_EXPORT_CHUNK = int(os.environ.get("LABELER_EXPORT_CHUNK", "2000"))
 # Temporary files (upload staging, unfinished export .part files) untouched for this long belong
 # to a task that died; workers remove them when they start and when a Job gives up.
 LABELER_STALE_TEMP_S = float(os.environ.get("LABELER_STALE_TEMP_S", str(3600)))

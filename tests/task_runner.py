@@ -17,6 +17,12 @@ class InProcessRunner:
         _task(task).apply(args=[job_id])
         return None
 
+    def send_chunk(self, task: str, job_id: int, index: int) -> str:
+        from annotations.jobs import chunk_task_id
+
+        _task(task).apply(args=[job_id, index])
+        return chunk_task_id(job_id, index)
+
     def call(self, task: str, args: list[Any], *, timeout_s: float) -> Any:
         return _task(task).apply(args=args).get()
 

@@ -8,10 +8,10 @@ worker's redelivered task resumes after the last finished image; `proposals_repl
 this version's untouched proposals, so even the image in flight is not duplicated and no human
 annotation is touched.
 
-Many images are split into chunks of settings.LABELER_PRELABEL_CHUNK, sent as a Celery chord: any
-gpu worker takes any chunk, the Job's done is the sum of its chunks' (workers/chunks.py), a cancel
-or a chunk's failure stops the others at their next image, and the chord's body ends the Job
-with the sums. A job of one chunk runs in its first task, as before.
+Many images are split into chunks of settings.LABELER_PRELABEL_CHUNK (workers/chunks.py): any gpu
+worker takes any chunk, the Job's done is the sum of its chunks', a cancel or a chunk's failure
+stops the others at their next image, and the chunk that succeeds last ends the Job with the sums.
+A job of one chunk runs in its first task, as before.
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ from annotations.services import Proposal, proposals_replace
 from annotations.training import prelabel_images_check
 
 from .chunks import (
-    chunk_delivery_begin, chunk_delivery_end, chunk_fail, chunk_progress, chunk_set_done, chunk_succeed, chunks_summary,
+    chunk_delivery_begin, chunk_delivery_end, chunk_progress, chunk_results, chunk_run, chunk_set_done, chunk_succeed,
+    chunks_dispatch, chunks_plan, chunks_summary,
 )
 from .model_versions import load_model_version
 
@@ -142,11 +143,13 @@ def _chunks(image_ids: list[int]) -> list[list[int]]:
 
 @job_body(Job.Kind.PRELABEL)
 def run_prelabel(job: Job, reporter: JobReporter) -> None:
-    """The Job's first task: list the images, then run them here when they make one chunk, or send
-    them as a chord of chunks that any gpu worker takes (its body, prelabel_finish, ends the Job)."""
+    """The Job's first task: list the images, then run them here when they make one chunk, or plan
+    them as chunks (rows with their images) and send one task per chunk, which any gpu worker takes
+    (the last to succeed ends the Job, prelabel_finish)."""
     version = ModelVersion.objects.get(pk=job.params["model_version"], project_id=job.project_id)
-    if "chunks" in (job.result or {}):
-        return  # a redelivery after the chunks were sent: they carry on (each is idempotent)
+    if "chunks" in (job.result or {}):  # a redelivery after the chunks were planned: send the lost ones
+        chunks_dispatch(job.pk, Job.Kind.PRELABEL, replanned=True)
+        return
     which = prelabel_images_check(project=job.project, images=job.params.get("images", "unlabeled"))
     image_ids = prelabel_image_ids(project=job.project, which=which)
     chunks = _chunks(image_ids)
@@ -168,20 +171,8 @@ def run_prelabel(job: Job, reporter: JobReporter) -> None:
         summary, message = _summary(job, version, [result], seconds=time.monotonic() - started)
         reporter.succeed(result=summary, message=message)
         return
-    from celery import chord, current_task
-
-    from annotations.jobs import deployment_id
-
-    from .tasks import prelabel_chunk, prelabel_finish
-
-    deployment = deployment_id()
-    work = chord([prelabel_chunk.si(job.pk, index, ids, deployment=deployment) for index, ids in enumerate(chunks)],
-                 prelabel_finish.s(job.pk, deployment=deployment))
-    Job.objects.filter(pk=job.pk).update(result={**(Job.objects.get(pk=job.pk).result or {}), "chunks": len(chunks)})
-    if not current_task or current_task.request.is_eager:  # a Proxy: falsy outside a task
-        work.apply()  # in-process (tests, manage.py prelabel without --queue): the chunks run here, in turn
-    else:
-        work.apply_async()
+    replanned = not chunks_plan(job.pk, chunks)
+    chunks_dispatch(job.pk, Job.Kind.PRELABEL, replanned=replanned)
 
 
 def _worker_name() -> str:
@@ -190,37 +181,24 @@ def _worker_name() -> str:
     return (current_task.request.hostname if current_task and not current_task.request.is_eager else "") or "here"
 
 
-def run_prelabel_chunk(job_id: int, index: int, image_ids: list[int]) -> dict[str, Any]:
-    """One chunk's images; returns its result for the chord's body. A chunk already done returns
-    its stored result; a redelivered one resumes after its last finished image."""
-    reporter = JobReporter(job_id)
-    job = Job.objects.filter(pk=job_id).first()
-    chunk = JobChunk.objects.filter(job_id=job_id, index=index).first()
-    if job is None or job.is_finished or chunk is None:
-        return {}
-    if chunk.status == JobChunk.Status.SUCCEEDED:
-        return chunk.result
-    version = ModelVersion.objects.get(pk=job.params["model_version"], project_id=job.project_id)
-    skip = chunk.done  # finished by a delivery that died
-    with reporter.outcome():
-        result = _prelabel_images(job, version, image_ids[skip:],
+def run_prelabel_chunk(job_id: int, index: int) -> None:
+    """One chunk's images (from its row). A chunk already done does nothing but, when every chunk
+    is, end the Job; a redelivered one resumes after its last finished image."""
+
+    def work(job: Job, chunk: JobChunk) -> dict[str, Any]:
+        version = ModelVersion.objects.get(pk=job.params["model_version"], project_id=job.project_id)
+        skip = chunk.done  # finished by a delivery that died
+        result = _prelabel_images(job, version, [int(i) for i in chunk.images[skip:]],
                                   on_done=lambda done: chunk_progress(job_id, index, done=skip + done))
         result["images"] += skip
-        chunk_succeed(job_id, index, result=result)
         return result
-    chunk_fail(job_id, index, message=Job.objects.get(pk=job_id).message)
-    return {}
+
+    chunk_run(job_id, index, work=work, finish=prelabel_finish)
 
 
-def run_prelabel_finish(results: list[dict[str, Any]], job_id: int) -> None:
-    """The chord's body: every chunk has returned; the Job succeeds with their sums unless it ended
-    meanwhile (cancelled, or failed by a chunk)."""
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None or job.is_finished:
-        return
-    if JobChunk.objects.filter(job_id=job_id).exclude(status=JobChunk.Status.SUCCEEDED).exists():
-        return
+def prelabel_finish(job: Job) -> None:
+    """Every chunk has succeeded: the Job succeeds with their sums."""
     version = ModelVersion.objects.get(pk=job.params["model_version"], project_id=job.project_id)
     seconds = (timezone.now() - job.started_at).total_seconds() if job.started_at else 0.0
-    summary, message = _summary(job, version, [r for r in results if r], seconds=seconds)
-    JobReporter(job_id).succeed(result=summary, message=message)
+    summary, message = _summary(job, version, [r for r in chunk_results(job.pk) if r], seconds=seconds)
+    JobReporter(job.pk).succeed(result=summary, message=message)

@@ -8,9 +8,10 @@
   answer or refuses the credentials stops the worker at once with a message naming the store,
   instead of failing every job it would take.
 - **It removes what dead tasks left** (workers/temp_files.py).
-- **It sends again the Jobs whose message is gone** (annotations.jobs.jobs_resend_lost): the
-  broker's queues and its unacknowledged set are read for the task ids still alive; one worker at
-  a time does this, under a short Redis lock.
+- **It sends again the Jobs whose message is gone** (annotations.jobs.jobs_resend_lost), and the
+  lost chunks of Jobs split into chunks: the broker's queues and its unacknowledged set are read
+  for the task ids still alive; one worker at a time does this, under a short Redis lock that it
+  releases when done.
 """
 from __future__ import annotations
 
@@ -135,3 +136,11 @@ def _clean_up_and_resend(sender=None, **kwargs) -> None:
             log.warning("sent again %s job(s) whose message was lost: %s", len(resent), resent)
     except Exception:
         log.exception("could not re-send lost jobs")
+    finally:  # done: the next worker to start looks again (what it re-sends now is live, so not twice)
+        connection, client = _redis(app)
+        try:
+            client.delete(RESEND_LOCK)
+        except Exception:
+            log.warning("could not release %s; it expires by itself", RESEND_LOCK)
+        finally:
+            connection.release()

@@ -111,56 +111,75 @@ def prelabel():
     return run_prelabel
 
 
-@shared_task(name="workers.gpu.prelabel_chunk", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3,
-             ignore_result=False)
-def prelabel_chunk(self: Task, job_id: int, index: int, image_ids: list[int], deployment: str | None = None) -> dict:
-    """One chunk of a pre-label Job (workers/prelabel_job.py): the same rules as a Job's task, with
-    its deliveries counted on the chunk's row, so chunks running side by side never add up."""
-    if not self.request.is_eager and deployment != deployment_id():
-        log.error("chunk %s of job %s comes from deployment %r, this is %r; refused", index, job_id, deployment, deployment_id())
-        return {}
-    from .chunks import chunk_delivery_begin, chunk_delivery_end, chunk_fail
+def chunk_task(name: str, *, retries: int = 3) -> Callable[[Callable[[], Callable[[int, int], None]]], Task]:
+    """Declare the task `name` for one chunk of a Job (workers/chunks.py): the same rules as a Job's
+    task, with its deliveries counted on the chunk's row, so chunks running side by side never add up."""
+
+    def decorate(load_body: Callable[[], Callable[[int, int], None]]) -> Task:
+        @shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=retries)
+        def task(self: Task, job_id: int, index: int, deployment: str | None = None) -> None:
+            if not self.request.is_eager and deployment != deployment_id():
+                log.error("chunk %s of job %s comes from deployment %r, this is %r; refused", index, job_id, deployment,
+                          deployment_id())
+                return
+            from .chunks import chunk_delivery_begin, chunk_delivery_end, chunk_fail, chunk_image_id
+
+            deliveries, chunk = chunk_delivery_begin(job_id, index, total=None, worker=self.request.hostname or "here")
+            if chunk is None:
+                return
+            if deliveries > settings.LABELER_MAX_DELIVERIES:
+                images = chunk.images or [0]
+                position = min(chunk.done, len(images) - 1)
+                message = (f"{died_too_often_message(deliveries - 1)} (chunk {index + 1}, on image "
+                           f"{chunk_image_id(images[position])}, the {position + 1}. of its {len(images)})")
+                log.error("job %s: %s; giving up", job_id, message)
+                chunk_fail(job_id, index, message=message)
+                JobReporter(job_id).fail(message=message)
+                chunk_delivery_end(job_id, index)
+                from .temp_files import job_temp_files_remove
+
+                job_temp_files_remove(job_id)
+                return
+            try:
+                load_body()(job_id, index)
+            except TRANSIENT_ERRORS as exc:
+                attempt = self.request.retries + 1
+                reason = f"{type(exc).__name__}: {exc}" + "".join(f" ({note})" for note in getattr(exc, "__notes__", []))
+                if self.request.retries >= self.max_retries:
+                    log.error("job %s chunk %s: giving up after %s attempts: %s", job_id, index, attempt, reason)
+                    message = f"chunk {index + 1} gave up after {attempt} attempts; last error: {reason}"
+                    chunk_fail(job_id, index, message=message)
+                    JobReporter(job_id).fail(message=message)
+                    return
+                log.warning("job %s chunk %s: attempt %s failed (%s); retrying", job_id, index, attempt, reason)
+                chunk_delivery_end(job_id, index)
+                raise self.retry(exc=exc, countdown=RETRY_BACKOFF_S * 2 ** self.request.retries)
+            finally:
+                try:
+                    chunk_delivery_end(job_id, index)
+                except TRANSIENT_ERRORS:
+                    log.warning("job %s chunk %s: could not take back its delivery count", job_id, index, exc_info=True)
+
+        task.__doc__ = load_body.__doc__
+        return task
+
+    return decorate
+
+
+@chunk_task("workers.gpu.prelabel_chunk")
+def prelabel_chunk():
+    """One chunk of a pre-label Job (workers/prelabel_job.py)."""
     from .prelabel_job import run_prelabel_chunk
 
-    deliveries, chunk = chunk_delivery_begin(job_id, index, total=len(image_ids), worker=self.request.hostname or "here")
-    if chunk is None:
-        return {}
-    if deliveries > settings.LABELER_MAX_DELIVERIES:
-        position = min(chunk.done, len(image_ids) - 1)
-        message = (f"{died_too_often_message(deliveries - 1)} (chunk {index + 1}, on image {image_ids[position]}, "
-                   f"the {position + 1}. of its {len(image_ids)})")
-        log.error("job %s: %s; giving up", job_id, message)
-        chunk_fail(job_id, index, message=message)
-        JobReporter(job_id).fail(message=message)
-        chunk_delivery_end(job_id, index)
-        return {}
-    try:
-        return run_prelabel_chunk(job_id, index, image_ids)
-    except TRANSIENT_ERRORS as exc:
-        attempt = self.request.retries + 1
-        reason = f"{type(exc).__name__}: {exc}" + "".join(f" ({note})" for note in getattr(exc, "__notes__", []))
-        if self.request.retries >= self.max_retries:
-            log.error("job %s chunk %s: giving up after %s attempts: %s", job_id, index, attempt, reason)
-            message = f"chunk {index + 1} gave up after {attempt} attempts; last error: {reason}"
-            chunk_fail(job_id, index, message=message)
-            JobReporter(job_id).fail(message=message)
-            return {}
-        log.warning("job %s chunk %s: attempt %s failed (%s); retrying", job_id, index, attempt, reason)
-        chunk_delivery_end(job_id, index)
-        raise self.retry(exc=exc, countdown=RETRY_BACKOFF_S * 2 ** self.request.retries)
-    finally:
-        try:
-            chunk_delivery_end(job_id, index)
-        except TRANSIENT_ERRORS:
-            log.warning("job %s chunk %s: could not take back its delivery count", job_id, index, exc_info=True)
+    return run_prelabel_chunk
 
 
-@shared_task(name="workers.gpu.prelabel_finish", acks_late=True, reject_on_worker_lost=True)
-def prelabel_finish(results: list[dict], job_id: int, deployment: str | None = None) -> None:
-    """The chord's body: ends the pre-label Job with its chunks' sums."""
-    from .prelabel_job import run_prelabel_finish
+@chunk_task("workers.default.export_chunk")
+def export_chunk():
+    """One chunk of an export Job (workers/export_job.py); the last one assembles the zip."""
+    from .export_job import run_export_chunk
 
-    run_prelabel_finish(results, job_id)
+    return run_export_chunk
 
 
 @job_task("workers.gpu.register_model")

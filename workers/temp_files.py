@@ -7,7 +7,8 @@ through none, so:
   gives up, and then sweeps;
 - `stale_temp_files_sweep()` runs when a worker starts and removes staging folders and unfinished
   export files that nothing has touched for settings.LABELER_STALE_TEMP_S (a live task writes into
-  its own all the time), and uploads that no unfinished Job refers to.
+  its own all the time), uploads that no unfinished Job refers to, and the parts of chunked
+  exports whose Job has ended (annotations.export_chunks.export_parts_stale).
 """
 from __future__ import annotations
 
@@ -86,6 +87,9 @@ def stale_temp_files_sweep(*, older_than_s: float | None = None) -> list[str]:
             if relative not in wanted and default_storage.get_modified_time(relative) < recent:
                 stored.delete(relative)
                 removed.append(relative)
+    from annotations.export_chunks import export_parts_stale
+
+    removed += export_parts_stale()
     if removed:
         log.warning("removed %s temporary files left by dead tasks: %s", len(removed), ", ".join(removed[:20]))
     return removed

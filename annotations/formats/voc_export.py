@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from PIL import Image as PILImage
@@ -26,7 +26,7 @@ from scipy import ndimage
 from ..errors import ValidationFailed
 from .palette import MAX_INDEX, VOC_PALETTE, VOID_INDEX, labelmap_name, labelmap_text
 from .records import ExportClass, ExportImage, decode_stored
-from .zipstream import Spool, ZipSink, json_array_spool, json_bytes, lines_spool
+from .zipstream import Fragment, Spool, ZipSink, joined, json_array_spool, json_bytes, lines_spool
 
 MANIFEST = "labeler.json"
 
@@ -119,62 +119,97 @@ def annotation_xml(image: ExportImage, object_map: np.ndarray, object_names: lis
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
+class VocMembers:
+    """The per-image half of a VOC export: each image's PNGs, XML (and JPEG) into the sink, its stem
+    appended to its split's list and its manifest entry to the manifest spool (the lists, the
+    labelmap and the manifest come at the end, `voc_documents`, possibly from several chunks)."""
+
+    def __init__(
+        self, sink: ZipSink, *, classes: list[ExportClass], split_names: Iterable[str], with_images: bool = False,
+        image_path: Callable[[ExportImage], str] | None = None,
+    ) -> None:
+        self.sink, self.with_images, self.image_path = sink, with_images, image_path
+        self.class_index = class_indices(classes)
+        self.label_names = {c.id: labelmap_name(c.name) for c in classes}
+        self.lists: dict[str, Spool] = {}
+        self.manifest = json_array_spool()
+        self.images = self.objects = 0
+        self.any_void = False
+        for name in sorted({*split_names, "train", "val", "trainval"}):
+            self._list_of(name)
+
+    def _list_of(self, name: str) -> Spool:
+        if name not in self.lists:
+            self.lists[name] = lines_spool()
+        return self.lists[name]
+
+    def add(self, image: ExportImage) -> None:
+        class_map, object_map, object_class = paint(image, class_index=self.class_index)
+        self.any_void = self.any_void or image.void_counts is not None
+        sink = self.sink
+        sink.write_bytes(f"SegmentationClass/{image.stem}.png", palette_png(class_map), compress=False)
+        sink.write_bytes(f"SegmentationObject/{image.stem}.png", palette_png(object_map), compress=False)
+        sink.write_bytes(f"Annotations/{image.stem}.xml",
+                         annotation_xml(image, object_map, [self.label_names[c] for c in object_class]))
+        self.objects += len(object_class)
+        if self.with_images and self.image_path is not None:
+            path = self.image_path(image)
+            data = jpeg_bytes(path, image.ext)
+            if data is None:
+                sink.write_file(f"JPEGImages/{image.stem}.jpg", path)
+            else:
+                sink.write_bytes(f"JPEGImages/{image.stem}.jpg", data, compress=False)
+        line = image.stem.encode("utf-8")
+        self._list_of(image.split).append_raw(line)
+        if image.split in ("train", "val"):
+            self._list_of("trainval").append_raw(line)
+        self.manifest.append_json({"stem": image.stem, "file_name": image.file_name})
+        self.images += 1
+
+    def counts(self) -> dict[str, int]:
+        return {"images": self.images, "objects": self.objects}
+
+    def close(self) -> None:
+        for spool in self.lists.values():
+            spool.close()
+        self.manifest.close()
+
+
+def voc_documents(
+    sink: ZipSink, *, classes: list[ExportClass], lists: dict[str, Sequence[Fragment]], manifest: Sequence[Fragment],
+    any_void: bool,
+) -> None:
+    """ImageSets (every list, from its fragments in order), labelmap.txt and labeler.json."""
+    class_index = class_indices(classes)
+    label_names = {c.id: labelmap_name(c.name) for c in classes}
+    for name, fragments in sorted(lists.items()):
+        lines = sum(f.count for f in fragments)
+        for task in ("Segmentation", "Main"):
+            sink.write_document(f"ImageSets/{task}/{name}.txt", [*joined(fragments, b"\n"), b"\n" if lines else b""])
+    sink.write_bytes("labelmap.txt", labelmap_text((label_names[c.id] for c in classes), void=any_void).encode("utf-8"))
+    manifest_classes = [
+        {"name": c.name, "labelmap_name": label_names[c.id], "index": class_index[c.id], "kind": c.kind, "color": c.color}
+        for c in classes
+    ]
+    sink.write_document(MANIFEST, [
+        json_bytes({"labeler_export": 1, "classes": manifest_classes})[:-1], b',"images":[', *joined(manifest, b","), b"]}",
+    ])
+
+
 def write_voc(
     sink: ZipSink, *, classes: list[ExportClass], images: Iterable[ExportImage], split_names: Iterable[str],
     with_images: bool = False, image_path: Callable[[ExportImage], str] | None = None,
     on_image: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """`split_names`: lists written even when empty (train, val and trainval always are)."""
-    class_index = class_indices(classes)
-    label_names = {c.id: labelmap_name(c.name) for c in classes}
-    lists: dict[str, Spool] = {}
-
-    def list_of(name: str) -> Spool:
-        if name not in lists:
-            lists[name] = lines_spool()
-        return lists[name]
-
-    for name in sorted({*split_names, "train", "val", "trainval"}):
-        list_of(name)
-    manifest_images = json_array_spool()
-    done = objects = 0
-    any_void = False
+    members = VocMembers(sink, classes=classes, split_names=split_names, with_images=with_images, image_path=image_path)
     try:
         for image in images:
-            class_map, object_map, object_class = paint(image, class_index=class_index)
-            any_void = any_void or image.void_counts is not None
-            sink.write_bytes(f"SegmentationClass/{image.stem}.png", palette_png(class_map), compress=False)
-            sink.write_bytes(f"SegmentationObject/{image.stem}.png", palette_png(object_map), compress=False)
-            sink.write_bytes(f"Annotations/{image.stem}.xml", annotation_xml(image, object_map, [label_names[c] for c in object_class]))
-            objects += len(object_class)
-            if with_images and image_path is not None:
-                path = image_path(image)
-                data = jpeg_bytes(path, image.ext)
-                if data is None:
-                    sink.write_file(f"JPEGImages/{image.stem}.jpg", path)
-                else:
-                    sink.write_bytes(f"JPEGImages/{image.stem}.jpg", data, compress=False)
-            line = image.stem.encode("utf-8")
-            list_of(image.split).append_raw(line)
-            if image.split in ("train", "val"):
-                list_of("trainval").append_raw(line)
-            manifest_images.append_json({"stem": image.stem, "file_name": image.file_name})
-            done += 1
+            members.add(image)
             if on_image is not None:
-                on_image(done)
-        for name, spool in sorted(lists.items()):
-            for task in ("Segmentation", "Main"):
-                sink.write_document(f"ImageSets/{task}/{name}.txt", [spool, b"\n" if spool.count else b""])
-        sink.write_bytes("labelmap.txt", labelmap_text((label_names[c.id] for c in classes), void=any_void).encode("utf-8"))
-        manifest_classes = [
-            {"name": c.name, "labelmap_name": label_names[c.id], "index": class_index[c.id], "kind": c.kind, "color": c.color}
-            for c in classes
-        ]
-        sink.write_document(MANIFEST, [
-            json_bytes({"labeler_export": 1, "classes": manifest_classes})[:-1], b',"images":[', manifest_images, b"]}",
-        ])
+                on_image(members.images)
+        voc_documents(sink, classes=classes, lists={name: [spool] for name, spool in members.lists.items()},
+                      manifest=[members.manifest], any_void=members.any_void)
     finally:
-        for spool in lists.values():
-            spool.close()
-        manifest_images.close()
-    return {"images": done, "objects": objects}
+        members.close()
+    return members.counts()

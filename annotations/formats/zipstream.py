@@ -5,6 +5,10 @@ annotations) and an export has one file per split. So rows are read once, each J
 appended to a spool file on disk, and every JSON document is assembled into the zip at the end
 by copying its spools through a fixed-size buffer. Memory stays flat with the number of images;
 what grows is the zip's central directory (one small record per member, as in every zip writer).
+
+A chunked export (annotations/export_chunks.py) writes each chunk's members into a part zip and
+its JSON items and list lines as fragments in the same part; `ZipSink.copy_members` and
+`ZipFragment` put them together into the final zip, streamed through the same buffer.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Iterable
+from typing import IO, Any, BinaryIO, Iterable, Protocol, Sequence
 
 _COPY_BUFFER = 1 << 20
 
@@ -48,6 +52,37 @@ class Spool:
         self._file.close()
 
 
+class Fragment(Protocol):
+    """Items already joined by their separator (a Spool, or a part's member): `count` of them."""
+
+    count: int
+
+    def copy_to(self, out: BinaryIO) -> None: ...
+
+
+class ZipFragment:
+    """A fragment kept as a member of a part zip (a chunk's JSON items or list lines)."""
+
+    def __init__(self, path: str | Path, member: str, count: int) -> None:
+        self.path, self.member, self.count = path, member, count
+
+    def copy_to(self, out: BinaryIO) -> None:
+        with zipfile.ZipFile(self.path) as source, source.open(self.member) as data:
+            shutil.copyfileobj(data, out, _COPY_BUFFER)
+
+
+def joined(fragments: Sequence[Fragment], separator: bytes) -> list[bytes | Fragment]:
+    """The pieces of one array (or list) made of several fragments, `separator` between non-empty ones."""
+    out: list[bytes | Fragment] = []
+    for fragment in fragments:
+        if not fragment.count:
+            continue
+        if out:
+            out.append(separator)
+        out.append(fragment)
+    return out
+
+
 def json_array_spool() -> Spool:
     return Spool(b",")
 
@@ -75,17 +110,34 @@ class ZipSink:
         with open(path, "rb") as source, self._zip.open(info, "w", force_zip64=True) as out:
             shutil.copyfileobj(source, out, _COPY_BUFFER)
 
-    def write_document(self, name: str, parts: Iterable[bytes | Spool]) -> None:
+    def copy_members(self, path: str | Path, *, skip_prefix: str) -> int:
+        """Copy every member of the zip at `path` (but those under `skip_prefix`) into this one,
+        in order, each stored or deflated as it was there; returns how many."""
+        copied = 0
+        with zipfile.ZipFile(path) as source:
+            for member in source.infolist():
+                if member.filename.startswith(skip_prefix) or member.is_dir():
+                    continue
+                info = zipfile.ZipInfo(member.filename, date_time=member.date_time)
+                info.compress_type = member.compress_type
+                info.external_attr = member.external_attr
+                info.file_size = member.file_size  # zip64 records only where the size needs them
+                with source.open(member) as data, self._zip.open(info, "w") as out:
+                    shutil.copyfileobj(data, out, _COPY_BUFFER)
+                copied += 1
+        return copied
+
+    def write_document(self, name: str, parts: Iterable[bytes | Fragment], *, compress: bool = True) -> None:
         """One member (JSON, text) from literal byte pieces and spools, streamed (force_zip64: size unknown up front)."""
         info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         info.external_attr = 0o644 << 16
         with self._zip.open(info, "w", force_zip64=True) as out:
             for part in parts:
-                if isinstance(part, Spool):
-                    part.copy_to(out)
-                else:
+                if isinstance(part, (bytes, bytearray)):
                     out.write(part)
+                else:
+                    part.copy_to(out)
 
     def close(self) -> None:
         self._zip.close()

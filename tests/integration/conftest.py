@@ -6,6 +6,7 @@ The worker is a separate process started once per session; tests that use it nee
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -47,26 +48,28 @@ def worker_media_root(tmp_path_factory) -> Path:
 class Worker:
     """A Celery worker process; `kill()` and `start()` let tests simulate a crash and a restart."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, app_module: str = "labeler") -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, app_module: str = "labeler", queues: str = "default,gpu") -> None:
         self.env = env
         self.log_path = log_path
         self.app_module = app_module
+        self.queues = queues
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         from labeler.celery import app
 
         log = self.log_path.open("ab")
+        self.name = f"test-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", self.app_module, "worker", "-Q", "default,gpu", "-c", "1",
-             "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", "-l", "INFO", "--without-gossip", "--without-mingle"],
+            [sys.executable, "-m", "celery", "-A", self.app_module, "worker", "-Q", self.queues, "-c", "1",
+             "-n", self.name, "-l", "INFO", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()[-4000:]}")
-            if app.control.ping(timeout=0.5):
+            if app.control.ping(destination=[self.name], timeout=0.5):  # this one, not another already up
                 return
         raise RuntimeError(f"worker did not answer within 60 s:\n{self.log_path.read_text()[-4000:]}")
 

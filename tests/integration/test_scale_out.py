@@ -2,8 +2,10 @@
 S3-compatible store (moto on loopback), each with its own local media folder.
 
 One pre-label job is shared by two real worker processes (each runs some chunks) and writes the
-proposals a single worker writes; a cancel stops every chunk; a chunk that a killed worker held is
-redelivered; export, import and train jobs run end to end with media in the bucket only."""
+proposals a single worker writes; so is one export job, whose zip has the content of a one-worker
+export; a cancel stops every chunk of either; a chunk that a killed worker held is redelivered; a
+chunk whose message Redis lost is sent again when a worker starts, and the Job ends as an
+undisturbed one; export, import and train jobs run end to end with media in the bucket only."""
 from __future__ import annotations
 
 import io
@@ -22,9 +24,11 @@ from annotations.models import Annotation, Image, Job, JobChunk, ModelVersion
 from workers.model_versions import model_version_register
 
 from ..conftest import png_bytes
+from ..formats.test_export_chunks import zip_content
 from ..model_support import shapes_project
 from ..prelabel.test_prelabel_chunks import proposals_of
 from ..s3_support import bucket_keys
+from ..task_runner import QueueOnly
 from ..training.support import TINY_UNET_PARAMS, approved_shapes
 from .conftest import Worker, wait_for_job
 
@@ -39,11 +43,11 @@ class Pool:
     def __init__(self, session_worker: Worker, env: dict[str, str], root: Path) -> None:
         self.session_worker, self.env, self.root, self.workers = session_worker, env, root, []
 
-    def add(self) -> Worker:
+    def add(self, *, queues: str = "default,gpu") -> Worker:
         n = len(self.workers)
         media_root = self.root / f"worker{n}-media"  # each its own disk: nothing shared but the store
         media_root.mkdir(parents=True)
-        worker = Worker({**self.env, "MEDIA_ROOT": str(media_root)}, self.root / f"worker{n}.log")
+        worker = Worker({**self.env, "MEDIA_ROOT": str(media_root)}, self.root / f"worker{n}.log", queues=queues)
         worker.start()
         self.workers.append(worker)
         return worker
@@ -61,7 +65,7 @@ class Pool:
 def pool(celery_worker_process, settings, s3_media, tmp_path):
     celery_worker_process.stop()
     settings.LABELER_TASK_RUNNER = "annotations.jobs.CeleryRunner"
-    env = {**celery_worker_process.env, **s3_media, "LABELER_PRELABEL_CHUNK": "4"}
+    env = {**celery_worker_process.env, **s3_media, "LABELER_PRELABEL_CHUNK": "4", "LABELER_EXPORT_CHUNK": "4"}
     pool = Pool(celery_worker_process, env, tmp_path)
     yield pool
     pool.stop()  # the `worker` fixture starts the session's worker again when a test wants it
@@ -128,6 +132,114 @@ def test_a_chunk_held_by_a_killed_worker_is_redelivered_and_nothing_is_done_twic
     for key in Annotation.objects.filter(model_version=version).values_list("image_id", "label_class_id"):
         per_image_class[key] = per_image_class.get(key, 0) + 1
     assert max(per_image_class.values()) == 1 and len({i for i, _ in per_image_class}) == 40
+
+
+def _export(project, owner, **options) -> Job:
+    return export_start(project=project, user=owner, options=export_options(**options))
+
+
+def test_two_workers_share_one_export_job_and_write_the_zip_one_worker_writes(pool, owner):
+    project, _ = approved_shapes(owner=owner, n=48)
+    pool.add()
+    options = {"format": "voc", "with_images": True, "split": "train=0.7,val=0.3"}
+    alone = wait_for_job(_export(project, owner, **options).pk, timeout=120)
+    assert alone.status == "succeeded", alone.message
+    assert alone.result["chunks"] == 12 and len(alone.result["chunks_by_worker"]) == 1
+    pool.add()
+    shared = wait_for_job(_export(project, owner, **options).pk, timeout=120)
+    assert shared.status == "succeeded", shared.message
+    assert (shared.done, shared.total) == (48, 48) and shared.result["images"] == 48
+    by_worker = shared.result["chunks_by_worker"]
+    assert len(by_worker) == 2 and all(n >= 1 for n in by_worker.values()), by_worker  # both took chunks
+    assert zip_content(shared.result_file.name) == zip_content(alone.result_file.name)
+    assert not any(k.startswith(f"exports/{project.pk}/job-") and "-parts/" in k
+                   for k in bucket_keys(pool.env["MEDIA_S3_ENDPOINT_URL"], pool.env["MEDIA_S3_BUCKET"], "exports/"))
+    assert pool.durable_local_files() == []
+
+
+def test_a_cancel_stops_every_chunk_of_an_export_on_every_worker(pool, owner):
+    project, _ = approved_shapes(owner=owner, n=160)
+    pool.add()
+    pool.add()
+    job = _export(project, owner, format="voc", with_images=True)
+    deadline = time.monotonic() + 120
+    while Job.objects.get(pk=job.pk).done < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    job_cancel(job=Job.objects.get(pk=job.pk))
+    time.sleep(3)  # running chunks see it at their next progress report; queued ones at their start
+    settled = list(JobChunk.objects.filter(job=job).values_list("index", "status", "done"))
+    time.sleep(2)
+    job = Job.objects.get(pk=job.pk)
+    assert job.status == "cancelled" and job.done < 160 and not job.result_file, (job.status, job.done)
+    assert list(JobChunk.objects.filter(job=job).values_list("index", "status", "done")) == settled  # nothing moves
+    assert sum(status == "succeeded" for _, status, _ in settled) < 40
+    keys = bucket_keys(pool.env["MEDIA_S3_ENDPOINT_URL"], pool.env["MEDIA_S3_BUCKET"], f"exports/{project.pk}/")
+    assert keys == [], keys  # no zip, and every part removed
+
+
+def _drop_queued_messages() -> list[str]:
+    """What a Redis that lost its data does to the queues: every waiting message gone. Returns the
+    ids of the messages dropped."""
+    from labeler.celery import app
+    from workers.startup import QUEUES, _redis, _task_id
+
+    connection, client = _redis(app)
+    dropped = []
+    try:
+        channel = connection.default_channel
+        for queue in QUEUES:
+            for key in {channel._q_for_pri(queue, pri) for pri in channel.priority_steps}:
+                dropped += [_task_id(raw) for raw in client.lrange(key, 0, -1)]
+                client.delete(key)
+    finally:
+        connection.release()
+    return dropped
+
+
+@pytest.mark.parametrize("kind", ["prelabel", "export"])
+def test_chunks_whose_messages_redis_lost_are_sent_again_when_a_worker_starts(pool, owner, unet_checkpoint, kind):
+    """The Job's first task runs on a worker that takes only its queue, so the chunks it sends wait
+    in theirs; Redis then loses them; a worker that starts sends them again and the Job ends with
+    what an undisturbed run writes."""
+    from labeler.celery import app
+    from workers.startup import live_task_ids
+
+    from annotations.jobs import TASKS, chunk_task_id, deployment_id
+
+    if kind == "prelabel":
+        project, _ = shapes_project(owner=owner, n=20, seed=11)
+        version = model_version_register(project=project, checkpoint_path=unet_checkpoint, name="unet-lost")
+        params = {"model_version": version.pk, "images": "all", "score_threshold": 0.5}
+    else:
+        project, _ = approved_shapes(owner=owner, n=20)
+        params = export_options(format="coco", with_images=True, void_as_ignore=True).as_params()
+    planner = pool.add(queues="planners")
+    job = job_start(project=project, user=owner, kind=kind, params=params, total=20, runner=QueueOnly())
+    sent = app.send_task(TASKS[kind], args=[job.pk], kwargs={"deployment": deployment_id()}, queue="planners")
+    Job.objects.filter(pk=job.pk).update(celery_task_id=sent.id)
+    deadline = time.monotonic() + 60
+    chunk_ids = {chunk_task_id(job.pk, i) for i in range(5)}
+    while not chunk_ids <= live_task_ids(app) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert chunk_ids <= live_task_ids(app), "the first task did not send its five chunks"
+    planner.stop()
+    assert set(_drop_queued_messages()) == chunk_ids
+    assert not chunk_ids & live_task_ids(app) and Job.objects.get(pk=job.pk).status == "running"
+
+    pool.add()  # on start: finds the five chunks unfinished with no message, and sends them again
+    job = wait_for_job(job.pk, timeout=180)
+    assert job.status == "succeeded", job.message
+    assert (job.done, job.total) == (20, 20) and job.result["chunks"] == 5
+    assert list(JobChunk.objects.filter(job=job).values_list("status", flat=True)) == ["succeeded"] * 5
+    if kind == "prelabel":
+        disturbed = proposals_of(project)
+        again = wait_for_job(_prelabel(project, version).pk, timeout=180)
+        assert again.status == "succeeded", again.message
+        assert proposals_of(project) == disturbed and disturbed  # the same proposals, none twice
+    else:
+        again = wait_for_job(job_start(project=project, user=owner, kind=kind, params=params, total=20).pk, timeout=180)
+        assert again.status == "succeeded", again.message
+        assert zip_content(job.result_file.name) == zip_content(again.result_file.name)
 
 
 def test_export_import_and_train_jobs_run_on_a_worker_with_media_in_the_bucket_only(pool, owner, s3_media):
