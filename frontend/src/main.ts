@@ -44,6 +44,8 @@ function mount(): void {
     projectId,
     imageId,
     editUrl: (id) => template.replace("{id}", String(id)),
+    // ?tint=main: every tint on the main thread (the browser tests compare it with the workers').
+    tintWorkers: new URLSearchParams(window.location.search).get("tint") !== "main",
   });
   const ready = editor.open().then(
     () => {

@@ -68,6 +68,16 @@ export class Mask {
     this.pending = null;
   }
 
+  /** The counts string of a loaded mask not decoded yet (what a tint worker is sent), else null. */
+  get pendingCounts(): string | null {
+    return this.pending?.counts ?? null;
+  }
+
+  /** Takes the region a tint worker computed from the same counts (saves parsing them here). */
+  adoptRegion(counts: string, region: Rect): void {
+    if (this.area_ === null && this.pending?.counts === counts) this.area_ = { ...region };
+  }
+
   /** False while a loaded mask still holds only its runs. */
   get decoded(): boolean {
     return this.bitmap !== null;
