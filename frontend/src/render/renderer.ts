@@ -219,6 +219,16 @@ export class Renderer {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Resolves once every tint the view needs is made and drawn (the browser tests wait on it). */
+  async settled(): Promise<void> {
+    const frame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+    for (;;) {
+      await frame();
+      await frame();
+      if (this.inflight.size === 0 && this.pendingTint.size === 0 && !this.frameRequested && !this.preparing) return;
+    }
+  }
+
   /** True when `key` needs a whole tint at level f that nobody is making yet. */
   private needsTint(key: number, f: number): boolean {
     return !this.pendingTint.has(key) && this.inflight.get(key)?.f !== f;
@@ -405,10 +415,14 @@ export class Renderer {
     if (this.imageDirty) this.drawImageLayer();
     this.applyTints();
     this.applyVoidTint();
-    if (this.maskFull) this.drawMasks(null);
-    else if (!isEmpty(this.maskDirty)) this.drawMasks(this.maskDirty);
+    // Taken before drawing: drawMasks asks for another full redraw when it drew an old tint
+    // (one still to be re-made), and that request must survive this frame.
+    const full = this.maskFull;
+    const dirty = this.maskDirty;
     this.maskFull = false;
     this.maskDirty = EMPTY_RECT;
+    if (full) this.drawMasks(null);
+    else if (!isEmpty(dirty)) this.drawMasks(dirty);
     if (this.uiDirty) this.drawUi();
     this.frameTimes.push(performance.now() - t0);
     if (this.frameTimes.length > 600) this.frameTimes.splice(0, this.frameTimes.length - 600);
