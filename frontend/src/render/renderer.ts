@@ -26,6 +26,9 @@ type Surface = HTMLCanvasElement;
 /** Main-thread time a frame may spend on whole re-tints before it leaves the rest to the next frames. */
 const TINT_BUDGET_MS = 6;
 
+/** Tint pixels (at its level) under which a decoded mask is re-tinted here, not in a worker (~1 ms). */
+const SMALL_TINT = 65_536;
+
 /** Gives the main thread back (input, rendering) and resumes as soon as it is free. */
 function yieldToMain(): Promise<void> {
   const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
@@ -43,6 +46,9 @@ interface TintCache {
   canvas: Surface | ImageBitmap;
   sx: number;
   sy: number;
+  /** The mask and its rev when tinted: a kept tint of another level is reused only for these. */
+  mask: Mask;
+  rev: number;
   region: Rect;
   styleKey: string;
   /** Level: one canvas pixel per f x f image pixels (1 = full resolution). */
@@ -61,12 +67,16 @@ interface VoidTint {
   f: number;
 }
 
-/** A whole tint on its way from a worker. */
+/** A whole tint on its way from a worker, and what the mask was when asked (an answer for a
+ * mask that changed since is dropped). */
 interface InFlight {
   seq: number;
   f: number;
   styleKey: string;
-  counts: string;
+  mask: Mask;
+  rev: number;
+  counts: string | null;
+  region: Rect;
 }
 
 export interface RendererOptions {
@@ -86,6 +96,8 @@ export class Renderer {
   private image: CanvasImageSource | null = null;
   private readonly levels: Array<{ scale: number; source: ImageBitmap }> = [];
   private readonly tints = new Map<number, TintCache>();
+  /** Each annotation's tint of the level shown before (see replaceTint). */
+  private readonly spare = new Map<number, TintCache>();
   private pendingTint = new Map<number, Rect>(); // EMPTY_RECT = whole annotation
   /** The void region's hatch over its mask's region, at level f like the annotations' tints. */
   private voidTint: VoidTint | null = null;
@@ -146,21 +158,27 @@ export class Renderer {
   }
 
   /**
-   * Asks a worker for the whole tint of `key` at level f when its mask is still RLE; false when
-   * it must be tinted here (edited, decoded, or no workers). `out` collects the requests to send.
+   * Asks a worker for the whole tint of `key` at level f: from its RLE while the mask is only
+   * that, else from a copy of its pixels (a whole re-tint of a large edited mask at 1:1 took
+   * ~0.5 s here). False when it must be tinted here (no workers). `out` collects the requests.
    */
   private tintByWorker(key: number, f: number, out: TintRequest[]): boolean {
     if (!this.pool) return false;
     const item = this.doc.get(key);
-    const counts = item?.mask.pendingCounts ?? null;
-    if (!item || counts === null) return false;
+    if (!item) return false;
+    const mask = item.mask;
+    const counts = mask.pendingCounts;
+    // A small decoded mask is quicker here than a round trip, and shows in this frame.
+    if (counts === null && (mask.region.w * mask.region.h) / (f * f) < SMALL_TINT) return false;
     const style = this.styleFor(item);
     const styleKey = JSON.stringify(style);
     const on = this.inflight.get(key);
-    if (on && on.f === f && on.styleKey === styleKey && on.counts === counts) return true; // already on its way
+    if (on && on.f === f && on.styleKey === styleKey && on.mask === mask && on.rev === mask.rev && on.counts === counts) return true; // already on its way
     const seq = ++this.seq;
-    this.inflight.set(key, { seq, f, styleKey, counts });
-    out.push({ key, seq, counts, width: this.doc.width, height: this.doc.height, f, style });
+    const region = counts === null ? { ...mask.region } : EMPTY_RECT;
+    this.inflight.set(key, { seq, f, styleKey, mask, rev: mask.rev, counts, region });
+    const base = { key, seq, width: this.doc.width, height: this.doc.height, f, style };
+    out.push(counts !== null ? { ...base, counts } : { ...base, counts: "", crop: { region, data: mask.data.slice() } });
     return true;
   }
 
@@ -185,13 +203,16 @@ export class Renderer {
     }
     this.inflight.delete(place.key);
     const item = this.doc.get(place.key);
-    if (!item || item.mask.pendingCounts !== want.counts || JSON.stringify(this.styleFor(item)) !== want.styleKey) {
+    const m = item?.mask;
+    const same = m !== undefined && m === want.mask && m.rev === want.rev && m.pendingCounts === want.counts &&
+      (want.counts !== null || (m.region.x === want.region.x && m.region.y === want.region.y && m.region.w === want.region.w && m.region.h === want.region.h));
+    if (!item || !same || JSON.stringify(this.styleFor(item)) !== want.styleKey) {
       place.bitmap?.close();
       if (item) this.pendingTint.set(item.key, EMPTY_RECT);
       return;
     }
-    item.mask.adoptRegion(want.counts, place.region);
-    this.tints.set(place.key, { canvas, sx: 0, sy: 0, region: { ...place.region }, styleKey: want.styleKey, f: place.f });
+    if (want.counts !== null) item.mask.adoptRegion(want.counts, place.region);
+    this.replaceTint(place.key, { canvas, sx: 0, sy: 0, region: { ...place.region }, styleKey: want.styleKey, f: place.f, mask: want.mask, rev: want.rev });
     this.workerTints++;
   }
 
@@ -484,7 +505,7 @@ export class Renderer {
     const requests: TintRequest[] = [];
     for (const [key, rect] of pending) {
       if (!isEmpty(rect)) this.tintOne(key, rect, f);
-      else if (!this.tintByWorker(key, f, requests)) whole.push(key);
+      else if (!this.reuseSpare(key, f) && !this.tintByWorker(key, f, requests)) whole.push(key);
     }
     this.pool?.send(requests);
     for (let i = 0; i < whole.length; i++) {
@@ -498,11 +519,38 @@ export class Renderer {
     }
   }
 
+  /** Puts a new tint in place; the one it replaces is kept when it is of another level (so a
+   * zoom back to it shows at once, without re-tinting 1,000 masks). */
+  private replaceTint(key: number, cache: TintCache): void {
+    const old = this.tints.get(key);
+    if (old && old.f !== cache.f) this.spare.set(key, old);
+    this.tints.set(key, cache);
+  }
+
+  /** Swaps in the kept tint of `key` when it is of level f and its mask and style did not change. */
+  private reuseSpare(key: number, f: number): boolean {
+    const kept = this.spare.get(key);
+    const item = this.doc.get(key);
+    if (!kept || !item || kept.f !== f) return false;
+    const m = item.mask;
+    const r = m.region;
+    if (kept.mask !== m || kept.rev !== m.rev || kept.styleKey !== JSON.stringify(this.styleFor(item)) ||
+        kept.region.x !== r.x || kept.region.y !== r.y || kept.region.w !== r.w || kept.region.h !== r.h) {
+      this.spare.delete(key);
+      return false;
+    }
+    if (this.inflight.delete(key)) this.settle();
+    this.spare.delete(key);
+    this.replaceTint(key, kept);
+    return true;
+  }
+
   private tintOne(key: number, rect: Rect, f: number): void {
     if (this.inflight.delete(key)) this.settle(); // tinted here now: a worker's answer would be stale
     const item = this.doc.get(key);
     if (!item) {
       this.tints.delete(key);
+      this.spare.delete(key);
       return;
     }
     const style = this.styleFor(item);
@@ -515,28 +563,33 @@ export class Renderer {
     const partial = !isEmpty(rect) && old !== undefined && old.styleKey === styleKey && old.f === f;
     if (partial && sameRegion) {
       this.tintInto(old, item, intersect(inflate(rect, style.outline + 1), region), style);
+      old.rev = item.mask.rev;
       return;
     }
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.ceil(region.w / f));
     canvas.height = Math.max(1, Math.ceil(region.h / f));
-    const cache: TintCache = { canvas, sx: 0, sy: 0, region: { ...region }, styleKey, f };
-    this.tints.set(key, cache);
-    if (partial && f === 1 && old) {
-      // The mask grew during a stroke: keep the old pixels, tint only what changed.
+    const cache: TintCache = { canvas, sx: 0, sy: 0, region: { ...region }, styleKey, f, mask: item.mask, rev: item.mask.rev };
+    this.replaceTint(key, cache);
+    // The mask grew during a stroke: keep the old pixels, tint only what changed. At a coarser
+    // level this needs both origins on the same sampling grid (Mask.ensure aligns them).
+    const aligned = old !== undefined && (old.region.x - region.x) % f === 0 && (old.region.y - region.y) % f === 0;
+    if (partial && old && aligned) {
       const ctx = canvas.getContext("2d");
       const ow = Math.max(1, Math.ceil(old.region.w / f));
       const oh = Math.max(1, Math.ceil(old.region.h / f));
-      ctx?.drawImage(old.canvas, old.sx, old.sy, ow, oh, old.region.x - region.x, old.region.y - region.y, ow, oh);
+      ctx?.drawImage(old.canvas, old.sx, old.sy, ow, oh, (old.region.x - region.x) / f, (old.region.y - region.y) / f, ow, oh);
       const r = inflate(rect, style.outline + 1);
-      // Pixels along the old region's border need their outline recomputed too.
+      // Pixels along the old region's border need their outline (and, at a level, their clamped
+      // samples) recomputed too.
       const border = inflate(old.region, style.outline + 1);
-        this.tintInto(cache, item, intersect(r, region), style);
+      const t = f === 1 ? 2 * style.outline + 2 : 3 * f + 2 * style.outline + 2;
+      this.tintInto(cache, item, intersect(r, region), style);
       for (const edge of [
-        { x: border.x, y: border.y, w: border.w, h: 2 * style.outline + 2 },
-        { x: border.x, y: border.y + border.h - 2 * style.outline - 2, w: border.w, h: 2 * style.outline + 2 },
-        { x: border.x, y: border.y, w: 2 * style.outline + 2, h: border.h },
-        { x: border.x + border.w - 2 * style.outline - 2, y: border.y, w: 2 * style.outline + 2, h: border.h },
+        { x: border.x - t, y: border.y - t, w: border.w + 2 * t, h: 2 * t },
+        { x: border.x - t, y: border.y + border.h - t, w: border.w + 2 * t, h: 2 * t },
+        { x: border.x - t, y: border.y - t, w: 2 * t, h: border.h + 2 * t },
+        { x: border.x + border.w - t, y: border.y - t, w: 2 * t, h: border.h + 2 * t },
       ]) this.tintInto(cache, item, intersect(edge, region), style);
     } else {
       this.tintInto(cache, item, region, style);

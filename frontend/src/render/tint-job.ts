@@ -8,12 +8,15 @@ import { type Rect, isEmpty } from "../geometry";
 import { Mask } from "../mask";
 import { type TintStyle, tintLevelRect, tintRect } from "./tint";
 
-/** A mask still held as its server RLE, to tint at level `f` (1 = full resolution). */
+/** A mask to tint at level `f` (1 = full resolution): its server RLE while it is still only that,
+ * else a copy of its decoded pixels (an edited mask re-tinted after a zoom). */
 export interface TintRequest {
   key: number;
   /** Ties an answer to its request: a newer request for the same key makes older answers stale. */
   seq: number;
+  /** The RLE counts; "" when `crop` is given. */
   counts: string;
+  crop?: { region: Rect; data: Uint8Array };
   width: number;
   height: number;
   f: number;
@@ -47,5 +50,8 @@ export function tintWhole(mask: Mask, f: number, style: TintStyle): TintPixels {
 
 /** The worker's side of a request: decode nothing but what the level needs, tint it. */
 export function runTintRequest(req: TintRequest): TintPixels {
-  return tintWhole(Mask.fromRle({ size: [req.height, req.width], counts: req.counts }), req.f, req.style);
+  const mask = req.crop
+    ? new Mask(req.width, req.height, req.crop.region, req.crop.data)
+    : Mask.fromRle({ size: [req.height, req.width], counts: req.counts });
+  return tintWhole(mask, req.f, req.style);
 }

@@ -46,7 +46,9 @@ export class TintPool {
     const n = this.workers.length;
     const per = Math.ceil(requests.length / n);
     for (let i = 0; i < n && i * per < requests.length; i++) {
-      this.workers[(this.next + i) % n].postMessage(requests.slice(i * per, (i + 1) * per));
+      const part = requests.slice(i * per, (i + 1) * per);
+      // Decoded pixels travel as transferred copies (no second copy in postMessage).
+      this.workers[(this.next + i) % n].postMessage(part, part.flatMap((r) => (r.crop ? [r.crop.data.buffer] : [])));
     }
     this.next = (this.next + 1) % n;
   }
