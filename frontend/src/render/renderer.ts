@@ -41,11 +41,8 @@ function yieldToMain(): Promise<void> {
 }
 
 interface TintCache {
-  /** A worker's tint stays in its batch's atlas (an ImageBitmap, at sx, sy) until a stroke needs
-   * to draw into it. */
+  /** A worker's tint stays an ImageBitmap until a stroke needs to draw into it (ownCanvas). */
   canvas: Surface | ImageBitmap;
-  sx: number;
-  sy: number;
   /** The mask and its rev when tinted: a kept tint of another level is reused only for these. */
   mask: Mask;
   rev: number;
@@ -212,7 +209,7 @@ export class Renderer {
       return;
     }
     if (want.counts !== null) item.mask.adoptRegion(want.counts, place.region);
-    this.replaceTint(place.key, { canvas, sx: 0, sy: 0, region: { ...place.region }, styleKey: want.styleKey, f: place.f, mask: want.mask, rev: want.rev });
+    this.replaceTint(place.key, { canvas, region: { ...place.region }, styleKey: want.styleKey, f: place.f, mask: want.mask, rev: want.rev });
     this.workerTints++;
   }
 
@@ -569,7 +566,7 @@ export class Renderer {
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.ceil(region.w / f));
     canvas.height = Math.max(1, Math.ceil(region.h / f));
-    const cache: TintCache = { canvas, sx: 0, sy: 0, region: { ...region }, styleKey, f, mask: item.mask, rev: item.mask.rev };
+    const cache: TintCache = { canvas, region: { ...region }, styleKey, f, mask: item.mask, rev: item.mask.rev };
     this.replaceTint(key, cache);
     // The mask grew during a stroke: keep the old pixels, tint only what changed. At a coarser
     // level this needs both origins on the same sampling grid (Mask.ensure aligns them).
@@ -578,7 +575,7 @@ export class Renderer {
       const ctx = canvas.getContext("2d");
       const ow = Math.max(1, Math.ceil(old.region.w / f));
       const oh = Math.max(1, Math.ceil(old.region.h / f));
-      ctx?.drawImage(old.canvas, old.sx, old.sy, ow, oh, (old.region.x - region.x) / f, (old.region.y - region.y) / f, ow, oh);
+      ctx?.drawImage(old.canvas, 0, 0, ow, oh, (old.region.x - region.x) / f, (old.region.y - region.y) / f, ow, oh);
       const r = inflate(rect, style.outline + 1);
       // Pixels along the old region's border need their outline (and, at a level, their clamped
       // samples) recomputed too.
@@ -603,10 +600,9 @@ export class Renderer {
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.ceil(cache.region.w / cache.f));
     canvas.height = Math.max(1, Math.ceil(cache.region.h / cache.f));
-    canvas.getContext("2d")?.drawImage(c, cache.sx, cache.sy, canvas.width, canvas.height, 0, 0, canvas.width, canvas.height);
+    canvas.getContext("2d")?.drawImage(c, 0, 0);
+    c.close();
     cache.canvas = canvas;
-    cache.sx = 0;
-    cache.sy = 0;
     return canvas;
   }
 
@@ -688,7 +684,7 @@ export class Renderer {
       const k = cache.f;
       ctx.drawImage(
         cache.canvas,
-        cache.sx + (part.x - cache.region.x) / k, cache.sy + (part.y - cache.region.y) / k, part.w / k, part.h / k,
+        (part.x - cache.region.x) / k, (part.y - cache.region.y) / k, part.w / k, part.h / k,
         part.x, part.y, part.w, part.h,
       );
     }
