@@ -99,7 +99,7 @@ def make_void() -> dict:
 
 
 EDITOR_PAGE = """<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/static/editor/editor.css">
-</head><body style="margin:0"><div id="editor" data-project-id="1" data-image-id="{image}" data-api-root="/api/"></div>
+</head><body style="margin:0"><div id="editor" data-project-id="1" data-image-id="{image}" data-image-url="/media/photo.jpg?{image}" data-api-root="/api/"></div>
 <script type="module" src="/static/editor/editor.js"></script></body></html>"""
 
 PLAIN_PAGE = """<!doctype html><html><body style="margin:0"><canvas id="c" width="1400" height="860"></canvas><script>

@@ -29,6 +29,8 @@ export interface EditorConfig {
   imageId: number;
   /** URL of another image's editor page. */
   editUrl(imageId: number): string;
+  /** The photo's URL when the page knows it: its request then starts with the API's. */
+  imageUrl?: string;
   /** False tints every mask on the main thread (the browser tests compare both ways). */
   tintWorkers?: boolean;
 }
@@ -76,11 +78,12 @@ export class Editor {
   async open(): Promise<void> {
     const t0 = performance.now();
     const imageEl = new Image();
-    // The photo's request starts as soon as its URL is known, while the document still comes.
-    // It is decoded off the main thread (a Blob's ImageBitmap): an <img> decodes a 12 MP JPEG on
-    // the main thread at its first draw, a 100+ ms task.
+    // The photo's request starts as soon as its URL is known (from the page, else the image's
+    // metadata), while the document still comes. It is decoded off the main thread (a Blob's
+    // ImageBitmap): an <img> decodes a 12 MP JPEG on the main thread at its first draw, a 100+ ms task.
     const imageMeta = this.api.image(this.config.imageId);
-    const blob = imageMeta.then((meta) => fetch(meta.url, { credentials: "same-origin" })).then((r) => {
+    const photoUrl = this.config.imageUrl !== undefined ? Promise.resolve(this.config.imageUrl) : imageMeta.then((meta) => meta.url);
+    const blob = photoUrl.then((url) => fetch(url, { credentials: "same-origin" })).then((r) => {
       if (!r.ok) throw new Error(`the image could not be loaded (HTTP ${r.status})`);
       return r.blob();
     });
