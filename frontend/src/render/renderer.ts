@@ -189,7 +189,7 @@ export class Renderer {
     this.settle();
   }
 
-  /** Main-thread time spent taking in worker tints (the bench reads it). */
+  /** Main-thread time spent taking in worker tints so far (ms; for profiling by hand). */
   batchMs = 0;
 
   private takeTint(place: TintPlace, canvas: Surface | ImageBitmap): void {
