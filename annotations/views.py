@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import selectors, train_presets
+from . import media, selectors, train_presets
 from .errors import NotFound, PermissionDenied
 from .models import Image, LabelClass, Membership
 
@@ -110,6 +110,7 @@ def editor_page(request: HttpRequest, project_id: int, image_id: int) -> HttpRes
     document_set = "ground_truth" if request.GET.get("set") == "ground_truth" else "work"  # the API checks who may
     return render(request, "annotations/editor.html", {
         "project": image.project, "image": image, "role": _role(request, image.project), "document_set": document_set,
+        "image_url": media.url(image.file.name),  # the editor starts the photo's request at once (as ImageOut.url)
     })
 
 

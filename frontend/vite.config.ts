@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 const src = (path: string): string => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
 
 export default defineConfig({
+  // Relative URLs in the bundle: the tint worker is found next to editor.js wherever static files are served.
+  base: "./",
   build: {
     outDir: fileURLToPath(new URL("../annotations/static/editor", import.meta.url)),
     emptyOutDir: true,
@@ -24,6 +26,11 @@ export default defineConfig({
         assetFileNames: "editor[extname]",
       },
     },
+  },
+  // The tint worker (src/render/tint-worker.ts) next to editor.js under a fixed name, like the entries.
+  worker: {
+    format: "es",
+    rollupOptions: { output: { entryFileNames: "[name].js", chunkFileNames: "worker-[name].js" } },
   },
   test: {
     include: ["tests/**/*.test.ts"],

@@ -28,6 +28,15 @@ def test_editor_shell_carries_the_ids(client, owner, project, image):
     assert f'data-image-id="{image.pk}"' in page
 
 
+def test_editor_shell_carries_the_photo_url_the_api_gives(client, owner, project, image):
+    """The editor starts the photo's request from it, before the API answers."""
+    client.force_login(owner)
+    page = client.get(f"/projects/{project.pk}/images/{image.pk}/edit/").content.decode()
+    url = client.get(f"/api/images/{image.pk}/").json()["url"]
+    assert f'data-image-url="{url}"' in page
+    assert client.get(url).status_code == 200
+
+
 def test_outsiders_get_404_pages(client, outsider, project, image):
     client.force_login(outsider)
     assert client.get(f"/projects/{project.pk}/").status_code == 404

@@ -1,6 +1,6 @@
 /**
  * Entry point: mounts the editor on `#editor` (data-project-id, data-image-id, data-api-root,
- * optional data-edit-url-template with "{id}") and exposes a small read-only handle on
+ * optional data-edit-url-template with "{id}" and data-image-url, the photo's URL) and exposes a small read-only handle on
  * `window.labelerEditor` for browser tests and the benchmark.
  */
 import "./styles.css";
@@ -44,6 +44,9 @@ function mount(): void {
     projectId,
     imageId,
     editUrl: (id) => template.replace("{id}", String(id)),
+    imageUrl: root.dataset.imageUrl || undefined,
+    // ?tint=main: every tint on the main thread (the browser tests compare it with the workers').
+    tintWorkers: new URLSearchParams(window.location.search).get("tint") !== "main",
   });
   const ready = editor.open().then(
     () => {

@@ -14,6 +14,9 @@
 import { type Rect, EMPTY_RECT, intersect, isEmpty, union } from "./geometry";
 import { type CocoRle, countsBounds, countsToCrop, countsToLevel, countsToString, cropToCounts, stringToCounts } from "./rle";
 
+/** Alignment of a grown region's origin (a multiple of every tint level). */
+const ALIGN = 8;
+
 export class Mask {
   private area_: Rect | null;
   private bitmap: Uint8Array | null;
@@ -66,6 +69,16 @@ export class Mask {
   set data(data: Uint8Array) {
     this.bitmap = data;
     this.pending = null;
+  }
+
+  /** The counts string of a loaded mask not decoded yet (what a tint worker is sent), else null. */
+  get pendingCounts(): string | null {
+    return this.pending?.counts ?? null;
+  }
+
+  /** Takes the region a tint worker computed from the same counts (saves parsing them here). */
+  adoptRegion(counts: string, region: Rect): void {
+    if (this.area_ === null && this.pending?.counts === counts) this.area_ = { ...region };
   }
 
   /** False while a loaded mask still holds only its runs. */
@@ -122,10 +135,15 @@ export class Mask {
     }
     const grown = union(r, want);
     const slack = Math.max(32, Math.round(Math.max(grown.w, grown.h) / 4));
-    const next = intersect(
+    const slacked = intersect(
       { x: grown.x - slack, y: grown.y - slack, w: grown.w + 2 * slack, h: grown.h + 2 * slack },
       this.imageRect,
     );
+    // The origin on a multiple of 8: the renderer's level tints (one pixel per 2x2 or 4x4) then
+    // sample the same image pixels before and after a growth and keep what they had.
+    const ax = slacked.x - (slacked.x % ALIGN);
+    const ay = slacked.y - (slacked.y % ALIGN);
+    const next = { x: ax, y: ay, w: slacked.w + slacked.x - ax, h: slacked.h + slacked.y - ay };
     const data = new Uint8Array(next.w * next.h);
     for (let y = 0; y < r.h; y++) {
       data.set(this.data.subarray(y * r.w, (y + 1) * r.w), (r.y + y - next.y) * next.w + (r.x - next.x));
@@ -159,7 +177,9 @@ export class Mask {
     }
   }
 
-  /** Tight bounds of the foreground, EMPTY_RECT when nothing is set. */
+  /** Tight bounds of the foreground, EMPTY_RECT when nothing is set. Rows are searched with the
+   * typed array's own indexOf / lastIndexOf (a JavaScript loop over a 12-Mpixel semantic layer
+   * was a 100+ ms task after each stroke). */
   tightBounds(): Rect {
     const data = this.data;
     const r = this.region;
@@ -168,21 +188,14 @@ export class Mask {
     let minY = Infinity;
     let maxY = -1;
     for (let y = 0; y < r.h; y++) {
-      const row = y * r.w;
-      let first = -1;
-      let last = -1;
-      for (let x = 0; x < r.w; x++) {
-        if (data[row + x]) {
-          if (first < 0) first = x;
-          last = x;
-        }
-      }
-      if (first >= 0) {
-        if (y < minY) minY = y;
-        maxY = y;
-        if (first < minX) minX = first;
-        if (last > maxX) maxX = last;
-      }
+      const row = data.subarray(y * r.w, (y + 1) * r.w);
+      const first = row.indexOf(1);
+      if (first < 0) continue;
+      const last = row.lastIndexOf(1);
+      if (y < minY) minY = y;
+      maxY = y;
+      if (first < minX) minX = first;
+      if (last > maxX) maxX = last;
     }
     if (maxY < 0) return EMPTY_RECT;
     return { x: r.x + minX, y: r.y + minY, w: maxX - minX + 1, h: maxY - minY + 1 };

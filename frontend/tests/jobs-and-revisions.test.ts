@@ -21,6 +21,14 @@ describe("a revision's line in the history panel", () => {
     expect(line.endsWith(" · 2 annotations")).toBe(true);
   });
 
+  it("says when in local time: the time alone for today's saves, day and month for older ones", () => {
+    const at = new Date(2026, 11, 1, 9, 5, 7); // local time
+    const today = revisionLine({ ...revision, created_at: at.toISOString() }, new Date(2026, 11, 1, 18, 0, 0));
+    expect(today).toBe("v3 · tom · 09:05:07 · 2 annotations");
+    const older = revisionLine({ ...revision, created_at: at.toISOString() }, new Date(2026, 11, 3, 18, 0, 0));
+    expect(older).toBe("v3 · tom · 1 Dec 09:05 · 2 annotations");
+  });
+
   it("names a save without a person (a model's proposals, an import)", () => {
     expect(revisionLine({ ...revision, author: null, annotation_count: 1 })).toMatch(/^v3 · model \/ import · .* · 1 annotation$/);
   });

@@ -275,3 +275,11 @@ describe("saving the void region", () => {
     expect(decodeToBitmap(api.saves[1].void as CocoRle)).toEqual(full(doc));
   });
 });
+
+describe("the void row's pixel count", () => {
+  it("groups thousands with commas as en-US does, without Intl", async () => {
+    const { groupThousands } = await import("../src/ui/panels");
+    for (const n of [0, 7, 999, 1000, 65536, 1574015, 12000000]) expect(groupThousands(n)).toBe(n.toLocaleString("en-US"));
+  });
+});
+

@@ -1,11 +1,15 @@
 /**
  * Draws the editor in three stacked canvases so each kind of change repaints only its layer:
  *  - image: the photo (downscaled copies for low zoom), redrawn on zoom/pan only;
- *  - masks: one cached tinted canvas per annotation, composited; while stroking only the
- *    dirty rectangle is re-tinted and re-composited; the void region's hatch (void-layer.ts)
- *    is cached the same way and drawn above them, since void overrides any class;
+ *  - masks: one cached tint per annotation (a canvas, or an ImageBitmap from a tint worker),
+ *    composited; while stroking only the dirty rectangle is re-tinted and re-composited; the
+ *    void region's hatch (void-layer.ts) is cached the same way and drawn above them, since void
+ *    overrides any class;
  *  - ui: cursors, the polygon being drawn, the selection frame (cheap, redrawn on pointer moves).
  * All drawing happens in one requestAnimationFrame callback; events only mark things dirty.
+ * Whole tints of masks still held as their server RLE (the open, a zoom level change, a restyle)
+ * are made by tint workers (tint-pool.ts) while the old tint stays on screen; what a person
+ * edits is tinted here, a dirty rectangle at a time.
  */
 import type { AnnotationItem, EditorDocument } from "../document";
 import { type Rect, EMPTY_RECT, inflate, intersect, isEmpty, union } from "../geometry";
@@ -13,11 +17,17 @@ import type { Mask } from "../mask";
 import type { Viewport } from "../viewport";
 import { hatchVoidLevel } from "../void-layer";
 import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./tint";
+import type { TintRequest } from "./tint-job";
+import { TintPool } from "./tint-pool";
+import type { TintBatch, TintPlace } from "./tint-worker";
 
 type Surface = HTMLCanvasElement;
 
 /** Main-thread time a frame may spend on whole re-tints before it leaves the rest to the next frames. */
 const TINT_BUDGET_MS = 6;
+
+/** Tint pixels (at its level) under which a decoded mask is re-tinted here, not in a worker (~1 ms). */
+const SMALL_TINT = 65_536;
 
 /** Gives the main thread back (input, rendering) and resumes as soon as it is free. */
 function yieldToMain(): Promise<void> {
@@ -31,7 +41,11 @@ function yieldToMain(): Promise<void> {
 }
 
 interface TintCache {
-  canvas: Surface;
+  /** A worker's tint stays an ImageBitmap until a stroke needs to draw into it (ownCanvas). */
+  canvas: Surface | ImageBitmap;
+  /** The mask and its rev when tinted: a kept tint of another level is reused only for these. */
+  mask: Mask;
+  rev: number;
   region: Rect;
   styleKey: string;
   /** Level: one canvas pixel per f x f image pixels (1 = full resolution). */
@@ -50,6 +64,23 @@ interface VoidTint {
   f: number;
 }
 
+/** A whole tint on its way from a worker, and what the mask was when asked (an answer for a
+ * mask that changed since is dropped). */
+interface InFlight {
+  seq: number;
+  f: number;
+  styleKey: string;
+  mask: Mask;
+  rev: number;
+  counts: string | null;
+  region: Rect;
+}
+
+export interface RendererOptions {
+  /** Tint workers (the default where the browser has them); false tints everything here. */
+  tintWorkers?: boolean;
+}
+
 export type UiPainter = (ctx: CanvasRenderingContext2D, view: Viewport) => void;
 
 export class Renderer {
@@ -62,6 +93,8 @@ export class Renderer {
   private image: CanvasImageSource | null = null;
   private readonly levels: Array<{ scale: number; source: ImageBitmap }> = [];
   private readonly tints = new Map<number, TintCache>();
+  /** Each annotation's tint of the level shown before (see replaceTint). */
+  private readonly spare = new Map<number, TintCache>();
   private pendingTint = new Map<number, Rect>(); // EMPTY_RECT = whole annotation
   /** The void region's hatch over its mask's region, at level f like the annotations' tints. */
   private voidTint: VoidTint | null = null;
@@ -78,11 +111,18 @@ export class Renderer {
   /** While a tool gesture runs the selection frame is not recomputed (it would scan the mask). */
   gestureActive = false;
   private preparing = false;
+  private pool: TintPool | null = null;
+  private readonly inflight = new Map<number, InFlight>();
+  private seq = 0;
+  private idleWaiters: Array<() => void> = [];
+  /** Whole tints made by workers so far (the bench and the browser tests read it). */
+  workerTints = 0;
 
   constructor(
     private readonly host: HTMLElement,
     private readonly doc: EditorDocument,
     private readonly view: Viewport,
+    rendererOptions: RendererOptions = {},
   ) {
     const make = (cls: string): HTMLCanvasElement => {
       const c = document.createElement("canvas");
@@ -104,6 +144,112 @@ export class Renderer {
       else this.invalidateUi();
     });
     view.events.on("changed", () => this.invalidateView());
+    if (rendererOptions.tintWorkers !== false) {
+      this.pool = TintPool.create((batch) => this.onTintBatch(batch), () => this.onPoolFailed());
+    }
+  }
+
+  /** Number of tint workers (0: everything is tinted on the main thread). */
+  get tintWorkerCount(): number {
+    return this.pool?.size ?? 0;
+  }
+
+  /**
+   * Asks a worker for the whole tint of `key` at level f: from its RLE while the mask is only
+   * that, else from a copy of its pixels (a whole re-tint of a large edited mask at 1:1 took
+   * ~0.5 s here). False when it must be tinted here (no workers). `out` collects the requests.
+   */
+  private tintByWorker(key: number, f: number, out: TintRequest[]): boolean {
+    if (!this.pool) return false;
+    const item = this.doc.get(key);
+    if (!item) return false;
+    const mask = item.mask;
+    const counts = mask.pendingCounts;
+    // A small decoded mask is quicker here than a round trip, and shows in this frame.
+    if (counts === null && (mask.region.w * mask.region.h) / (f * f) < SMALL_TINT) return false;
+    const style = this.styleFor(item);
+    const styleKey = JSON.stringify(style);
+    const on = this.inflight.get(key);
+    if (on && on.f === f && on.styleKey === styleKey && on.mask === mask && on.rev === mask.rev && on.counts === counts) return true; // already on its way
+    const seq = ++this.seq;
+    const region = counts === null ? { ...mask.region } : EMPTY_RECT;
+    this.inflight.set(key, { seq, f, styleKey, mask, rev: mask.rev, counts, region });
+    const base = { key, seq, width: this.doc.width, height: this.doc.height, f, style };
+    out.push(counts !== null ? { ...base, counts } : { ...base, counts: "", crop: { region, data: mask.data.slice() } });
+    return true;
+  }
+
+  private onTintBatch(batch: TintBatch): void {
+    const t0 = performance.now();
+    let blank: Surface | null = null;
+    for (const place of batch.places) this.takeTint(place, place.bitmap ?? (blank ??= document.createElement("canvas")));
+    this.batchMs += performance.now() - t0;
+    this.maskFull = true;
+    this.request();
+    this.settle();
+  }
+
+  /** Main-thread time spent taking in worker tints so far (ms; for profiling by hand). */
+  batchMs = 0;
+
+  private takeTint(place: TintPlace, canvas: Surface | ImageBitmap): void {
+    const want = this.inflight.get(place.key);
+    if (!want || want.seq !== place.seq) {
+      place.bitmap?.close(); // superseded (a newer request, an edit, a zoom)
+      return;
+    }
+    this.inflight.delete(place.key);
+    const item = this.doc.get(place.key);
+    const m = item?.mask;
+    const same = m !== undefined && m === want.mask && m.rev === want.rev && m.pendingCounts === want.counts &&
+      (want.counts !== null || (m.region.x === want.region.x && m.region.y === want.region.y && m.region.w === want.region.w && m.region.h === want.region.h));
+    if (!item || !same || JSON.stringify(this.styleFor(item)) !== want.styleKey) {
+      place.bitmap?.close();
+      if (item) this.pendingTint.set(item.key, EMPTY_RECT);
+      return;
+    }
+    if (want.counts !== null) item.mask.adoptRegion(want.counts, place.region);
+    this.replaceTint(place.key, { canvas, region: { ...place.region }, styleKey: want.styleKey, f: place.f, mask: want.mask, rev: want.rev });
+    this.workerTints++;
+  }
+
+  /** A worker failed (its script refused, say): tint everything here from now on. */
+  private onPoolFailed(): void {
+    this.pool?.close();
+    this.pool = null;
+    for (const key of this.inflight.keys()) this.pendingTint.set(key, EMPTY_RECT);
+    this.inflight.clear();
+    this.maskFull = true;
+    this.request();
+    this.settle();
+  }
+
+  private settle(): void {
+    if (this.inflight.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves once no worker tint is on its way. */
+  private workersIdle(): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resolves once every tint the view needs is made and drawn (the browser tests wait on it). */
+  async settled(): Promise<void> {
+    const frame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+    for (;;) {
+      await frame();
+      await frame();
+      if (this.inflight.size === 0 && this.pendingTint.size === 0 && !this.frameRequested && !this.preparing) return;
+    }
+  }
+
+  /** True when `key` needs a whole tint at level f that nobody is making yet. */
+  private needsTint(key: number, f: number): boolean {
+    return !this.pendingTint.has(key) && this.inflight.get(key)?.f !== f;
   }
 
   setImage(image: CanvasImageSource): void {
@@ -247,24 +393,34 @@ export class Renderer {
   }
 
   /**
-   * Tints every annotation before the first frame (while the photo decodes, so that frame only
-   * composites), in slices of `sliceMs` with the main thread given back between them: opening
-   * 1,000 masks is many short tasks, never one long one. Frames wait until it is done.
+   * Tints every annotation: masks still RLE in the tint workers, the rest here in slices of
+   * `sliceMs` with the main thread given back between them (opening 1,000 masks is many short
+   * tasks, never one long one). Resolves when every tint is in. Without workers frames wait
+   * until it is done (the caller paints the first frame); with them frames go on, the photo
+   * first and each batch of tints as it comes.
    */
   async prepare(sliceMs = 12): Promise<void> {
-    this.preparing = true;
+    this.preparing = this.pool === null;
     try {
       const f = this.desiredLevel();
-      let slice = performance.now();
-      for (const item of this.doc.list()) {
-        if (this.tints.has(item.key)) continue;
-        if (performance.now() - slice > sliceMs) {
-          await yieldToMain();
-          slice = performance.now();
+      // Masks still RLE go to the workers at once; the rest (and everything, without workers)
+      // are tinted here meanwhile. A second pass picks up whatever a failed worker left.
+      const requests: TintRequest[] = [];
+      for (const item of this.doc.list()) if (!this.tints.has(item.key)) this.tintByWorker(item.key, f, requests);
+      this.pool?.send(requests);
+      for (let pass = 0; pass < 2; pass++) {
+        let slice = performance.now();
+        for (const item of this.doc.list()) {
+          if (this.tints.has(item.key) || this.inflight.has(item.key)) continue;
+          if (performance.now() - slice > sliceMs) {
+            await yieldToMain();
+            slice = performance.now();
+          }
+          if (this.doc.get(item.key)) this.tintOne(item.key, EMPTY_RECT, f);
         }
-        if (this.doc.get(item.key)) this.tintOne(item.key, EMPTY_RECT, f);
+        if (pass === 0) this.applyVoidTint();
+        await this.workersIdle();
       }
-      this.applyVoidTint();
     } finally {
       this.preparing = false;
     }
@@ -272,15 +428,19 @@ export class Renderer {
 
   /** Draws whatever is dirty now (also called directly to paint the first frame synchronously). */
   frame(): void {
-    if (this.preparing) return; // prepare() ends by letting the caller paint the first frame
+    if (this.preparing) return; // prepare() (on the main thread) ends by letting the caller paint the first frame
     const t0 = performance.now();
     if (this.imageDirty) this.drawImageLayer();
     this.applyTints();
     this.applyVoidTint();
-    if (this.maskFull) this.drawMasks(null);
-    else if (!isEmpty(this.maskDirty)) this.drawMasks(this.maskDirty);
+    // Taken before drawing: drawMasks asks for another full redraw when it drew an old tint
+    // (one still to be re-made), and that request must survive this frame.
+    const full = this.maskFull;
+    const dirty = this.maskDirty;
     this.maskFull = false;
     this.maskDirty = EMPTY_RECT;
+    if (full) this.drawMasks(null);
+    else if (!isEmpty(dirty)) this.drawMasks(dirty);
     if (this.uiDirty) this.drawUi();
     this.frameTimes.push(performance.now() - t0);
     if (this.frameTimes.length > 600) this.frameTimes.splice(0, this.frameTimes.length - 600);
@@ -339,10 +499,12 @@ export class Renderer {
     const f = this.desiredLevel();
     const t0 = performance.now();
     const whole: number[] = [];
+    const requests: TintRequest[] = [];
     for (const [key, rect] of pending) {
-      if (isEmpty(rect)) whole.push(key);
-      else this.tintOne(key, rect, f);
+      if (!isEmpty(rect)) this.tintOne(key, rect, f);
+      else if (!this.reuseSpare(key, f) && !this.tintByWorker(key, f, requests)) whole.push(key);
     }
+    this.pool?.send(requests);
     for (let i = 0; i < whole.length; i++) {
       if (i > 0 && performance.now() - t0 > TINT_BUDGET_MS) {
         for (let j = i; j < whole.length; j++) this.pendingTint.set(whole[j], EMPTY_RECT);
@@ -354,10 +516,38 @@ export class Renderer {
     }
   }
 
+  /** Puts a new tint in place; the one it replaces is kept when it is of another level (so a
+   * zoom back to it shows at once, without re-tinting 1,000 masks). */
+  private replaceTint(key: number, cache: TintCache): void {
+    const old = this.tints.get(key);
+    if (old && old.f !== cache.f) this.spare.set(key, old);
+    this.tints.set(key, cache);
+  }
+
+  /** Swaps in the kept tint of `key` when it is of level f and its mask and style did not change. */
+  private reuseSpare(key: number, f: number): boolean {
+    const kept = this.spare.get(key);
+    const item = this.doc.get(key);
+    if (!kept || !item || kept.f !== f) return false;
+    const m = item.mask;
+    const r = m.region;
+    if (kept.mask !== m || kept.rev !== m.rev || kept.styleKey !== JSON.stringify(this.styleFor(item)) ||
+        kept.region.x !== r.x || kept.region.y !== r.y || kept.region.w !== r.w || kept.region.h !== r.h) {
+      this.spare.delete(key);
+      return false;
+    }
+    if (this.inflight.delete(key)) this.settle();
+    this.spare.delete(key);
+    this.replaceTint(key, kept);
+    return true;
+  }
+
   private tintOne(key: number, rect: Rect, f: number): void {
+    if (this.inflight.delete(key)) this.settle(); // tinted here now: a worker's answer would be stale
     const item = this.doc.get(key);
     if (!item) {
       this.tints.delete(key);
+      this.spare.delete(key);
       return;
     }
     const style = this.styleFor(item);
@@ -370,35 +560,55 @@ export class Renderer {
     const partial = !isEmpty(rect) && old !== undefined && old.styleKey === styleKey && old.f === f;
     if (partial && sameRegion) {
       this.tintInto(old, item, intersect(inflate(rect, style.outline + 1), region), style);
+      old.rev = item.mask.rev;
       return;
     }
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.ceil(region.w / f));
     canvas.height = Math.max(1, Math.ceil(region.h / f));
-    const cache: TintCache = { canvas, region: { ...region }, styleKey, f };
-    this.tints.set(key, cache);
-    if (partial && f === 1 && old) {
-      // The mask grew during a stroke: keep the old pixels, tint only what changed.
+    const cache: TintCache = { canvas, region: { ...region }, styleKey, f, mask: item.mask, rev: item.mask.rev };
+    this.replaceTint(key, cache);
+    // The mask grew during a stroke: keep the old pixels, tint only what changed. At a coarser
+    // level this needs both origins on the same sampling grid (Mask.ensure aligns them).
+    const aligned = old !== undefined && (old.region.x - region.x) % f === 0 && (old.region.y - region.y) % f === 0;
+    if (partial && old && aligned) {
       const ctx = canvas.getContext("2d");
-      ctx?.drawImage(old.canvas, old.region.x - region.x, old.region.y - region.y);
+      const ow = Math.max(1, Math.ceil(old.region.w / f));
+      const oh = Math.max(1, Math.ceil(old.region.h / f));
+      ctx?.drawImage(old.canvas, 0, 0, ow, oh, (old.region.x - region.x) / f, (old.region.y - region.y) / f, ow, oh);
       const r = inflate(rect, style.outline + 1);
-      // Pixels along the old region's border need their outline recomputed too.
+      // Pixels along the old region's border need their outline (and, at a level, their clamped
+      // samples) recomputed too.
       const border = inflate(old.region, style.outline + 1);
+      const t = f === 1 ? 2 * style.outline + 2 : 3 * f + 2 * style.outline + 2;
       this.tintInto(cache, item, intersect(r, region), style);
       for (const edge of [
-        { x: border.x, y: border.y, w: border.w, h: 2 * style.outline + 2 },
-        { x: border.x, y: border.y + border.h - 2 * style.outline - 2, w: border.w, h: 2 * style.outline + 2 },
-        { x: border.x, y: border.y, w: 2 * style.outline + 2, h: border.h },
-        { x: border.x + border.w - 2 * style.outline - 2, y: border.y, w: 2 * style.outline + 2, h: border.h },
+        { x: border.x - t, y: border.y - t, w: border.w + 2 * t, h: 2 * t },
+        { x: border.x - t, y: border.y + border.h - t, w: border.w + 2 * t, h: 2 * t },
+        { x: border.x - t, y: border.y - t, w: 2 * t, h: border.h + 2 * t },
+        { x: border.x + border.w - t, y: border.y - t, w: 2 * t, h: border.h + 2 * t },
       ]) this.tintInto(cache, item, intersect(edge, region), style);
     } else {
       this.tintInto(cache, item, region, style);
     }
   }
 
+  /** The cache's tint as a canvas one can draw into (a worker's ImageBitmap is copied once). */
+  private ownCanvas(cache: TintCache): Surface {
+    const c = cache.canvas;
+    if (!("close" in c)) return c;
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.ceil(cache.region.w / cache.f));
+    canvas.height = Math.max(1, Math.ceil(cache.region.h / cache.f));
+    canvas.getContext("2d")?.drawImage(c, 0, 0);
+    c.close();
+    cache.canvas = canvas;
+    return canvas;
+  }
+
   private tintInto(cache: TintCache, item: AnnotationItem, rect: Rect, style: TintStyle): void {
     if (isEmpty(rect)) return;
-    const ctx = cache.canvas.getContext("2d");
+    const ctx = this.ownCanvas(cache).getContext("2d");
     if (!ctx) return;
     const f = cache.f;
     if (f === 1) {
@@ -463,14 +673,14 @@ export class Renderer {
       if (!item.visible) continue;
       const cache = this.tints.get(item.key);
       if (!cache) {
-        this.pendingTint.set(item.key, EMPTY_RECT);
+        if (this.needsTint(item.key, f)) this.pendingTint.set(item.key, EMPTY_RECT);
         continue;
       }
       // Draw only the part of the cached canvas that is on screen / in the dirty rectangle.
       const part = intersect(cache.region, area);
       if (isEmpty(part)) continue;
       // Zoom changed level: draw the old tint now, re-tint at the right level next frame.
-      if (cache.f !== f && !this.pendingTint.has(item.key)) this.pendingTint.set(item.key, EMPTY_RECT);
+      if (cache.f !== f && this.needsTint(item.key, f)) this.pendingTint.set(item.key, EMPTY_RECT);
       const k = cache.f;
       ctx.drawImage(
         cache.canvas,

@@ -40,6 +40,11 @@ export function renderPalette(host: HTMLElement, doc: EditorDocument, current: n
 }
 
 /** The void (ignore) region in the legend: hatched swatch, pixel count, visibility; a click picks the void tool. */
+/** 1574015 -> "1,574,015". Not toLocaleString: its first call sets up Intl, ~15-20 ms of the open. */
+export function groupThousands(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
 function voidRow(doc: EditorDocument, actions: PanelActions, active: boolean): HTMLElement {
   const layer = doc.voidLayer;
   const pixels = layer.pixelCount();
@@ -59,7 +64,7 @@ function voidRow(doc: EditorDocument, actions: PanelActions, active: boolean): H
     },
     h("span", { className: "lbl-swatch lbl-swatch-void" }),
     h("span", { className: "lbl-class-name" }, "Void"),
-    h("span", { className: "lbl-void-count" }, `${pixels.toLocaleString("en-US")} px`),
+    h("span", { className: "lbl-void-count" }, `${groupThousands(pixels)} px`),
     eye,
     h("kbd", {}, "⇧V"),
   );
