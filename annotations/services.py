@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
+import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import connection, transaction
@@ -20,7 +21,7 @@ from django.utils import timezone
 from . import masks
 from .corrections import corrections_record
 from .errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
-from .models import Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
+from .models import INT_MAX, INT_MIN, Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 REVIEWERS = (Membership.Role.REVIEWER, Membership.Role.OWNER)  # who may mark, unmark and edit reviewed images
@@ -351,6 +352,10 @@ def _stored_item(*, image: Image, row: _Stored, label_class: LabelClass) -> _Ite
     return _Item(row.id, label_class, rle, row.z_order, row.is_proposal, row.iscrowd)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _parse_item(
     *, image: Image, item: Any, where: str, index: int, classes: dict[int, LabelClass], row: _Stored | None,
     partial: bool, default_z: int,
@@ -364,6 +369,8 @@ def _parse_item(
         label_class = classes[row.label_class_id]
     else:
         class_id = item.get("label_class")
+        if class_id is not None and not _is_int(class_id):
+            raise ValidationFailed(f"{where}: label_class must be an integer (a class id), got {class_id!r}", index=index)
         if class_id not in classes:
             raise ValidationFailed(f"{where}: label class {class_id!r} is not a class of project {image.project.name!r}", index=index)
         label_class = classes[class_id]
@@ -378,13 +385,17 @@ def _parse_item(
             raise ValidationFailed(f"{where}: a new annotation needs a mask (and a label_class)", index=index)
         rle = _sent_mask(image=image, mask=mask, where=where, index=index)
     z_order = item.get("z_order", row.z_order if keep else default_z)
-    if not isinstance(z_order, int) or isinstance(z_order, bool):
+    if not _is_int(z_order):
         raise ValidationFailed(f"{where}: z_order must be an integer", index=index)
+    if not INT_MIN <= z_order <= INT_MAX:
+        raise ValidationFailed(f"{where}: z_order must be between {INT_MIN} and {INT_MAX}, got {z_order}", index=index)
     is_proposal = item.get("is_proposal", row.is_proposal if keep else False)
+    if not isinstance(is_proposal, bool):
+        raise ValidationFailed(f"{where}: is_proposal must be true or false", index=index)
     iscrowd = item.get("iscrowd")
     if iscrowd is not None and not isinstance(iscrowd, bool):
         raise ValidationFailed(f"{where}: iscrowd must be true or false", index=index)
-    return _Item(row.id if row is not None else None, label_class, rle, z_order, bool(is_proposal), iscrowd,
+    return _Item(row.id if row is not None else None, label_class, rle, z_order, is_proposal, iscrowd,
                  geometry=None if rle is stored else {})
 
 
@@ -529,10 +540,25 @@ def documents_commit(
         author_id = author.pk if author is not None else None
         with connection.cursor() as cursor:
             cursor.executemany(_revision_insert_sql(), [
-                (pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], None), voids[pk], ground_truth, now)
+                (pk, versions[pk], author_id, _json_param(rows[pk]), voids[pk], ground_truth, now)
                 for pk in chunk
             ])
     return versions
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _json_param(value: Any) -> Any:
+    """A JSON column's value as a query parameter, written by orjson: the standard library's encoder
+    (what connection.ops.adapt_json_value runs) was 3 ms of a 1,000-mask save's revision. What is
+    read back is the same (the JSONField decodes it as any JSON)."""
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(value, dumps=_json_text)
+    return _json_text(value)
 
 
 def _revision_insert_sql() -> str:
