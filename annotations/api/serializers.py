@@ -1,7 +1,10 @@
 """Input and output serializers; no business rules here (those are in services)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -123,7 +126,14 @@ def annotation_rows(annotations: QuerySet[Annotation], *, height: int, width: in
     """AnnotationOut's JSON for many annotations, from one values query: running DRF's fields for
     each value of a 1,000-mask document was most of its GET. tests/api/test_document_delta.py
     checks that both give the same answer."""
-    stamp = serializers.DateTimeField().to_representation
+    zone = timezone.get_current_timezone()
+
+    def stamp(value: datetime) -> str:
+        # DRF's DateTimeField, once per document instead of once per value (~10 us each: 2,000
+        # of them in a 1,000-mask document): ISO 8601 in the current zone, UTC written as Z
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
     size = [height, width]
     return [
         {"id": pk, "label_class": label_class, "mask": {"size": size, "counts": counts}, "bbox": [x, y, w, h], "area": area,
