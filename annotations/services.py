@@ -15,7 +15,7 @@ import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from . import masks
@@ -319,11 +319,13 @@ def _project_images(*, project: Project, image_ids: Sequence[int]):
     return images
 
 
-def reviewed_document_check(*, image: Image, user: AbstractBaseUser) -> None:
+def reviewed_document_check(*, image: Image, user: AbstractBaseUser, status: str | None = None) -> None:
     """A reviewed image is ground truth: only reviewers and owners change its annotations (an
     annotator who must fix one asks a reviewer to move it back to in_progress). Reads the status
-    under the row lock, so a save cannot slip past a review that commits first."""
-    status = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", flat=True).first()
+    under the row lock, so a save cannot slip past a review that commits first (`status`: the
+    caller read it so, in the same transaction)."""
+    if status is None:
+        status = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", flat=True).first()
     if status == Image.Status.REVIEWED and not Membership.objects.filter(
         project_id=image.project_id, user=user, role__in=REVIEWERS,
     ).exists():
@@ -511,15 +513,19 @@ def documents_commit(
         images = Image.objects.filter(pk__in=chunk)
         if expected_version is not None:
             images = images.filter(**{version_field: expected_version})
-        if images.update(**{version_field: F(version_field) + 1}) == 0 and expected_version is not None:
+        bump: dict[str, Any] = {version_field: F(version_field) + 1}
+        if starts_work:  # NEW -> IN_PROGRESS in the same statement
+            bump["status"] = Case(When(status=Image.Status.NEW, then=Value(Image.Status.IN_PROGRESS)), default=F("status"))
+        if images.update(**bump) == 0 and expected_version is not None:
             current = Image.objects.filter(pk=chunk[0]).values_list(version_field, flat=True).first()
             raise StaleVersion(
                 f"image {chunk[0]} was saved by someone else (you read version {expected_version}, it is now {current})",
                 current_version=current,
             )
-        if starts_work:
-            Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
-        versions.update(Image.objects.filter(pk__in=chunk).values_list("id", version_field))
+        now_stored = Image.objects.filter(pk__in=chunk).values_list("id", version_field, "void_rle_counts")
+        voids = {}
+        for pk, version_now, void_counts in now_stored:
+            versions[pk], voids[pk] = version_now, void_counts
         rows: dict[int, list[dict[str, Any]]] = {pk: [] for pk in chunk}
         if documents is not None and all(pk in documents for pk in chunk):
             rows = {pk: documents[pk] for pk in chunk}
@@ -531,7 +537,6 @@ def documents_commit(
                 "image_id", *_REVISION_COLUMNS,
             ):
                 rows[image_id].append(dict(zip(_REVISION_FIELDS, values)))
-        voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
         if ground_truth:
             voids = dict.fromkeys(chunk)  # a ground-truth document has no void region of its own
         # one executemany: bulk_create prepared every field of every row through Django, which
@@ -578,14 +583,16 @@ class DocumentSaved:
     deleted_ids: list[int]
 
 
-def _version_check(*, image: Image, version: Any, ground_truth: bool = False) -> None:
+def _version_check(*, image: Image, version: Any, ground_truth: bool = False, current: Any = _UNSET) -> None:
     """Refuse a save against a version that is no longer the current one, before anything is
     parsed: a stale save is refused whole (409), even where it names annotations that the newer
-    version deleted. (documents_commit checks again as it bumps the version.)"""
+    version deleted. (documents_commit checks again as it bumps the version.) `current`: the
+    version, where the caller read it already."""
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationFailed("the document's version must be an integer (the version you read)")
-    version_field = "ground_truth_version" if ground_truth else "annotation_version"
-    current = Image.objects.filter(pk=image.pk).values_list(version_field, flat=True).first()
+    if current is _UNSET:
+        version_field = "ground_truth_version" if ground_truth else "annotation_version"
+        current = Image.objects.filter(pk=image.pk).values_list(version_field, flat=True).first()
     if current != version:
         raise StaleVersion(
             f"image {image.pk} was saved by someone else (you read version {version}, it is now {current})",
@@ -726,9 +733,12 @@ def _document_open(
 
         ground_truth_document_check(image=image, user=user, void=None if void is _UNSET else void)
         void = _UNSET
+        _version_check(image=image, version=version, ground_truth=True)
     else:
-        reviewed_document_check(image=image, user=user)
-    _version_check(image=image, version=version, ground_truth=ground_truth)
+        # status and version in one read, under the row lock
+        status, current = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", "annotation_version").first()
+        reviewed_document_check(image=image, user=user, status=status)
+        _version_check(image=image, version=version, current=current)
     classes, existing = _document_rows(image, ground_truth=ground_truth)
     return classes, existing, void
 
