@@ -12,7 +12,8 @@ large enough that no ordinary request triggers a pass while it runs; and the wor
 after each answer is written (post_request), when the request's objects are gone and a pass costs
 ~0.2 ms, with a full pass every FULL_PASS_EVERY requests so that cycles in old objects are still
 freed. Nothing is kept that would be freed otherwise: acyclic garbage goes by reference counting
-as always.
+as always. On SQLite, the worker also takes the WAL checkpoints off its requests
+(labeler/sqlite_checkpoints.py).
 """
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ def collect_after_request() -> int:
 
 
 def post_worker_init(worker) -> None:  # gunicorn hook: the worker has loaded the app
+    from labeler import sqlite_checkpoints
+
+    sqlite_checkpoints.start()  # SQLite only: WAL checkpoints in a thread, not in the requests
     warm_and_freeze()
 
 
