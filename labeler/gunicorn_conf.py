@@ -3,17 +3,21 @@
 
 What it owns beyond the worker counts: when each worker's cyclic garbage collector runs. A
 document save allocates thousands of containers that live until its answer is written (the parsed
-JSON, the rows). With CPython's defaults the collector ran ~5 times inside a 200-mask PUT and ~24
-times inside a 1,000-mask one, walking those live objects each time and promoting them, and the
-full (gen2) pass, once every 30-40 saves, walked every object Django, DRF and the schema had
-loaded: 55-60 ms, the whole p99 of the saves (measured in process). So: after the app is loaded,
-what is alive is moved out of the collector's sight (gc.freeze); the young generation may grow
-large enough that no ordinary request triggers a pass while it runs; and the worker collects
-after each answer is written (post_request), when the request's objects are gone and a pass costs
-~0.2 ms, with a full pass every FULL_PASS_EVERY requests so that cycles in old objects are still
-freed. Nothing is kept that would be freed otherwise: acyclic garbage goes by reference counting
-as always. On SQLite, the worker also takes the WAL checkpoints off its requests
-(labeler/sqlite_checkpoints.py).
+JSON, the rows, DRF's request and response, which refer to each other). With CPython's defaults
+the collector ran ~5 times inside a 200-mask PUT and ~24 times inside a 1,000-mask one, walking
+those live objects and promoting them, and the full (gen2) pass, once every 30-40 saves, walked
+every object Django, DRF and the schema had loaded: 55-60 ms, the whole p99 of the saves
+(measured in process). So: after the app is loaded, what is alive is moved out of the collector's
+sight (gc.freeze); the young generation may grow large enough that no ordinary request triggers
+a pass while it runs; and each request starts with the pass (pre_request), when the previous
+request's objects are unreachable: it frees them instead of promoting them (after a 1,000-mask
+PUT: ~6,000 objects, 1-5 ms on the shared 2-core VM). A pass at the end of a request
+(post_request) came too early: gunicorn still holds the response there, so its objects were
+promoted, and the full pass every 100 requests then took 355 ms. With the pass before each
+request the old generation stays at the ~4,500 objects of the app, and the full pass every
+FULL_PASS_EVERY requests takes ~1 ms. Nothing is kept that would be freed otherwise: acyclic
+garbage goes by reference counting as always. On SQLite, the worker also takes the WAL
+checkpoints off its requests (labeler/sqlite_checkpoints.py).
 """
 from __future__ import annotations
 
@@ -44,9 +48,9 @@ def warm_and_freeze() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def collect_after_request() -> int:
-    """The pass a request's objects would have had while it ran, once they are freed; returns the
-    generation collected (2 every FULL_PASS_EVERY requests, else 1)."""
+def collect_between_requests() -> int:
+    """The passes the last request's objects would have had while it ran, now that they are
+    unreachable; returns the generation collected (2 every FULL_PASS_EVERY requests, else 1)."""
     generation = 2 if next(_served) % FULL_PASS_EVERY == 0 else 1
     gc.collect(generation)
     return generation
@@ -59,5 +63,5 @@ def post_worker_init(worker) -> None:  # gunicorn hook: the worker has loaded th
     warm_and_freeze()
 
 
-def post_request(worker, req, environ, resp) -> None:  # gunicorn hook: the answer is written
-    collect_after_request()
+def pre_request(worker, req) -> None:  # gunicorn hook: a request is about to be handled
+    collect_between_requests()

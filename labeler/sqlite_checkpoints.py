@@ -25,7 +25,7 @@ INTERVAL_S = 0.2
 # frames (4 KiB pages: 16 MB) the thread checkpoints once in TRUNCATE mode: it waits for the
 # writer of the moment and holds new writers back while it copies (the stall the requests paid at
 # every 4 MB before, now once per 16 MB of a WAL that fell behind), and empties the file.
-TRUNCATE_FRAMES = 4000
+TRUNCATE_FRAMES = 16000
 
 
 def _requests_leave_checkpoints(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -1,7 +1,7 @@
 """The web server's config (labeler/gunicorn_conf.py): every way of starting the web server reads
 it; a worker that loaded the app has its views imported and what is alive frozen out of the
-cyclic collector's sight, with a young generation no ordinary request fills; and after each answer
-the worker collects what the request left (the saves' p99 was the collector's passes inside them)."""
+cyclic collector's sight, with a young generation no ordinary request fills; and before each
+request the worker collects what the last one left (the saves' p99 was the collector's passes inside them)."""
 from __future__ import annotations
 
 import ast
@@ -53,17 +53,17 @@ class _Node:
         self.me = self  # a cycle: reference counting alone never frees it
 
 
-def test_after_each_answer_the_worker_frees_the_cycles_the_request_left():
+def test_before_each_request_the_worker_frees_the_cycles_the_last_one_left():
     gc.disable()  # as in a worker whose young generation no request fills
     try:
         left = weakref.ref(_Node())
         assert left() is not None
-        gunicorn_conf.post_request(worker=None, req=None, environ={}, resp=None)
+        gunicorn_conf.pre_request(worker=None, req=None)
         assert left() is None
     finally:
         gc.enable()
 
 
 def test_one_request_in_a_hundred_gets_a_full_pass():
-    generations = [gunicorn_conf.collect_after_request() for _ in range(gunicorn_conf.FULL_PASS_EVERY)]
+    generations = [gunicorn_conf.collect_between_requests() for _ in range(gunicorn_conf.FULL_PASS_EVERY)]
     assert sorted(generations) == [1] * (gunicorn_conf.FULL_PASS_EVERY - 1) + [2]
