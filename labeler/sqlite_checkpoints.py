@@ -20,11 +20,12 @@ from typing import Any
 # Often enough that each checkpoint is small and done before the next commit (at 0.5 s a stream
 # of 0.6 MB commits kept overlapping them, and the WAL fell behind).
 INTERVAL_S = 0.2
-# A passive checkpoint copies what the WAL held when it began; commits meanwhile keep the WAL from
-# starting over, so under a steady stream of large commits it could only grow. Past this many
-# frames (4 KiB pages: 16 MB) the thread checkpoints once in TRUNCATE mode: it waits for the
-# writer of the moment and holds new writers back while it copies (the stall the requests paid at
-# every 4 MB before, now once per 16 MB of a WAL that fell behind), and empties the file.
+# A passive checkpoint copies what the WAL held when it began, and the WAL starts over only after
+# one that finished with no commit meanwhile; a steady stream of large commits could keep it
+# growing. Past this many frames (4 KiB pages: 64 MB) the thread checkpoints once in TRUNCATE
+# mode: it waits for the writer of the moment, holds new writers back while it copies (a stall
+# of the kind every request paid at 4 MB before, now only for a WAL that fell that far behind),
+# and empties the file.
 TRUNCATE_FRAMES = 16000
 
 
