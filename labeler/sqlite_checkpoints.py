@@ -13,9 +13,12 @@ disk in the WAL exactly as before (synchronous=NORMAL), and a checkpoint only mo
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 # Often enough that each checkpoint is small and done before the next commit (at 0.5 s a stream
 # of 0.6 MB commits kept overlapping them, and the WAL fell behind).
@@ -62,12 +65,17 @@ def start(*, alias: str = "default", interval_s: float = INTERVAL_S) -> threadin
     stop = threading.Event()
 
     def run() -> None:
-        own = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+        # The thread must outlive any one failure: with it gone, nothing would checkpoint this
+        # worker's commits and the WAL would only grow.
+        own: sqlite3.Connection | None = None
         while not stop.wait(interval_s):
             try:
+                own = own or sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
                 checkpoint(path, connection=own)
             except sqlite3.Error:
                 continue  # busy or locked this time: the next tick tries again
+            except Exception:
+                logger.exception("WAL checkpoint of %s failed; trying again in %s s", path, interval_s)
     connection_created.connect(_requests_leave_checkpoints, dispatch_uid="labeler.sqlite_checkpoints")
     thread = threading.Thread(target=run, name="sqlite-checkpoints", daemon=True)
     thread.stop = stop  # type: ignore[attr-defined]
