@@ -113,8 +113,8 @@ def image_list(
 
 
 def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
-    """An image of one of the user's projects; an annotator gets PermissionDenied, naming the
-    assignee, for an image they may not see (image_visibility)."""
+    """An image of one of the user's projects, carrying the user's role there (`viewer_role`); an
+    annotator gets PermissionDenied, naming the assignee, for an image they may not see (image_visibility)."""
     # the user's role comes with the image (the membership row the filter joined), not in a query of its own
     image = (
         Image.objects.filter(project__memberships__user=user, pk=image_id).select_related("project", "assignee")

@@ -134,8 +134,12 @@ def membership_remove(*, project: Project, username: str) -> None:
     membership.delete()
 
 
-def require_role(*, project: Project, user: AbstractBaseUser, roles: Iterable[str]) -> None:
-    if not Membership.objects.filter(project=project, user=user, role__in=list(roles)).exists():
+def require_role(*, project: Project, user: AbstractBaseUser, roles: Iterable[str], role: str | None = None) -> None:
+    """PermissionDenied unless `user` has one of `roles` in `project`. `role`: the user's role there,
+    where the caller read it in this request already (selectors.image_get does), so it is not read again."""
+    roles = list(roles)
+    allowed = role in roles if role is not None else Membership.objects.filter(project=project, user=user, role__in=roles).exists()
+    if not allowed:
         raise PermissionDenied(f"this needs the role {' or '.join(roles)} in project {project.name!r}")
 
 
