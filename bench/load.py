@@ -188,7 +188,7 @@ def main() -> int:
     seats = _seed(env, args.annotators)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", str(args.gunicorn_workers),
+        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", str(args.gunicorn_workers),
          "--threads", "4", "--timeout", "300", "--log-level", "warning"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,5 +1,5 @@
 """The web server's settings, read by every way of starting it (`make up`, deploy/, the benches):
-`gunicorn -c python:labeler.gunicorn_conf labeler.wsgi`; flags given on the command line win.
+`gunicorn labeler.wsgi -c python:labeler.gunicorn_conf`; flags given on the command line win.
 
 What it owns beyond the worker counts: when each worker's cyclic garbage collector runs. A
 document save allocates thousands of containers that live until its answer is written (the parsed

@@ -98,7 +98,7 @@ def main() -> int:
                                   "-n", "default@%h", "-l", "INFO"]
     commands["worker-gpu"] = [python, "-m", "celery", "-A", "labeler", "worker", "-Q", "gpu", "-c", "1", "-n", "gpu@%h", "-l", "INFO"]
     # workers, threads and the collector's settings: labeler/gunicorn_conf.py (deploy/ reads it too)
-    commands["web"] = [python, "-m", "gunicorn", "-c", "python:labeler.gunicorn_conf", "-b", f"{host}:{port_web}",
+    commands["web"] = [python, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"{host}:{port_web}",
                        "--access-logfile", "-"]
     processes: dict[str, subprocess.Popen] = {}
     if own_redis is not None:
