@@ -13,8 +13,8 @@ a pass while it runs; and each request starts with the pass (pre_request), when 
 request's objects are unreachable: it frees them instead of promoting them (after a 1,000-mask
 PUT: ~6,000 objects, 1-5 ms on the shared 2-core VM). A pass at the end of a request
 (post_request) came too early: gunicorn still holds the response there, so its objects were
-promoted, and the full pass every 100 requests then took 355 ms. With the pass before each
-request the old generation stays at the ~4,500 objects of the app, and the full pass every
+promoted, and a full pass after 100 requests then took 355 ms. With the pass before each request
+the old generation stays at the ~4,500 objects of the app, and the full pass every
 FULL_PASS_EVERY requests takes ~1 ms. Nothing is kept that would be freed otherwise: acyclic
 garbage goes by reference counting as always. On SQLite, the worker also takes the WAL
 checkpoints off its requests (labeler/sqlite_checkpoints.py).
@@ -33,7 +33,10 @@ timeout = 300
 # CPython's default is (700, 10, 10): a pass every 700 surviving containers. A 1,000-mask save
 # makes ~17,000; a request that makes more than 50,000 still gets passes while it runs.
 GC_THRESHOLDS = (50_000, 20, 100)
-FULL_PASS_EVERY = 100
+# A pass before a request promotes what the other threads' requests still hold; it is garbage by
+# the next full pass, which walks it once. Every 10 requests keeps that pass ~1 ms (the app's
+# ~4,500 unfrozen objects and a few requests' leftovers) instead of collecting 100 requests' worth.
+FULL_PASS_EVERY = 10
 
 _served = itertools.count(1)
 

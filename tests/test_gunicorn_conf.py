@@ -64,6 +64,7 @@ def test_before_each_request_the_worker_frees_the_cycles_the_last_one_left():
         gc.enable()
 
 
-def test_one_request_in_a_hundred_gets_a_full_pass():
+def test_one_request_in_ten_gets_a_full_pass():
+    assert gunicorn_conf.FULL_PASS_EVERY == 10
     generations = [gunicorn_conf.collect_between_requests() for _ in range(gunicorn_conf.FULL_PASS_EVERY)]
     assert sorted(generations) == [1] * (gunicorn_conf.FULL_PASS_EVERY - 1) + [2]
