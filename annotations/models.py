@@ -12,6 +12,12 @@ from django.db.models import Q
 from . import architectures
 
 
+
+# The range of the database's integer columns (PostgreSQL `integer`): a larger value is refused as
+# invalid input (by the API's integer fields and the document save), instead of overflowing in
+# the database (a 500 on SQLite and PostgreSQL).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)

@@ -113,12 +113,16 @@ def image_list(
 
 
 def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
-    """An image of one of the user's projects; an annotator gets PermissionDenied, naming the
-    assignee, for an image they may not see (image_visibility)."""
-    image = Image.objects.filter(project__memberships__user=user, pk=image_id).select_related("project", "assignee").first()
+    """An image of one of the user's projects, carrying the user's role there (`viewer_role`); an
+    annotator gets PermissionDenied, naming the assignee, for an image they may not see (image_visibility)."""
+    # the user's role comes with the image (the membership row the filter joined), not in a query of its own
+    image = (
+        Image.objects.filter(project__memberships__user=user, pk=image_id).select_related("project", "assignee")
+        .annotate(viewer_role=F("project__memberships__role")).first()
+    )
     if image is None:
         raise NotFound(f"image {image_id} not found")
-    visible = image_visibility(user=user, project=image.project)
+    visible = image_visibility(user=user, project=image.project, role=image.viewer_role)
     if visible is not None and not Image.objects.filter(visible, pk=image.pk).exists():
         who = f"assigned to {image.assignee.get_username()!r}" if image.assignee else "not assigned to anyone"
         raise PermissionDenied(f"image {image_id} ({image.file_name}) is {who}; annotators open only the images assigned to them",

@@ -16,13 +16,13 @@ import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from . import masks
 from .corrections import corrections_record
 from .errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
-from .models import Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
+from .models import INT_MAX, INT_MIN, Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 REVIEWERS = (Membership.Role.REVIEWER, Membership.Role.OWNER)  # who may mark, unmark and edit reviewed images
@@ -135,8 +135,12 @@ def membership_remove(*, project: Project, username: str) -> None:
     membership.delete()
 
 
-def require_role(*, project: Project, user: AbstractBaseUser, roles: Iterable[str]) -> None:
-    if not Membership.objects.filter(project=project, user=user, role__in=list(roles)).exists():
+def require_role(*, project: Project, user: AbstractBaseUser, roles: Iterable[str], role: str | None = None) -> None:
+    """PermissionDenied unless `user` has one of `roles` in `project`. `role`: the user's role there,
+    where the caller read it in this request already (selectors.image_get does), so it is not read again."""
+    roles = list(roles)
+    allowed = role in roles if role is not None else Membership.objects.filter(project=project, user=user, role__in=roles).exists()
+    if not allowed:
         raise PermissionDenied(f"this needs the role {' or '.join(roles)} in project {project.name!r}")
 
 
@@ -320,11 +324,13 @@ def _project_images(*, project: Project, image_ids: Sequence[int]):
     return images
 
 
-def reviewed_document_check(*, image: Image, user: AbstractBaseUser) -> None:
+def reviewed_document_check(*, image: Image, user: AbstractBaseUser, status: str | None = None) -> None:
     """A reviewed image is ground truth: only reviewers and owners change its annotations (an
     annotator who must fix one asks a reviewer to move it back to in_progress). Reads the status
-    under the row lock, so a save cannot slip past a review that commits first."""
-    status = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", flat=True).first()
+    under the row lock, so a save cannot slip past a review that commits first (`status`: the
+    caller read it so, in the same transaction)."""
+    if status is None:
+        status = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", flat=True).first()
     if status == Image.Status.REVIEWED and not Membership.objects.filter(
         project_id=image.project_id, user=user, role__in=REVIEWERS,
     ).exists():
@@ -353,6 +359,10 @@ def _stored_item(*, image: Image, row: _Stored, label_class: LabelClass) -> _Ite
     return _Item(row.id, label_class, rle, row.z_order, row.is_proposal, row.iscrowd)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _parse_item(
     *, image: Image, item: Any, where: str, index: int, classes: dict[int, LabelClass], row: _Stored | None,
     partial: bool, default_z: int,
@@ -366,6 +376,8 @@ def _parse_item(
         label_class = classes[row.label_class_id]
     else:
         class_id = item.get("label_class")
+        if class_id is not None and not _is_int(class_id):
+            raise ValidationFailed(f"{where}: label_class must be an integer (a class id), got {class_id!r}", index=index)
         if class_id not in classes:
             raise ValidationFailed(f"{where}: label class {class_id!r} is not a class of project {image.project.name!r}", index=index)
         label_class = classes[class_id]
@@ -380,13 +392,17 @@ def _parse_item(
             raise ValidationFailed(f"{where}: a new annotation needs a mask (and a label_class)", index=index)
         rle = _sent_mask(image=image, mask=mask, where=where, index=index)
     z_order = item.get("z_order", row.z_order if keep else default_z)
-    if not isinstance(z_order, int) or isinstance(z_order, bool):
+    if not _is_int(z_order):
         raise ValidationFailed(f"{where}: z_order must be an integer", index=index)
+    if not INT_MIN <= z_order <= INT_MAX:
+        raise ValidationFailed(f"{where}: z_order must be between {INT_MIN} and {INT_MAX}, got {z_order}", index=index)
     is_proposal = item.get("is_proposal", row.is_proposal if keep else False)
+    if not isinstance(is_proposal, bool):
+        raise ValidationFailed(f"{where}: is_proposal must be true or false", index=index)
     iscrowd = item.get("iscrowd")
     if iscrowd is not None and not isinstance(iscrowd, bool):
         raise ValidationFailed(f"{where}: iscrowd must be true or false", index=index)
-    return _Item(row.id if row is not None else None, label_class, rle, z_order, bool(is_proposal), iscrowd,
+    return _Item(row.id if row is not None else None, label_class, rle, z_order, is_proposal, iscrowd,
                  geometry=None if rle is stored else {})
 
 
@@ -502,20 +518,22 @@ def documents_commit(
         images = Image.objects.filter(pk__in=chunk)
         if expected_version is not None:
             images = images.filter(**{version_field: expected_version})
-        if images.update(**{version_field: F(version_field) + 1}) == 0 and expected_version is not None:
+        bump: dict[str, Any] = {version_field: F(version_field) + 1}
+        if starts_work:  # NEW -> IN_PROGRESS in the same statement
+            bump["status"] = Case(When(status=Image.Status.NEW, then=Value(Image.Status.IN_PROGRESS)), default=F("status"))
+        if images.update(**bump) == 0 and expected_version is not None:
             current = Image.objects.filter(pk=chunk[0]).values_list(version_field, flat=True).first()
             raise StaleVersion(
                 f"image {chunk[0]} was saved by someone else (you read version {expected_version}, it is now {current})",
                 current_version=current,
             )
-        if starts_work:
-            Image.objects.filter(pk__in=chunk, status=Image.Status.NEW).update(status=Image.Status.IN_PROGRESS)
-        versions.update(Image.objects.filter(pk__in=chunk).values_list("id", version_field))
+        voids: dict[int, str | None] = {}
+        for pk, version_now, void_counts in Image.objects.filter(pk__in=chunk).values_list("id", version_field, "void_rle_counts"):
+            versions[pk], voids[pk] = version_now, void_counts
         if documents is not None and all(pk in documents for pk in chunk):
             rows = {pk: documents[pk] for pk in chunk}
         else:
             rows = _documents_read(chunk, ground_truth=ground_truth)
-        voids = dict(Image.objects.filter(pk__in=chunk).values_list("id", "void_rle_counts"))
         if ground_truth:
             voids = dict.fromkeys(chunk)  # a ground-truth document has no void region of its own
         # one executemany: bulk_create prepared every field of every row through Django, which
@@ -582,14 +600,16 @@ class DocumentSaved:
     deleted_ids: list[int]
 
 
-def _version_check(*, image: Image, version: Any, ground_truth: bool = False) -> None:
+def _version_check(*, image: Image, version: Any, ground_truth: bool = False, current: Any = _UNSET) -> None:
     """Refuse a save against a version that is no longer the current one, before anything is
     parsed: a stale save is refused whole (409), even where it names annotations that the newer
-    version deleted. (documents_commit checks again as it bumps the version.)"""
+    version deleted. (documents_commit checks again as it bumps the version.) `current`: the
+    version, where the caller read it already."""
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationFailed("the document's version must be an integer (the version you read)")
-    version_field = "ground_truth_version" if ground_truth else "annotation_version"
-    current = Image.objects.filter(pk=image.pk).values_list(version_field, flat=True).first()
+    if current is _UNSET:
+        version_field = "ground_truth_version" if ground_truth else "annotation_version"
+        current = Image.objects.filter(pk=image.pk).values_list(version_field, flat=True).first()
     if current != version:
         raise StaleVersion(
             f"image {image.pk} was saved by someone else (you read version {version}, it is now {current})",
@@ -730,9 +750,12 @@ def _document_open(
 
         ground_truth_document_check(image=image, user=user, void=None if void is _UNSET else void)
         void = _UNSET
+        _version_check(image=image, version=version, ground_truth=True)
     else:
-        reviewed_document_check(image=image, user=user)
-    _version_check(image=image, version=version, ground_truth=ground_truth)
+        # status and version in one read, under the row lock
+        status, current = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", "annotation_version").first()
+        reviewed_document_check(image=image, user=user, status=status)
+        _version_check(image=image, version=version, current=current)
     classes, existing = _document_rows(image, ground_truth=ground_truth)
     return classes, existing, void
 

@@ -97,12 +97,15 @@ def _annotator(base: str, seat: dict, until: float, think: float, record: dict[s
         try:
             got = session.get(url, headers=headers, timeout=30)
             ok = got.status_code in (200, 304) if headers else got.status_code == 200
-        except requests.RequestException:
-            ok = False
+            why = f"{got.status_code} {got.text[:200]}"
+        except requests.RequestException as exc:
+            ok, why = False, f"no answer: {exc}"
         took = time.perf_counter() - started
         with lock:
             record["GET"].append(took)
             errors["GET"] += not ok
+            if not ok:
+                print(f"  GET error ({mode}): {why}", flush=True)
         if not ok:
             time.sleep(think)
             continue
@@ -120,12 +123,15 @@ def _annotator(base: str, seat: dict, until: float, think: float, record: dict[s
                           "z_order": a["z_order"] + (a is changed)} for a in document["annotations"]]
                 saved = session.put(url, json={"version": document["version"], "annotations": items}, timeout=30)
             ok = saved.status_code == 200
-        except requests.RequestException:
-            ok = False
+            why = f"{saved.status_code} {saved.text[:200]}"
+        except requests.RequestException as exc:
+            ok, why = False, f"no answer: {exc}"
         took = time.perf_counter() - started
         with lock:
             record["SAVE"].append(took)
             errors["SAVE"] += not ok
+            if not ok:
+                print(f"  save error ({mode}): {why}", flush=True)
         if ok:
             changed["z_order"] += 1
             document["version"] = saved.json()["version"]
@@ -182,7 +188,7 @@ def main() -> int:
     seats = _seed(env, args.annotators)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.gunicorn_workers),
+        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", str(args.gunicorn_workers),
          "--threads", "4", "--timeout", "300", "--log-level", "warning"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

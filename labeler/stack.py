@@ -97,8 +97,9 @@ def main() -> int:
     commands["worker-default"] = [python, "-m", "celery", "-A", "labeler", "worker", "-Q", "default", "-c", "2",
                                   "-n", "default@%h", "-l", "INFO"]
     commands["worker-gpu"] = [python, "-m", "celery", "-A", "labeler", "worker", "-Q", "gpu", "-c", "1", "-n", "gpu@%h", "-l", "INFO"]
-    commands["web"] = [python, "-m", "gunicorn", "labeler.wsgi", "-b", f"{host}:{port_web}", "-w", "2", "--threads", "4",
-                       "--timeout", "300", "--access-logfile", "-"]
+    # workers, threads and the collector's settings: labeler/gunicorn_conf.py (deploy/ reads it too)
+    commands["web"] = [python, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"{host}:{port_web}",
+                       "--access-logfile", "-"]
     processes: dict[str, subprocess.Popen] = {}
     if own_redis is not None:
         from labeler.redis_server import start_redis

@@ -1,15 +1,15 @@
 """Input and output serializers; no business rules here (those are in services)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations import media
-from annotations.models import Annotation, Image, Job, LabelClass, ModelVersion, Project
-
-# The range of the database's integer columns (PostgreSQL `integer`): a larger value is refused
-# as invalid input here, instead of overflowing in the database (a 500 on SQLite and PostgreSQL).
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+from annotations.models import INT_MAX, INT_MIN, Annotation, Image, Job, LabelClass, ModelVersion, Project
 
 
 class LabelClassOut(serializers.ModelSerializer):
@@ -126,7 +126,14 @@ def annotation_rows(annotations: QuerySet[Annotation], *, height: int, width: in
     """AnnotationOut's JSON for many annotations, from one values query: running DRF's fields for
     each value of a 1,000-mask document was most of its GET. tests/api/test_document_delta.py
     checks that both give the same answer."""
-    stamp = serializers.DateTimeField().to_representation
+    zone = timezone.get_current_timezone()
+
+    def stamp(value: datetime) -> str:
+        # DRF's DateTimeField, once per document instead of once per value (~10 us each: 2,000
+        # of them in a 1,000-mask document): ISO 8601 in the current zone, UTC written as Z
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
     size = [height, width]
     return [
         {"id": pk, "label_class": label_class, "mask": {"size": size, "counts": counts}, "bbox": [x, y, w, h], "area": area,
@@ -149,13 +156,33 @@ class AnnotationIn(serializers.Serializer):
     )
 
 
+class _AnnotationList(serializers.Field):
+    """A list of annotation objects, handed to the service as sent: the service checks each one
+    (services._parse_item, the one home of those rules). DRF's nested serializer checked the same
+    types field by field and cost 3 ms of a 200-mask save and 17 ms of a 1,000-mask one. The
+    schema still describes the items (extend_schema_field)."""
+
+    def to_internal_value(self, data: object) -> list:
+        if not isinstance(data, list):
+            raise serializers.ValidationError(f"Expected a list of items but got type \"{type(data).__name__}\".")
+        return data
+
+    def to_representation(self, value: list) -> list:
+        return value
+
+
+@extend_schema_field(AnnotationIn(many=True))
+class AnnotationListIn(_AnnotationList):
+    pass
+
+
 class VoidMaskField(serializers.JSONField):
     """The image's void ("don't care") region: a COCO RLE of the image's size, or null for none."""
 
 
 class DocumentIn(serializers.Serializer):
     version = serializers.IntegerField(min_value=0, max_value=INT_MAX)
-    annotations = AnnotationIn(many=True)
+    annotations = AnnotationListIn()
     void = VoidMaskField(
         required=False, allow_null=True,
         help_text="void pixels (VOC 255) as RLE of the image's size, or null to clear; left out, the void region stays",
@@ -174,9 +201,14 @@ class AnnotationChangeIn(serializers.Serializer):
     iscrowd = serializers.BooleanField(required=False)
 
 
+@extend_schema_field(AnnotationChangeIn(many=True))
+class AnnotationChangeListIn(_AnnotationList):
+    pass
+
+
 class DocumentDeltaIn(serializers.Serializer):
     version = serializers.IntegerField(min_value=0, max_value=INT_MAX, help_text="the version the changes were made on")
-    upsert = AnnotationChangeIn(many=True, required=False, default=list, help_text="new annotations and changes to existing ones")
+    upsert = AnnotationChangeListIn(required=False, default=list, help_text="new annotations and changes to existing ones")
     delete = serializers.ListField(
         child=serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX), required=False, default=list,
         help_text="ids of the annotations to delete",

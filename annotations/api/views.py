@@ -129,7 +129,7 @@ class ImageDetailApi(APIView):
     @extend_schema(request=s.ImagePatchIn, responses=s.ImageOut)
     def patch(self, request: Request, image_id: int) -> Response:
         image = selectors.image_get(user=request.user, image_id=image_id)
-        services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        services.require_role(project=image.project, user=request.user, roles=EDITORS, role=image.viewer_role)
         data = s.ImagePatchIn(data=request.data)
         data.is_valid(raise_exception=True)
         image = services.image_status_set(image=image, user=request.user, **data.validated_data)
@@ -204,7 +204,7 @@ class AnnotationDocumentApi(APIView):
     def put(self, request: Request, image_id: int) -> Response:
         """Replace the whole document (for scripts; the editor sends deltas with PATCH)."""
         image = selectors.image_get(user=request.user, image_id=image_id)
-        services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        services.require_role(project=image.project, user=request.user, roles=EDITORS, role=image.viewer_role)
         truth = _is_ground_truth(request)
         data = s.DocumentIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -215,7 +215,7 @@ class AnnotationDocumentApi(APIView):
     def patch(self, request: Request, image_id: int) -> Response:
         """Save what changed: new and changed annotations (upsert) and deleted ones, on the version read."""
         image = selectors.image_get(user=request.user, image_id=image_id)
-        services.require_role(project=image.project, user=request.user, roles=EDITORS)
+        services.require_role(project=image.project, user=request.user, roles=EDITORS, role=image.viewer_role)
         truth = _is_ground_truth(request)
         data = s.DocumentDeltaIn(data=request.data)
         data.is_valid(raise_exception=True)

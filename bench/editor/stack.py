@@ -98,7 +98,7 @@ def real_stack(counts: list[int], *, database_url: str = "", workers: int = 2) -
     seed = json.loads(done.stdout.split("SEED", 1)[1])
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", str(workers),
          "--threads", "4", "--timeout", "300", "--log-level", "warning"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

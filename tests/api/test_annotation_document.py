@@ -133,6 +133,38 @@ def test_bad_input_gets_a_clear_400_and_changes_nothing(owner_api, owner, image,
     assert _snapshot(image) == before
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("label_class", [1], "label_class must be an integer"),
+        ("label_class", "1", "label_class must be an integer"),
+        ("z_order", 2**31, "z_order must be between"),
+        ("z_order", -(2**31) - 1, "z_order must be between"),
+        ("z_order", "3", "z_order must be an integer"),
+        ("is_proposal", "yes", "is_proposal must be true or false"),
+        ("iscrowd", 1, "iscrowd must be true or false"),
+        ("id", "7", "an annotation id must be an integer"),
+    ],
+)
+def test_the_save_itself_checks_every_field_of_every_annotation(owner_api, image, car, field, value, message):
+    """The whole document's annotations reach the service as sent (the API checks only that they
+    are a list): the service's checks are the only ones, and each one answers 400 naming the item."""
+    _put(owner_api, image, 0, [{"label_class": car.pk, "mask": masks.encode(_rect(image, 1, 1, 3, 3))}])
+    before = _snapshot(image)
+    fine = {"label_class": car.pk, "mask": masks.encode(_rect(image, 4, 4, 9, 9))}
+    response = _put(owner_api, image, 1, [fine, {**fine, field: value}])
+    assert response.status_code == 400, response.json()
+    assert response.json()["message"].startswith("annotation 1: ") and message in response.json()["message"]
+    assert _snapshot(image) == before
+
+
+def test_annotations_that_are_not_a_list_get_a_400_in_the_error_shape(owner_api, image):
+    response = owner_api.put(_url(image), {"version": 0, "annotations": {"label_class": 1}}, format="json")
+    assert response.status_code == 400 and set(response.json()) == {"message", "extra"}
+    assert "Expected a list" in response.json()["message"]
+    assert _snapshot(image) == (0, [])
+
+
 def test_a_semantic_class_gets_one_mask_per_image(owner_api, image, road):
     m = masks.encode(_rect(image, 0, 0, 5, 5))
     response = _put(owner_api, image, 0, [{"label_class": road.pk, "mask": m}, {"label_class": road.pk, "mask": m}])
