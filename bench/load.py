@@ -32,6 +32,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from labeler import gunicorn_conf  # noqa: E402  (the worker and thread counts make up runs)
 
 MASKS = 200
 WIDTH, HEIGHT = 640, 480
@@ -169,7 +170,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--think", type=float, default=1.0, help="seconds between an annotator's requests (x0.5-1.5)")
     parser.add_argument("--database-url", default="")
-    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--gunicorn-workers", type=int, default=None, help="default: labeler/gunicorn_conf.py's (what make up runs)")
     parser.add_argument("--modes", default="editor,full", help="editor (ETag + delta PATCH) and/or full (GET + PUT)")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
@@ -188,8 +189,8 @@ def main() -> int:
     seats = _seed(env, args.annotators)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", str(args.gunicorn_workers),
-         "--threads", "4", "--timeout", "300", "--log-level", "warning"], cwd=ROOT, env=env)
+        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}",
+         *(["-w", str(args.gunicorn_workers)] if args.gunicorn_workers else []), "--log-level", "warning"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -206,7 +207,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"\nmachine: {_machine()}; {database}; gunicorn {args.gunicorn_workers} workers x 4 threads; "
+    print(f"\nmachine: {_machine()}; {database}; gunicorn {args.gunicorn_workers or gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads; "
           f"document {MASKS} masks, {size / 1024:.0f} KiB; think time {args.think:g} s")
     print(f"{'':>6} {'':>22} {'':>4} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'p50 x alone':>12}")
     for mode, ((alone, alone_errors), (loaded, loaded_errors)) in runs.items():

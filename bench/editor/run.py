@@ -35,6 +35,8 @@ from PIL import Image
 from pycocotools import mask as cocomask
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from labeler import gunicorn_conf  # noqa: E402  (the worker and thread counts make up runs)
 STATIC = REPO / "annotations" / "static" / "editor"
 CHROMIUM = os.environ.get("LABELER_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -311,7 +313,7 @@ def standin(browser, runs: int, sizes: list[int]) -> dict:
 def api_times(stack, sizes: list[int], runs: int) -> dict:
     import requests
 
-    print(f"\n== real stack API: gunicorn 2 workers x 4 threads, {stack.database}, token auth, one client ==", flush=True)
+    print(f"\n== real stack API: gunicorn {gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads, {stack.database}, token auth, one client ==", flush=True)
     session = requests.Session()
     session.headers["Authorization"] = f"Token {stack.token}"
     out = {}

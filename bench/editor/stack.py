@@ -80,7 +80,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def real_stack(counts: list[int], *, database_url: str = "", workers: int = 2) -> Iterator[Stack]:
+def real_stack(counts: list[int], *, database_url: str = "") -> Iterator[Stack]:
     """Seed a fresh database with one document per size in `counts`, then serve it with gunicorn."""
     var = Path(tempfile.mkdtemp(prefix="labeler-editor-bench-"))
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "REDIS_URL"}}
@@ -98,8 +98,8 @@ def real_stack(counts: list[int], *, database_url: str = "", workers: int = 2) -
     seed = json.loads(done.stdout.split("SEED", 1)[1])
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "--threads", "4", "--timeout", "300", "--log-level", "warning"], cwd=ROOT, env=env)
+        [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning"], cwd=ROOT, env=env)  # workers and threads: labeler/gunicorn_conf.py, as make up
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
