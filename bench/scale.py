@@ -118,14 +118,21 @@ def _prelabel_once(project, version) -> float:
 
     job = job_start(project=project, user=None, kind=Job.Kind.PRELABEL,
                     params={"model_version": version.pk, "images": "all", "score_threshold": 0.5, "batch_size": 4})
+    return _timed(job, "pre-label")
+
+
+def _timed(job, what: str) -> tuple[float, dict]:
+    """Seconds until the Job (just started) ends, and its result; a failed Job raises."""
+    from annotations.models import Job
+
     started = time.monotonic()
     while True:
-        job.refresh_from_db()
+        job = Job.objects.get(pk=job.pk)
         if job.is_finished:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     if job.status != "succeeded":
-        raise RuntimeError(f"pre-label job failed: {job.message}")
+        raise RuntimeError(f"{what} job failed: {job.message}")
     return time.monotonic() - started, job.result
 
 
@@ -217,18 +224,8 @@ def export_part(args) -> tuple[float, float]:
 
 def _export_once(project, owner, options) -> tuple[float, dict]:
     from annotations.exports import export_start
-    from annotations.models import Job
 
-    job = export_start(project=project, user=owner, options=options)
-    started = time.monotonic()
-    while True:
-        job = Job.objects.get(pk=job.pk)
-        if job.is_finished:
-            break
-        time.sleep(0.02)
-    if job.status != "succeeded":
-        raise RuntimeError(f"export job failed: {job.message}")
-    return time.monotonic() - started, job.result
+    return _timed(export_start(project=project, user=owner, options=options), "export")
 
 
 def chunked_export_part(args, redis_url: str) -> dict[str, float]:
