@@ -1,13 +1,17 @@
 """An image's history: the revisions of its documents (who saved which version when), one
 revision's annotations to look at, and restoring one.
 
-Every save records a DocumentRevision (services.documents_commit), so the history is complete.
+Every save records a DocumentRevision (services.documents_commit), so the history is complete:
+a keyframe (the whole document) or, for an editor's save, a delta on the revision before it,
+replayed here (revision_annotations) when a revision is looked at or restored.
 Restoring writes the revision's rows back, masks byte for byte with their provenance, as a new
 save through `services.documents_commit`: a new version on top (nothing is lost, the restore
 itself can be undone by restoring the version before it), refused with 409 when the version the
 user read is stale. The ground-truth document has its own history, for owners and reviewers.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -24,7 +28,30 @@ def revision_list(*, image: Image, user: AbstractBaseUser, ground_truth: bool = 
     """The revisions of the image's work (or ground-truth) document, newest first."""
     if ground_truth:
         ground_truth_read_check(image=image, user=user)
-    return image.revisions.filter(ground_truth=ground_truth).select_related("author").order_by("-version")
+    return (image.revisions.filter(ground_truth=ground_truth).select_related("author").order_by("-version")
+            .defer("annotations", "changes", "void_rle_counts"))
+
+
+def revision_annotations(revision: DocumentRevision) -> list[dict[str, Any]]:
+    """The document as it stood at `revision`, as revision rows in (z_order, id) order: a
+    keyframe's own rows, or a delta's chain replayed on its keyframe (one query; at most
+    services.REVISION_KEYFRAME_EVERY rows)."""
+    if revision.annotations is not None:
+        return revision.annotations
+    chain = list(
+        DocumentRevision.objects.filter(image_id=revision.image_id, ground_truth=revision.ground_truth,
+                                        version__gte=revision.keyframe_version, version__lte=revision.version)
+        .order_by("version").values_list("version", "annotations", "changes")
+    )
+    if [version for version, _, _ in chain] != list(range(revision.keyframe_version, revision.version + 1)) or chain[0][1] is None:
+        raise RuntimeError(f"revision {revision.version} of image {revision.image_id}: its chain from keyframe "
+                           f"{revision.keyframe_version} is incomplete")
+    rows = {row["id"]: row for row in chain[0][1]}
+    for _, _, changes in chain[1:]:
+        for pk in changes["delete"]:
+            rows.pop(pk, None)
+        rows.update((row["id"], row) for row in changes["upsert"])
+    return sorted(rows.values(), key=lambda r: (r["z_order"], r["id"]))
 
 
 def revision_get(*, image: Image, user: AbstractBaseUser, revision_id: int) -> DocumentRevision:
@@ -49,7 +76,7 @@ def document_restore(*, image: Image, user: AbstractBaseUser, revision_id: int, 
     else:
         services.reviewed_document_check(image=image, user=user)
     classes = set(image.project.label_classes.values_list("pk", flat=True))
-    items = revision.annotations or []
+    items = revision_annotations(revision)
     gone = sorted({item["label_class"] for item in items} - classes)
     if gone:
         raise ValidationFailed(

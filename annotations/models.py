@@ -232,12 +232,21 @@ class Annotation(models.Model):
 
 
 class DocumentRevision(models.Model):
-    """Every saved annotation document, so nothing a person saved is ever lost."""
+    """Every saved annotation document, so nothing a person saved is ever lost.
+
+    A revision is a keyframe (`annotations`: the whole document, as revision rows) or a delta
+    (`changes`: {"upsert": rows, "delete": ids} on top of the revision one version before), so a
+    save of one mask among 1,000 records one row, not the 1,000. `keyframe_version` is the version
+    of the keyframe the chain starts at (its own version on a keyframe); history.revision_annotations
+    replays a delta's chain. services.documents_commit decides which to write."""
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="revisions")
     version = models.PositiveIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    annotations = models.JSONField()
+    annotations = models.JSONField(null=True, blank=True)  # a keyframe's document; null on a delta
+    changes = models.JSONField(null=True, blank=True)  # a delta's {"upsert": [...], "delete": [...]}; null on a keyframe
+    keyframe_version = models.PositiveIntegerField()
+    annotation_count = models.PositiveIntegerField(default=0)  # the document's size at this version
     void_rle_counts = models.TextField(null=True, blank=True)  # the document's void region at this version
     # A revision of the image's ground-truth document (its own version numbers), not of the work.
     ground_truth = models.BooleanField(default=False)

@@ -90,14 +90,11 @@ class QualityReportApi(APIView):
 
 class RevisionOut(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username", allow_null=True, default=None)
-    annotation_count = serializers.SerializerMethodField()
 
     class Meta:
         model = DocumentRevision
         fields = ["id", "version", "ground_truth", "author", "created_at", "annotation_count"]
-
-    def get_annotation_count(self, revision: DocumentRevision) -> int:
-        return len(revision.annotations or [])
+        read_only_fields = fields
 
 
 class RevisionAnnotationOut(serializers.Serializer):
@@ -130,7 +127,7 @@ class RevisionDetailOut(RevisionOut):
         size = [revision.image.height, revision.image.width]
         return RevisionAnnotationOut([
             {**item, "mask": {"size": size, "counts": item["counts"]}, "iscrowd": bool(item.get("iscrowd"))}
-            for item in revision.annotations or []
+            for item in history.revision_annotations(revision)
         ], many=True).data
 
 

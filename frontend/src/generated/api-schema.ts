@@ -1257,9 +1257,8 @@ export interface components {
         };
         RevisionDetailOut: {
             readonly id: number;
-            /** Format: int64 */
-            version: number;
-            ground_truth?: boolean;
+            readonly version: number;
+            readonly ground_truth: boolean;
             author?: string | null;
             /** Format: date-time */
             readonly created_at: string;
@@ -1272,9 +1271,8 @@ export interface components {
         };
         RevisionOut: {
             readonly id: number;
-            /** Format: int64 */
-            version: number;
-            ground_truth?: boolean;
+            readonly version: number;
+            readonly ground_truth: boolean;
             author?: string | null;
             /** Format: date-time */
             readonly created_at: string;
