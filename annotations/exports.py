@@ -23,7 +23,7 @@ from typing import BinaryIO, Callable, Iterator
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from . import masks, media
 from .errors import ValidationFailed
@@ -37,6 +37,7 @@ from .models import Annotation, Image, Job, LabelClass, Project
 FORMATS = ("coco", "voc")
 MASK_FORMATS = ("rle", "polygon")
 _CHUNK = 500
+_PAGE = 200  # images a whole export reads at a time, with their annotation rows
 STORED = "stored"  # the split option that means "the split stored on each image" (also the default)
 # What a VOC stem may not hold: it is a file name and a line of an ImageSets list (torchvision and
 # datumaro read whole lines, strip them, and skip lines that start with '#').
@@ -178,8 +179,9 @@ def _export_images(
     project: Project, options: ExportOptions, split: Split | None, kinds: dict[int, str],
     names: dict[int, tuple[str, str]] | None = None,
 ) -> Iterator[ExportImage]:
-    """Images with their annotations, streamed: two ordered queries merged by image id. With
-    `names` ({id: (stem, member)}, a chunk's images), only those images, with those names."""
+    """Images with their annotations, streamed a page at a time (_pages): two ordered queries
+    merged by image id. With `names` ({id: (stem, member)}, a chunk's images), only those images,
+    with those names, as one page."""
     images = _image_rows(project, options)
     annotations = Annotation.objects.filter(image__project=project)
     if names is not None:
@@ -203,18 +205,41 @@ def _export_images(
         "image_id", "id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "score",
         "iscrowd",
     )
-    if names is None:  # the whole export: streamed
-        rows = rows_query.iterator(chunk_size=_CHUNK * 20)
-        image_rows = images.iterator(chunk_size=_CHUNK)
-    else:
-        # A chunk's rows are read whole (bounded by the chunk's size): an SQLite cursor left open
-        # would pin a snapshot, and the chunk's progress write after another worker's would fail.
-        rows = iter(list(rows_query))
-        image_rows = iter(list(images))
-    pending = next(rows, None)
+    if names is None:  # the whole export: page by page
+        pages = _pages(images, rows_query)
+    else:  # a chunk's images, one page (bounded by the chunk's size)
+        pages = iter([(list(images), list(rows_query))])
     stems: set[str] = set()
     members: set[str] = set()
-    for pk, file_name, storage_name, width, height, sha, stored_split, void in image_rows:
+    for image_page, row_page in pages:
+        for item in _page_images(image_page, row_page, names=names, split=split, options=options, stems=stems, members=members):
+            item.annotations = _one_per_semantic_class(item, kinds)
+            yield item
+
+
+def _pages(images: QuerySet, rows_query: QuerySet) -> Iterator[tuple[list, list]]:
+    """The images (ordered by id) and their annotation rows, _PAGE images a page, each page read
+    whole by two queries (keyset on the image id; a chunk of a chunked export is read the same way,
+    whole, and holds up to LABELER_EXPORT_CHUNK images). No cursor stays open while the export writes:
+    on SQLite an open cursor pins its snapshot, and the Job's next progress write after any other
+    connection's commit fails at once with "database is locked"."""
+    last = 0
+    while True:
+        page = list(images.filter(id__gt=last)[:_PAGE])
+        if not page:
+            return
+        last = page[-1][0]
+        yield page, list(rows_query.filter(image_id__gte=page[0][0], image_id__lte=last))
+
+
+def _page_images(
+    image_page: list, row_page: list, *, names: dict[int, tuple[str, str]] | None, split: Split | None,
+    options: ExportOptions, stems: set[str], members: set[str],
+) -> Iterator[ExportImage]:
+    """ExportImages of one page: its image rows merged with its annotation rows by image id."""
+    rows = iter(row_page)
+    pending = next(rows, None)
+    for pk, file_name, storage_name, width, height, sha, stored_split, void in image_page:
         ext = storage_name.rsplit(".", 1)[-1].lower()
         if names is not None:
             stem, member = names[pk]
@@ -232,7 +257,6 @@ def _export_images(
             _, ann_id, class_id, counts, x, y, w, h, area, z, score, iscrowd = pending
             item.annotations.append(ExportAnnotation(ann_id, class_id, counts, [x, y, w, h], area, z, score, iscrowd))
             pending = next(rows, None)
-        item.annotations = _one_per_semantic_class(item, kinds)
         yield item
 
 
@@ -259,9 +283,10 @@ def _one_per_semantic_class(image: ExportImage, kinds: dict[int, str]) -> list[E
 
 def export_write(
     *, project: Project, options: ExportOptions, target: str | Path | BinaryIO,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None, progress_every: int = 50,
 ) -> dict:
-    """Write the whole dataset zip to `target`; returns counts. Used by the Job and by manage.py."""
+    """Write the whole dataset zip to `target`; returns counts. Used by the Job and by manage.py.
+    `on_progress(done, total)` every `progress_every` images and at the end."""
     classes = [ExportClass(c.pk, c.name, c.kind, c.color) for c in project.label_classes.order_by("order", "id")]
     if not classes:
         raise ValidationFailed(f"project {project.name!r} has no label classes to export")
@@ -272,7 +297,7 @@ def export_write(
         return str(media.local_path(image.storage_name))  # remote storage: a bounded local cache
 
     def on_image(done: int) -> None:
-        if on_progress is not None and (done % 50 == 0 or done == total):
+        if on_progress is not None and (done % progress_every == 0 or done == total):
             on_progress(done, total)
 
     images = _export_images(project, options, split, kinds)
