@@ -84,3 +84,10 @@ def test_a_box_too_small_for_a_path_is_refused_as_zero_length(stripe):
 def test_a_single_colour_box_says_no_foreground_found():
     with pytest.raises(NoForeground, match="no foreground found"):
         thin.thin_mask(np.full((80, 100, 3), 90, np.uint8), box=(10, 10, 60, 40))
+
+
+def test_a_tall_narrow_box_is_followed_from_its_top_to_its_bottom():
+    rgb, truth, (bx, by, bw, bh), _ = thin_stripe(amplitude=8)
+    tall_rgb, tall_truth = np.ascontiguousarray(rgb.transpose(1, 0, 2)), truth.T
+    mask, method = thin.box_mask(tall_rgb, box=(by, bx, bh, bw))
+    assert method == "thin" and iou(mask, tall_truth) >= 0.85

@@ -7,9 +7,9 @@ How (the geodesic-path family of interactive segmentation, made for thin objects
    it, a few px away, across 4 orientations (min of the two side distances, minus half the distance
    between the sides, so an edge between two regions scores ~0 and a stripe scores its contrast);
 2. **minimal paths** on cost 1 / (1 + (response / l0)^2) (scikit-image `MCP_Geometric`): the cheapest
-   path from the box's left side to its right side starts the structure; each positive click, then the
-   box's top and bottom sides (a tight box touches its object on all four), join it by their cheapest
-   paths. Negative clicks are obstacles. Path pixels with a weak response (the last px to a box side, a
+   path between the box's two far sides (left-right, top-bottom for a tall box) starts the structure;
+   each positive click, then the box's other two sides (a tight box touches its object on all four),
+   join it by their cheapest paths. Negative clicks are obstacles. Path pixels with a weak response (the last px to a box side, a
    short cut across background) are dropped;
 3. the mask is **grown to the object's width** in a band around the paths by a local two-class
    rule: a pixel is object when its (slightly smoothed) colour lies past halfway from the local
@@ -17,7 +17,7 @@ How (the geodesic-path family of interactive segmentation, made for thin objects
    (the paths' pixels, likewise) - the halfway point is where a soft edge crosses.
 
 Whether a box holds a thin structure is measured, not guessed (`thin_score`, on the box scaled to at
-most DECIDE_PIXELS): the median response on the box's left-right path over the 95th percentile of the
+most DECIDE_PIXELS): the median response on the box's seed path (between its far sides) over the 95th percentile of the
 response away from it. On 32 images made like bench/clicks.py's, the 11 thin objects score 5.1-11.9
 and the 21 textured blobs 0.83-0.99 (THIN_SCORE 3 between). A box around a blob that also holds a
 strong thin line would be taken for thin: method "grabcut" chooses GrabCut whatever the box holds.
@@ -158,11 +158,17 @@ class _Work:
         return {"left": [(i, 0) for i in range(bh)], "right": [(i, bw - 1) for i in range(bh)],
                 "top": [(0, j) for j in range(bw)], "bottom": [(bh - 1, j) for j in range(bw)]}
 
+    def ends(self) -> tuple[str, str, str, str]:
+        """The box's sides: the two across its longer dimension (the seed path joins them), then the others."""
+        bh, bw = self.cost.shape
+        return ("left", "right", "top", "bottom") if bw >= bh else ("top", "bottom", "left", "right")
+
     def seed_path(self) -> np.ndarray:
-        """The cheapest path from the box's left side to its right side (bool, the box's shape)."""
+        """The cheapest path between the box's two far sides (left-right, or top-bottom for a tall box;
+        bool, the box's shape)."""
         tree = np.zeros(self.cost.shape, bool)
-        sides = self.sides()
-        _paint(tree, _path(self.cost, sides["left"], sides["right"]))
+        sides, (a, b, _, _) = self.sides(), self.ends()
+        _paint(tree, _path(self.cost, sides[a], sides[b]))
         return tree
 
 
@@ -209,7 +215,7 @@ def _rect(rgb: np.ndarray, box: tuple[float, float, float, float], clicks: list[
 
 
 def thin_score(rgb: np.ndarray, *, box: tuple[float, float, float, float]) -> float:
-    """ridge_score of the box's left-right path, on the box scaled to at most DECIDE_PIXELS: whether
+    """ridge_score of the box's seed path, on the box scaled to at most DECIDE_PIXELS: whether
     the box holds a thin structure (>= THIN_SCORE). The box alone decides, so clicks never flip it."""
     work = _work(rgb, _rect(rgb, box, []), DECIDE_PIXELS)
     return ridge_score(work.response, work.seed_path())
@@ -241,14 +247,14 @@ def thin_mask(
             negatives |= (rows - r) ** 2 + (cols - k) ** 2 <= rad * rad
     cost[negatives[r1:r2 + 1, c1:c2 + 1]] = OBSTACLE
 
-    # The box's left-right path starts the structure; the positive clicks, then the top and bottom
-    # sides (a tight box touches its object on all four), join it by their cheapest paths.
+    # The path between the box's far sides starts the structure; the positive clicks, then the other
+    # two sides (a tight box touches its object on all four), join it by their cheapest paths.
     tree = work.seed_path()
     for r, k in zip(*np.nonzero(positives[r1:r2 + 1, c1:c2 + 1])):
         if not tree[r, k]:
             _paint(tree, _path(cost, [(int(r), int(k))], list(zip(*np.nonzero(tree)))))
     sides = work.sides()
-    for name in ("top", "bottom"):
+    for name in work.ends()[2:]:
         _paint(tree, _path(cost, list(zip(*np.nonzero(tree))), sides[name]))
 
     median = float(np.median(inside[tree]))
