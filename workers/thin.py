@@ -46,9 +46,10 @@ OBSTACLE = 1e4  # cost inside a negative click's disk
 NEGATIVE_RADIUS = 3
 CLICK_WEIGHT = 4.0
 MIN_SIDE = 2 * PAD  # px: a shorter box leaves no room for a path
-# Above this many box pixels the work area is scaled down (a thin object in a huge box is wide anyway);
-# 250,000 px keeps a call well under 300 ms on 2 shared cores.
-MAX_WORK_PIXELS = 250_000
+# Above this many box pixels the work area is scaled down (a thin object in a huge box is wide anyway):
+# a whole 1024x768 image as the box took 360-410 ms a call at 250,000 px on 2 shared cores, ~200 ms at
+# this; bench/clicks.py's thin objects' boxes (48,000-76,000 px) run at full resolution.
+MAX_WORK_PIXELS = 120_000
 # Whether a box holds a thin structure is decided on the box scaled to at most this many pixels: a
 # blob's box then costs GrabCut's call plus ~20 ms, whatever its size.
 DECIDE_PIXELS = 40_000
