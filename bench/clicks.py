@@ -362,8 +362,8 @@ def main() -> None:
     base85 = statistics.mean(r.noc(0.85, cap) for r in runs["polygon"])
     base90 = statistics.mean(r.noc(0.90, cap) for r in runs["polygon"])
     print()
-    print(f"| way of making a mask | NoC@85 | x polygon | NoC@90 | x polygon | failed@85 | NoC@85 blob / thin | NoC@90 blob / thin | ms p50 | ms max |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| way of making a mask | NoC@85 | x polygon | NoC@90 | x polygon | failed@85 | NoC@85 blob / thin | NoC@90 blob / thin | ms p50 | ms p50 blob / thin | ms max |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in names:
         rs = runs[name]
         n85 = statistics.mean(r.noc(0.85, cap) for r in rs)
@@ -373,11 +373,13 @@ def main() -> None:
         thin = [r.noc(0.85, cap) for r, k in zip(rs, kinds) if k == "thin"]
         ms = statistics.median(m for r in rs for m in r.ms) if any(r.ms for r in rs) else float("nan")
         worst = max((m for r in rs for m in r.ms), default=float("nan"))
+        by_kind = [statistics.median(m for r, k in zip(rs, kinds) if k == kind for m in r.ms) if any(r.ms for r, k in zip(rs, kinds) if k == kind) else float("nan")
+                   for kind in ("blob", "thin")]
         split = f"{statistics.mean(blob):.1f} / {statistics.mean(thin):.1f}" if blob and thin else "-"
         blob90 = [r.noc(0.90, cap) for r, k in zip(rs, kinds) if k == "blob"]
         thin90 = [r.noc(0.90, cap) for r, k in zip(rs, kinds) if k == "thin"]
         split90 = f"{statistics.mean(blob90):.1f} / {statistics.mean(thin90):.1f}" if blob90 and thin90 else "-"
-        print(f"| {name} | {n85:.2f} | {n85 / base85:.2f} | {n90:.2f} | {n90 / base90:.2f} | {failed}/{len(rs)} | {split} | {split90} | {ms:.1f} | {worst:.1f} |")
+        print(f"| {name} | {n85:.2f} | {n85 / base85:.2f} | {n90:.2f} | {n90 / base90:.2f} | {failed}/{len(rs)} | {split} | {split90} | {ms:.1f} | {by_kind[0]:.1f} / {by_kind[1]:.1f} | {worst:.1f} |")
     print()
     print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     for method, times in seg_ms.items():

@@ -18,8 +18,9 @@ How (the geodesic-path family of interactive segmentation, made for thin objects
 
 Whether a box holds a thin structure is measured, not guessed (`thin_score`, on the box scaled to at
 most DECIDE_PIXELS): the median response on the box's seed path (between its far sides) over the 95th percentile of the
-response away from it. On 32 images made like bench/clicks.py's, the 11 thin objects score 5.1-11.9
-and the 21 textured blobs 0.83-0.99 (THIN_SCORE 3 between). A box around a blob that also holds a
+response away from it. On 48 images made like bench/clicks.py's (24 at 1024x768, 24 at 512x384, where
+the same backgrounds are twice as busy), the 16 thin objects score 2.5-12.8 and the 32 textured blobs
+at most 1.07 (THIN_SCORE 1.6 between, 1.5x from either). A box around a blob that also holds a
 strong thin line would be taken for thin: method "grabcut" chooses GrabCut whatever the box holds.
 Measured and dropped: GrabCut on the band (its colour models are global: IoU 0.84 vs 0.90 box only),
 closing the mask or smoothing the decision map (+-0.005).
@@ -38,7 +39,7 @@ from .grabcut import Click, NoForeground
 OFFSETS = (4, 7)  # px: where the two sides of a stripe are looked at ((4, 6, 8) was as good and 2x slower)
 DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
 PAD = max(OFFSETS)
-THIN_SCORE = 3.0
+THIN_SCORE = 1.6
 BAND = 9  # px from the paths: how far the object may reach
 RING = (8, 12)  # px from the paths: the local background samples (so objects up to ~14 px wide)
 KEEP = 0.35  # a path pixel counts as object when its response is at least this part of the paths' median
@@ -51,8 +52,9 @@ MIN_SIDE = 2 * PAD  # px: a shorter box leaves no room for a path
 # this; bench/clicks.py's thin objects' boxes (48,000-76,000 px) run at full resolution.
 MAX_WORK_PIXELS = 120_000
 # Whether a box holds a thin structure is decided on the box scaled to at most this many pixels: a
-# blob's box then costs GrabCut's call plus ~20 ms, whatever its size.
-DECIDE_PIXELS = 40_000
+# blob's box then costs GrabCut's call plus ~20-40 ms, whatever its size (at 40,000 px the thin
+# objects' scores fell from 5.5-12.8 to 4.2-11.9).
+DECIDE_PIXELS = 80_000
 
 
 def line_response(rgb: np.ndarray) -> np.ndarray:
@@ -104,7 +106,8 @@ def ridge_score(response: np.ndarray, tree: np.ndarray) -> float:
     away = cv2.distanceTransform((~tree).astype(np.uint8), cv2.DIST_L2, 5) > BAND
     if not away.any() or not tree.any():
         return 0.0
-    return float(np.median(response[tree]) / max(1e-3, float(np.percentile(response[away], 95))))
+    # The floor (colour units of 0-441): a flat, noise-free background must not make any line "thin".
+    return float(np.median(response[tree]) / max(2.0, float(np.percentile(response[away], 95))))
 
 
 def _grow(crop: np.ndarray, core: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
