@@ -117,7 +117,7 @@ def _grow(crop: np.ndarray, core: np.ndarray, positives: np.ndarray, negatives: 
 
     f = crop.astype(np.float32)
     dist = cv2.distanceTransform((~core).astype(np.uint8), cv2.DIST_L2, 5)
-    ring = ((dist >= RING[0]) & (dist <= RING[1]) & ~positives) | negatives
+    ring = (dist >= RING[0]) & (dist <= RING[1]) & ~positives & ~negatives
 
     def local_mean(m: np.ndarray, sigma: float) -> np.ndarray:
         num = cv2.GaussianBlur(f * m[..., None], (0, 0), sigma)
@@ -127,14 +127,14 @@ def _grow(crop: np.ndarray, core: np.ndarray, positives: np.ndarray, negatives: 
     # A click's own colour counts CLICK_WEIGHT times a path pixel's: the person pointed at it.
     near = cv2.dilate(core.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     claimed = cv2.dilate(positives.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
-    fg = local_mean((near & ~negatives).astype(np.float32) + CLICK_WEIGHT * claimed, 3)
-    bg = local_mean((ring & ~negatives).astype(np.float32) + CLICK_WEIGHT * negatives, 8)
+    fg = local_mean(((near & ~negatives) + CLICK_WEIGHT * claimed).astype(np.float32), 3)
+    bg = local_mean((ring + CLICK_WEIGHT * negatives).astype(np.float32), 8)
     smooth = cv2.GaussianBlur(f, (0, 0), 0.8)
     d = fg - bg
     t = np.einsum("ijk,ijk->ij", smooth - bg, d) / np.maximum(np.einsum("ijk,ijk->ij", d, d), 1e-6)
     mask = (dist <= BAND) & (t > 0.5)
     mask = (mask | positives) & ~negatives
-    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
     keep = np.unique(labels[(core | positives) & mask])
     return np.isin(labels, keep[keep > 0])
 
