@@ -1,5 +1,6 @@
 """Assists asked for by the editor, in two kinds behind one API (DESIGN "Assists"):
-- model-free: GrabCut from a box, refined by clicks (workers.default.grabcut), and superpixels
+- model-free: a box refined by clicks (workers.default.grabcut): thin-structure paths when the box
+  holds a thin object (wires, stems, cracks), else GrabCut; and superpixels
   (stored files, made on demand by workers.default.superpixels); the magic wand runs in the browser;
 - model-backed: a model version's mask for a box, its clicks refined through GrabCut seeded with
   that mask (workers.gpu.assist).
@@ -23,7 +24,8 @@ GRABCUT_TASK = "workers.default.grabcut"
 SUPERPIXELS_TASK = "workers.default.superpixels"
 ASSIST_TIMEOUT_S = 60
 SUPERPIXELS_TIMEOUT_S = 300
-METHODS = ("auto", "grabcut", "model")
+METHODS = ("auto", "grabcut", "thin", "model")
+MODEL_FREE = ("grabcut", "thin")
 MAX_CLICKS = 100
 
 
@@ -75,24 +77,27 @@ def box_to_mask(
 ) -> dict[str, Any]:
     """The mask of the object inside `box` ([x, y, w, h]), refined by `clicks` ({x, y, positive}), as
     {mask, area, method, model_version, ms}. `method` "auto" asks `model_version` (default: the
-    project's newest) when the project has one, else GrabCut; "grabcut" and "model" choose."""
+    project's newest) when the project has one, else the model-free assist, which answers with the
+    thin-structure paths when the box holds a thin object and with GrabCut otherwise; "grabcut",
+    "thin" and "model" choose."""
     if method not in METHODS:
         raise ValidationFailed(f"unknown assist method {method!r}: one of {', '.join(METHODS)}")
     _check_image(image)
     clipped = _check_box(image, box)
     seeds = _check_clicks(image, clicks or [])
     _check_class(image, label_class)
-    if method == "grabcut" and model_version is not None:
-        raise ValidationFailed("model_version is for the model's assist, not for method grabcut")
+    if method in MODEL_FREE and model_version is not None:
+        raise ValidationFailed(f"model_version is for the model's assist, not for method {method}")
     version = None
     if model_version is not None:
         version = selectors.model_version_get(project=image.project, version_id=model_version)
-    elif method != "grabcut":
+    elif method not in MODEL_FREE:
         version = image.project.model_versions.order_by("-created_at", "-pk").first()
         if version is None and method == "model":
             raise Conflict("no model version in this project yet: train or register one, or use GrabCut (method grabcut)")
     if version is None:
-        return _answer(task_call(GRABCUT_TASK, [image.pk, clipped, seeds], timeout_s=ASSIST_TIMEOUT_S))
+        free = method if method in MODEL_FREE else "auto"
+        return _answer(task_call(GRABCUT_TASK, [image.pk, clipped, seeds, free], timeout_s=ASSIST_TIMEOUT_S))
     return _answer(task_call(ASSIST_TASK, [image.pk, clipped, label_class, version.pk, seeds], timeout_s=ASSIST_TIMEOUT_S))
 
 

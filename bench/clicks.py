@@ -18,7 +18,11 @@ thin curved object 5-9 px wide; one or two distractor blobs. How each way counts
 - magic wand: a click adds (Alt removes) the contiguous colour region; the robot picks the tolerance
   that helps most among 4..64 (the slider is free);
 - GrabCut box + clicks: the box (the object's bounds plus 5 px) counts as 2 clicks, then clicks
-  refine through workers/grabcut.py — the very function the worker runs;
+  refine through workers/grabcut.py (method grabcut);
+- thin-structure paths box + clicks (method thin, workers/thin.py), the same way;
+- model-free box + clicks (method auto, what the editor's box tool does without a model): thin paths
+  when the box holds a thin structure, else GrabCut — workers.thin.box_mask, the very function the
+  worker runs;
 - trained model box + clicks: a tiny FCN (ResNet-18, output stride 8) trained here on the same kind of
   images for --train-seconds; its box mask, then clicks through GrabCut seeded with it, as the gpu
   worker does.
@@ -240,9 +244,15 @@ def box_of(truth: np.ndarray, pad: int = 5) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
-def grabcut_run(rgb: np.ndarray, truth: np.ndarray, cap: int, init_fn=None) -> tuple[Run, list[float]]:
-    """Box (2 clicks) then clicks through workers.grabcut; returns the run and the server ms per call."""
-    from workers.grabcut import Click, NoForeground, grabcut
+def grabcut_run(rgb: np.ndarray, truth: np.ndarray, cap: int, init_fn=None, method: str | None = None) -> tuple[Run, list[float]]:
+    """Box (2 clicks) then clicks through workers.grabcut (or, with `method`, workers.thin.box_mask);
+    returns the run and the server ms per call."""
+    from workers.grabcut import Click, NoForeground
+    from workers.grabcut import grabcut as plain
+    from workers.thin import box_mask
+
+    def grabcut(rgb, *, box, clicks=None, init=None):
+        return plain(rgb, box=box, clicks=clicks, init=init) if method is None else box_mask(rgb, box=box, clicks=clicks, method=method)[0]
 
     box = box_of(truth)
     clicks: list[Click] = []
@@ -327,7 +337,8 @@ def main() -> None:
     print(f"model: tiny FCN trained {time.perf_counter() - t0:.0f} s", flush=True)
     init_fn = model_box_fn(model, spec)
 
-    names = ["polygon", "brush", "superpixels (SLIC)", "superpixels (Felzenszwalb)", "magic wand", "GrabCut box + clicks", "model box + clicks"]
+    names = ["polygon", "brush", "superpixels (SLIC)", "superpixels (Felzenszwalb)", "magic wand", "GrabCut box + clicks",
+             "thin paths box + clicks", "model-free box + clicks (auto: thin paths or GrabCut)", "model box + clicks"]
     runs: dict[str, list[Run]] = {n: [] for n in names}
     kinds: list[str] = []
     seg_ms: dict[str, list[float]] = {"slic": [], "felzenszwalb": []}
@@ -343,14 +354,16 @@ def main() -> None:
             runs[name].append(clicking(truth, superpixel_step(levels, truth), cap))
         runs["magic wand"].append(clicking(truth, wand_step(rgb, truth), cap))
         runs["GrabCut box + clicks"].append(grabcut_run(rgb, truth, cap)[0])
+        runs["thin paths box + clicks"].append(grabcut_run(rgb, truth, cap, method="thin")[0])
+        runs["model-free box + clicks (auto: thin paths or GrabCut)"].append(grabcut_run(rgb, truth, cap, method="auto")[0])
         runs["model box + clicks"].append(grabcut_run(rgb, truth, cap, init_fn=init_fn)[0])
         print(f"  image {i} ({kind}) done", flush=True)
 
     base85 = statistics.mean(r.noc(0.85, cap) for r in runs["polygon"])
     base90 = statistics.mean(r.noc(0.90, cap) for r in runs["polygon"])
     print()
-    print(f"| way of making a mask | NoC@85 | x polygon | NoC@90 | x polygon | failed@85 | NoC@85 blob / thin | ms p50 |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| way of making a mask | NoC@85 | x polygon | NoC@90 | x polygon | failed@85 | NoC@85 blob / thin | NoC@90 blob / thin | ms p50 | ms p50 blob / thin | ms max |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in names:
         rs = runs[name]
         n85 = statistics.mean(r.noc(0.85, cap) for r in rs)
@@ -359,9 +372,16 @@ def main() -> None:
         blob = [r.noc(0.85, cap) for r, k in zip(rs, kinds) if k == "blob"]
         thin = [r.noc(0.85, cap) for r, k in zip(rs, kinds) if k == "thin"]
         ms = statistics.median(m for r in rs for m in r.ms) if any(r.ms for r in rs) else float("nan")
+        worst = max((m for r in rs for m in r.ms), default=float("nan"))
+        by_kind = [statistics.median(m for r, k in zip(rs, kinds) if k == kind for m in r.ms) if any(r.ms for r, k in zip(rs, kinds) if k == kind) else float("nan")
+                   for kind in ("blob", "thin")]
         split = f"{statistics.mean(blob):.1f} / {statistics.mean(thin):.1f}" if blob and thin else "-"
-        print(f"| {name} | {n85:.2f} | {n85 / base85:.2f} | {n90:.2f} | {n90 / base90:.2f} | {failed}/{len(rs)} | {split} | {ms:.1f} |")
+        blob90 = [r.noc(0.90, cap) for r, k in zip(rs, kinds) if k == "blob"]
+        thin90 = [r.noc(0.90, cap) for r, k in zip(rs, kinds) if k == "thin"]
+        split90 = f"{statistics.mean(blob90):.1f} / {statistics.mean(thin90):.1f}" if blob90 and thin90 else "-"
+        print(f"| {name} | {n85:.2f} | {n85 / base85:.2f} | {n90:.2f} | {n90 / base90:.2f} | {failed}/{len(rs)} | {split} | {split90} | {ms:.1f} | {by_kind[0]:.1f} / {by_kind[1]:.1f} | {worst:.1f} |")
     print()
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     for method, times in seg_ms.items():
         print(f"superpixels {method}: 3 levels of a {w}x{h} image in {statistics.median(times):.0f} ms (median)")
 

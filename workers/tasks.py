@@ -222,13 +222,13 @@ def assist(image_id: int, box: list[float], label_class_id: int | None, model_ve
 # The model-free assists are CPU work (OpenCV, scikit-image): the default queue. Like the model's
 # assist they answer a waiting request and are never retried.
 @shared_task(name=GRABCUT_TASK, ignore_result=False, acks_late=False, time_limit=60)
-def grabcut(image_id: int, box: list[float], clicks: list[dict] | None = None) -> dict:
+def grabcut(image_id: int, box: list[float], clicks: list[dict] | None = None, method: str = "auto") -> dict:
     from annotations.errors import DomainError
 
     from .free_assist import grabcut_answer
 
     try:
-        return grabcut_answer(image_id=image_id, box_xywh=box, clicks=clicks)
+        return grabcut_answer(image_id=image_id, box_xywh=box, clicks=clicks, method=method)
     except DomainError as exc:
         return {"error": exc.message, "status": exc.status}
 

@@ -31,13 +31,15 @@ class AssistIn(serializers.Serializer):
     label_class = serializers.IntegerField(required=False, allow_null=True)
     model_version = serializers.IntegerField(required=False, allow_null=True)
     method = serializers.ChoiceField(choices=assists.METHODS, default="auto",
-                                     help_text="auto: the model version when the project has one, else GrabCut")
+                                     help_text="auto: the model version when the project has one, else the model-free "
+                                               "assist (thin-structure paths when the box holds a thin object, else "
+                                               "GrabCut); grabcut, thin and model choose")
 
 
 class AssistOut(serializers.Serializer):
     mask = serializers.JSONField(help_text="COCO compressed RLE of the image's size")
     area = serializers.IntegerField()
-    method = serializers.ChoiceField(choices=["grabcut", "model"], help_text="what made the mask")
+    method = serializers.ChoiceField(choices=["grabcut", "thin", "model"], help_text="what made the mask")
     model_version = serializers.IntegerField(allow_null=True)
     ms = serializers.FloatField(help_text="milliseconds the worker spent")
     latency_ms = serializers.FloatField(help_text="milliseconds the request took")

@@ -11,7 +11,7 @@ from annotations.superpixels import grid_size, image_labels, level_labels, super
 
 from workers.superpixels import METHOD
 
-from ..assist_support import disk_on_a_mat, iou, store, two_colour
+from ..assist_support import disk_on_a_mat, iou, store, thin_stripe, two_colour
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,25 @@ def test_clicks_improve_the_mask(owner_api, project):
     assert ious[0] < 0.5 and ious[-1] > 0.95 and ious == sorted(ious), ious
 
 
+def test_a_box_around_a_thin_curved_stripe_gets_the_thin_paths_mask_where_grabcut_drowns_it(owner_api, project):
+    rgb, truth, box, points = thin_stripe()
+    image = store(project, rgb)
+    clicks = [{"x": x, "y": y, "positive": True} for x, y in points]
+    auto = _assist(owner_api, image.pk, box=list(box), clicks=clicks)
+    assert auto.status_code == 200, auto.json()
+    assert auto.json()["method"] == "thin" and iou(masks.decode(auto.json()["mask"]), truth) >= 0.85
+    forced = _assist(owner_api, image.pk, box=list(box), method="thin").json()
+    assert forced["method"] == "thin" and iou(masks.decode(forced["mask"]), truth) >= 0.85
+    plain = _assist(owner_api, image.pk, box=list(box), clicks=clicks, method="grabcut").json()
+    assert plain["method"] == "grabcut" and iou(masks.decode(plain["mask"]), truth) < 0.85
+
+
+def test_a_box_around_a_disk_still_gets_grabcut(owner_api, disk_image):
+    image, truth = disk_image
+    body = _assist(owner_api, image.pk, box=[50, 25, 100, 100], method="auto").json()
+    assert body["method"] == "grabcut" and iou(masks.decode(body["mask"]), truth) > 0.98
+
+
 def test_a_positive_click_outside_the_box_grows_it(owner_api, disk_image):
     image, truth = disk_image
     body = _assist(owner_api, image.pk, box=[60, 35, 40, 80], clicks=[{"x": 130, "y": 75, "positive": True}]).json()
@@ -74,6 +93,9 @@ def test_a_teammate_may_ask_and_an_outsider_gets_404(teammate_api, outsider_api,
     ({"box": [10, 10, 50, 50], "label_class": 999_999}, "label class 999999 is not a class of this project"),
     ({"box": [10, 10, 50, 50], "method": "magic"}, "method"),
     ({"box": [10, 10, 50, 50], "method": "model"}, "no model version"),
+    ({"box": [10, 10, 5, 5], "method": "thin"}, "zero length"),
+    ({"box": [10, 10, 50, 50], "method": "thin", "clicks": [{"x": 30, "y": 400, "positive": True}]}, "click 0 at (30, 400) lies outside"),
+    ({"box": [10, 10, 50, 50], "method": "thin", "model_version": 1}, "not for method thin"),
 ])
 def test_bad_input_is_refused_in_the_error_shape_and_changes_nothing(owner_api, disk_image, body, words):
     image, _ = disk_image
@@ -92,6 +114,8 @@ def test_an_unknown_image_is_404(owner_api):
 def test_a_single_colour_image_says_no_foreground_found(owner_api, project):
     image = store(project, np.full((60, 80, 3), 90, np.uint8))
     response = _assist(owner_api, image.pk, box=[10, 10, 40, 30])
+    assert response.status_code == 400 and "no foreground found" in response.json()["message"]
+    response = _assist(owner_api, image.pk, box=[10, 10, 40, 30], method="thin")
     assert response.status_code == 400 and "no foreground found" in response.json()["message"]
     sp = owner_api.get(f"/api/images/{image.pk}/superpixels/")
     assert sp.status_code == 200  # one colour is still an image: a few superpixels of it

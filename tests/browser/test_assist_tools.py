@@ -1,8 +1,8 @@
 """The model-free assist tools in a real browser: superpixel painting, magic wand, GrabCut box and
-clicks. Each saved mask is compared pixel for pixel with what the tool must give, computed here from
-the same inputs: the union of the chosen superpixels (from the stored superpixel file), the
-flood-fill region (the wand's documented colour rule), GrabCut's mask for the box and clicks the
-editor sent (the worker's own function)."""
+clicks, the thin-structure paths for a thin object's box. Each saved mask is compared pixel for pixel
+with what the tool must give, computed here from the same inputs: the union of the chosen superpixels
+(from the stored superpixel file), the flood-fill region (the wand's documented colour rule),
+GrabCut's or the paths' mask for the box and clicks the editor sent (the worker's own functions)."""
 from __future__ import annotations
 
 import math
@@ -12,8 +12,9 @@ import pytest
 
 from annotations import superpixels as spx
 from workers.grabcut import Click, grabcut
+from workers.thin import thin_mask
 
-from ..assist_support import disk_on_a_mat, iou, store, two_colour
+from ..assist_support import disk_on_a_mat, iou, store, thin_stripe, two_colour
 from .conftest import client_to_image, image_point, open_editor, wait_saved
 from .test_editor import server_masks
 
@@ -223,4 +224,29 @@ def test_alt_clicks_after_the_box_improve_the_mask(login_page, live_server, owne
     assert np.array_equal(masks.decode(stored["mask"]).astype(bool), grabcut(rgb, box=tuple(box), clicks=clicks))
     page.keyboard.press("Control+z")  # one undo step per answer
     assert abs(iou(current(), truth) - ious[1]) < 1e-9
+    assert not page.js_errors
+
+
+def test_the_box_around_a_thin_stripe_saves_the_paths_mask_and_a_click_refines_it(login_page, live_server, owner, car):
+    rgb, truth, (bx, by, bw, bh), points = thin_stripe()
+    image = store(car.project, rgb)
+    page = login_page(owner)
+    open_editor(page, live_server, image)
+    page.keyboard.press("1")
+    page.keyboard.press("x")
+    box = _drag_box(page, (bx, by), (bx + bw, by + bh))
+    assert "thin-structure paths" in page.locator(".lbl-toast").inner_text()
+    cx, cy = client(page, *points[1])
+    before = revision(page)
+    page.mouse.click(cx, cy)
+    wait_revision_after(page, before)
+    x, y = client_to_image(page, cx, cy)
+    assert page.evaluate("() => window.labelerEditor.editor.doc.list().length") == 1  # refined, not added
+    save(page)
+    from annotations import masks
+
+    (stored,) = server_masks(owner, image)
+    got = masks.decode(stored["mask"]).astype(bool)
+    assert np.array_equal(got, thin_mask(rgb, box=tuple(box), clicks=[Click(x, y, True)]))
+    assert iou(got, truth) >= 0.85
     assert not page.js_errors

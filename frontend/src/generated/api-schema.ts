@@ -646,10 +646,11 @@ export interface components {
             label_class?: number | null;
             model_version?: number | null;
             /**
-             * @description auto: the model version when the project has one, else GrabCut
+             * @description auto: the model version when the project has one, else the model-free assist (thin-structure paths when the box holds a thin object, else GrabCut); grabcut, thin and model choose
              *
              *     * `auto` - auto
              *     * `grabcut` - grabcut
+             *     * `thin` - thin
              *     * `model` - model
              * @default auto
              */
@@ -658,10 +659,11 @@ export interface components {
         /**
          * @description * `auto` - auto
          *     * `grabcut` - grabcut
+         *     * `thin` - thin
          *     * `model` - model
          * @enum {string}
          */
-        AssistInMethodEnum: "auto" | "grabcut" | "model";
+        AssistInMethodEnum: "auto" | "grabcut" | "thin" | "model";
         AssistOut: {
             /** @description COCO compressed RLE of the image's size */
             mask: unknown;
@@ -670,6 +672,7 @@ export interface components {
              * @description what made the mask
              *
              *     * `grabcut` - grabcut
+             *     * `thin` - thin
              *     * `model` - model
              */
             method: components["schemas"]["AssistOutMethodEnum"];
@@ -687,10 +690,11 @@ export interface components {
         };
         /**
          * @description * `grabcut` - grabcut
+         *     * `thin` - thin
          *     * `model` - model
          * @enum {string}
          */
-        AssistOutMethodEnum: "grabcut" | "model";
+        AssistOutMethodEnum: "grabcut" | "thin" | "model";
         ClassQualityOut: {
             /** @description matched pairs (IoU at or above the threshold) */
             tp: number;

@@ -94,7 +94,7 @@ export class BoxAssistTool extends BaseTool {
         const applied = this.apply(session, Mask.fromRle(res.mask));
         this.state = applied ? { kind: "refining", session: applied } : { kind: "idle" };
         this.ctx.redrawUi();
-        const who = res.method === "model" ? "the model" : "GrabCut";
+        const who = res.method === "model" ? "the model" : res.method === "thin" ? "thin-structure paths" : "GrabCut";
         this.ctx.notify(`Mask from ${who} in ${Math.round(res.latency_ms)} ms. Click to add, Alt-click to remove.`);
       })
       .catch((err: unknown) => {

@@ -53,7 +53,8 @@ export function buildLayout(root: HTMLElement, run: (command: CommandId) => void
   const granularity = h("input", { type: "range", min: 0, max: 2, step: 1, value: 1, "aria-label": "Superpixel granularity", "data-control": "granularity" });
   const tolerance = h("input", { type: "range", min: 0, max: 128, step: 1, value: 24, "aria-label": "Wand tolerance", "data-control": "tolerance" });
   const assistMethod = h("select", { "aria-label": "Box assist", "data-control": "assist-method" },
-    h("option", { value: "auto" }, "Model if trained, else GrabCut"), h("option", { value: "grabcut" }, "GrabCut"), h("option", { value: "model" }, "Model"));
+    h("option", { value: "auto" }, "Auto: model, GrabCut or thin"), h("option", { value: "grabcut" }, "GrabCut"),
+    h("option", { value: "thin" }, "Thin object (paths)"), h("option", { value: "model" }, "Model"));
   const el: Layout = {
     stage: h("div", { className: "lbl-stage", tabindex: 0 }),
     palette: h("div", { className: "lbl-palette" }),
