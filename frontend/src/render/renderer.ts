@@ -19,6 +19,7 @@ import { hatchVoidLevel } from "../void-layer";
 import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./tint";
 import type { TintRequest } from "./tint-job";
 import { TintPool } from "./tint-pool";
+import { type LevelsMaker, buildPhotoLevels } from "./photo-levels";
 import type { TintBatch, TintPlace } from "./tint-worker";
 
 type Surface = HTMLCanvasElement;
@@ -260,17 +261,20 @@ export class Renderer {
 
   /** Downscaled copies make panning a zoomed-out 12 MP photo cheap; built after first paint, from
    * the photo's bytes (decoded and resized off the main thread). */
+  /** The photo's half and quarter copies, made off the main thread (photo-levels.ts); frames use each once it is in. */
   async buildLevels(photo: Blob, width: number, height: number): Promise<void> {
-    if (typeof createImageBitmap !== "function") return;
-    for (const scale of [0.5, 0.25]) {
-      const w = Math.round(width * scale);
-      const h = Math.round(height * scale);
-      if (w < 256 || h < 256) break;
-      const source = await createImageBitmap(photo, { resizeWidth: w, resizeHeight: h, resizeQuality: "medium" });
+    this.levelsMadeBy = await buildPhotoLevels(photo, width, height, (scale, source) => {
       this.levels.push({ scale, source });
-    }
-    this.imageDirty = true;
-    this.request();
+      this.levels.sort((a, b) => b.scale - a.scale); // largest first: drawImageLayer keeps the last that fits
+      this.imageDirty = true;
+      this.request();
+    });
+  }
+
+  /** Where the photo levels were made ("worker" where the browser has workers), and how many. */
+  levelsMadeBy: LevelsMaker = null;
+  get levelCount(): number {
+    return this.levels.length;
   }
 
   resize(): void {
