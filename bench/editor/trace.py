@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import ARGS, CHROMIUM, LONGTASKS_INIT, W, H, make_instances, make_photo, machine, serve  # noqa: E402
+from run import ARGS, CHROMIUM, LONGTASKS_INIT, W, H, goto_opened, make_instances, make_photo, machine, serve  # noqa: E402
 
 CATEGORIES = [
     "devtools.timeline", "disabled-by-default-devtools.timeline", "disabled-by-default-devtools.timeline.frame",
@@ -48,59 +49,78 @@ def describe(e: dict) -> str:
     return " ".join(bits)
 
 
-def long_tasks(events: list[dict], over_ms: float, until_us: float | None) -> list[tuple[dict, list[dict]]]:
+def top_tasks(events: list[dict], until_us: float | None) -> tuple[list[tuple[dict, list[dict]]], float]:
+    """The main thread's outermost tasks up to `until_us` (a RunTask can run nested ones), each with
+    the events inside it; and the trace's first timestamp on that thread."""
     key = main_thread(events)
     mine = [e for e in events if (e.get("pid"), e.get("tid")) == key and e.get("ph") == "X" and "dur" in e]
     mine.sort(key=lambda e: (e["ts"], -e["dur"]))
+    t0 = mine[0]["ts"] if mine else 0.0
     top, end = [], -1.0
-    for e in mine:  # the outermost tasks only (a RunTask can run nested ones)
+    for e in mine:
         if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask") and e["ts"] >= end:
             top.append(e)
             end = e["ts"] + e["dur"]
-    tasks = [e for e in top if e["dur"] > over_ms * 1000]
     out = []
-    for t in tasks:
+    i = 0
+    for t in top:
         if until_us is not None and t["ts"] > until_us:
-            continue
-        inside = [e for e in mine if e is not t and t["ts"] <= e["ts"] and e["ts"] + e["dur"] <= t["ts"] + t["dur"]]
+            break
+        while i < len(mine) and mine[i]["ts"] < t["ts"]:
+            i += 1
+        inside, j = [], i
+        while j < len(mine) and mine[j]["ts"] < t["ts"] + t["dur"]:
+            if mine[j] is not t and mine[j]["ts"] + mine[j]["dur"] <= t["ts"] + t["dur"]:
+                inside.append(mine[j])
+            j += 1
         out.append((t, inside))
-    return out
+    return out, t0
 
 
-def self_times(task: dict, inside: list[dict]) -> list[tuple[str, float, float]]:
-    """(description, total ms, self ms) of each event in the task: self = total - direct children."""
+def self_times(inside: list[dict]) -> dict[str, list[float]]:
+    """Per event description: [wall ms, CPU ms, count], each event's own time (minus its children)."""
     stack: list[dict] = []
-    children_time: dict[int, float] = defaultdict(float)
+    child_wall: dict[int, float] = defaultdict(float)
+    child_cpu: dict[int, float] = defaultdict(float)
     for e in inside:
         while stack and stack[-1]["ts"] + stack[-1]["dur"] <= e["ts"]:
             stack.pop()
         if stack:
-            children_time[id(stack[-1])] += e["dur"]
+            child_wall[id(stack[-1])] += e["dur"]
+            child_cpu[id(stack[-1])] += e.get("tdur", 0)
         stack.append(e)
-    rows = [(describe(e), e["dur"] / 1000, (e["dur"] - children_time[id(e)]) / 1000) for e in inside]
-    return rows
+    agg: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    for e in inside:
+        a = agg[describe(e)]
+        a[0] += (e["dur"] - child_wall[id(e)]) / 1000
+        a[1] += (e.get("tdur", 0) - child_cpu[id(e)]) / 1000
+        a[2] += 1
+    return agg
 
 
-def report(label: str, trace: dict, over_ms: float) -> float:
+def report(label: str, trace: dict, over_ms: float) -> tuple[float, float]:
+    """Prints each task before editor:ready / editor:masks (the later) that ran longer than
+    `over_ms` or used more than half of it in CPU, with where its time went; answers the longest
+    task (wall) and the most CPU a task used."""
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
     marks = [e for e in events if e.get("name") in ("editor:ready", "editor:masks")]
     until = max((e["ts"] for e in marks), default=None)
-    longest = 0.0
-    found = long_tasks(events, over_ms, until)
-    print(f"\n  {label}: {len(found)} main-thread task(s) over {over_ms:.0f} ms before ready/masks shown")
-    for t, inside in found:
-        longest = max(longest, t["dur"] / 1000)
-        print(f"    task {t['dur'] / 1000:.1f} ms")
-        rows = self_times(t, inside)
-        agg: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
-        for name, total, own in rows:
-            a = agg[name]
-            a[0] += total
-            a[1] += own
-            a[2] += 1
-        for name, (total, own, n) in sorted(agg.items(), key=lambda kv: -kv[1][0])[:14]:
-            print(f"      {total:6.1f} ms total {own:6.1f} ms self  x{int(n):<3d} {name}")
-    return longest
+    tasks, t0 = top_tasks(events, until)
+    longest = max((t["dur"] / 1000 for t, _ in tasks), default=0.0)
+    most_cpu = max((t.get("tdur", 0) / 1000 for t, _ in tasks), default=0.0)
+    print(f"\n  {label}: {len(tasks)} tasks before ready and masks shown ({(until - t0) / 1000 if until else 0:.0f} ms); "
+          f"longest {longest:.1f} ms, most CPU in one task {most_cpu:.1f} ms")
+    for t, inside in tasks:
+        wall, cpu = t["dur"] / 1000, t.get("tdur", 0) / 1000
+        if wall <= over_ms and cpu <= over_ms / 2:
+            continue
+        posted = (t.get("args") or {}).get("src_func") or next(
+            ((e.get("args") or {}).get("src_func") for e in inside if (e.get("args") or {}).get("src_func")), "?")
+        print(f"    task at {(t['ts'] - t0) / 1000:5.0f} ms: {wall:5.1f} ms, CPU {cpu:5.1f} ms (posted from {posted})")
+        for name, (w, c, n) in sorted(self_times(inside).items(), key=lambda kv: -kv[1][1])[:8]:
+            if c >= 0.5 or w >= 2:
+                print(f"      CPU {c:5.1f} ms  wall {w:5.1f} ms  x{int(n):<3d} {name}")
+    return longest, most_cpu
 
 
 def trace_open(browser, context, url: str, save: Path | None, name: str) -> dict:
@@ -110,9 +130,7 @@ def trace_open(browser, context, url: str, save: Path | None, name: str) -> dict
     warm.close()
     page = context.new_page()
     browser.start_tracing(page=page, categories=CATEGORIES)
-    page.goto(url)
-    page.wait_for_selector("#editor[data-ready='true']", timeout=120_000)
-    page.evaluate("() => window.labelerEditor.editor.masksShown")
+    goto_opened(page, url)
     page.wait_for_timeout(300)
     observed = page.evaluate("""() => { const ready = performance.getEntriesByName('editor:ready')[0].startTime;
         return (window.__longtasks || []).map(t => `${Math.round(t.duration)} ms at ${Math.round(t.start)}${t.start > ready ? ' (after ready)' : ''}`); }""")
@@ -130,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 1000])
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--over", type=float, default=30.0, help="report tasks longer than this (ms)")
+    parser.add_argument("--over", type=float, default=30.0, help="detail the tasks longer than this, or that used half of it in CPU (ms)")
     parser.add_argument("--no-standin", action="store_true")
     parser.add_argument("--save", type=Path, default=None)
     args = parser.parse_args()
@@ -139,6 +157,7 @@ def main() -> None:
     from stack import real_stack
 
     print(f"machine: {machine()}", flush=True)
+    summary: dict[str, list[tuple[float, float]]] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         if not args.no_standin:
@@ -151,7 +170,8 @@ def main() -> None:
             for i, n in enumerate(args.sizes):
                 for r in range(args.runs):
                     t = trace_open(browser, context, f"{base}/edit/{i + 1}/", args.save, f"standin-{n}-{r}")
-                    report(f"stand-in, {n} masks, run {r + 1} (longtask observer: {t['observed']})", t, args.over)
+                    summary.setdefault(f"stand-in, {n:4d} masks", []).append(
+                        report(f"stand-in, {n} masks, run {r + 1} (long-task observer: {t['observed']})", t, args.over))
             context.close()
             server.shutdown()
         with real_stack(args.sizes) as stack:
@@ -163,9 +183,13 @@ def main() -> None:
                 url = f"{stack.base}/projects/{stack.project}/images/{stack.images[n]}/edit/"
                 for r in range(args.runs):
                     t = trace_open(browser, context, url, args.save, f"real-{n}-{r}")
-                    report(f"real stack, {n} masks, run {r + 1} (longtask observer: {t['observed']})", t, args.over)
+                    summary.setdefault(f"real stack, {n:4d} masks", []).append(
+                        report(f"real stack, {n} masks, run {r + 1} (long-task observer: {t['observed']})", t, args.over))
             context.close()
         browser.close()
+    print(f"\nsummary (traced, so slower than untraced; {args.runs} runs each; load average {os.getloadavg()[0]:.1f} at the end):")
+    for label, rows in summary.items():
+        print(f"  {label}: longest task {max(r[0] for r in rows):5.1f} ms, most CPU in one task {max(r[1] for r in rows):5.1f} ms")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import type { AnnotationItem, EditorDocument } from "../document";
 import { type Rect, EMPTY_RECT, inflate, intersect, isEmpty, union } from "../geometry";
 import type { Mask } from "../mask";
 import type { Viewport } from "../viewport";
+import { yieldToMain } from "../yield";
 import { hatchVoidLevel } from "../void-layer";
 import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./tint";
 import type { TintRequest } from "./tint-job";
@@ -29,17 +30,6 @@ const TINT_BUDGET_MS = 6;
 
 /** Tint pixels (at its level) under which a decoded mask is re-tinted here, not in a worker (~1 ms). */
 const SMALL_TINT = 65_536;
-
-/** Gives the main thread back (input, rendering) and resumes as soon as it is free. */
-function yieldToMain(): Promise<void> {
-  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
-  if (scheduler?.yield) return scheduler.yield();
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
-  });
-}
 
 interface TintCache {
   /** A worker's tint stays an ImageBitmap until a stroke needs to draw into it (ownCanvas). */
