@@ -21,8 +21,8 @@ export type LevelsAnswer =
   | { kind: "done" }
   | { kind: "failed"; message: string };
 
-/** Where the levels were made: the renderer's test handle reads it. */
-export type LevelsMaker = "worker" | "main" | null;
+/** Where the levels were made ("none": the photo is too small for any, or no createImageBitmap). */
+export type LevelsMaker = "worker" | "main" | "none";
 
 /** Half and quarter size, while a side stays at least 256 pixels. */
 export function levelSizes(width: number, height: number): LevelSize[] {
@@ -67,10 +67,7 @@ function inWorker(photo: Blob, sizes: LevelSize[], onLevel: (scale: number, sour
   });
 }
 
-/**
- * Makes the levels of `photo` (its bytes), calling `onLevel` with each; resolves with where they
- * were made (null: nothing to make, or no createImageBitmap).
- */
+/** Makes the levels of `photo` (its bytes), calling `onLevel` with each; resolves with where they were made. */
 export async function buildPhotoLevels(
   photo: Blob,
   width: number,
@@ -78,7 +75,7 @@ export async function buildPhotoLevels(
   onLevel: (scale: number, source: ImageBitmap) => void,
 ): Promise<LevelsMaker> {
   const sizes = levelSizes(width, height);
-  if (sizes.length === 0 || typeof createImageBitmap !== "function") return null;
+  if (sizes.length === 0 || typeof createImageBitmap !== "function") return "none";
   const made = new Set<number>();
   const keep = (scale: number, source: ImageBitmap): void => {
     made.add(scale);

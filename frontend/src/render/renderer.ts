@@ -249,9 +249,9 @@ export class Renderer {
     this.request();
   }
 
-  /** Downscaled copies make panning a zoomed-out 12 MP photo cheap; built after first paint, from
-   * the photo's bytes (decoded and resized off the main thread). */
-  /** The photo's half and quarter copies, made off the main thread (photo-levels.ts); frames use each once it is in. */
+  /** Downscaled copies make drawing a zoomed-out 12 MP photo cheap: its half and quarter copies,
+   * made from its bytes after the first paint, off the main thread (photo-levels.ts); frames use
+   * each once it is in. */
   async buildLevels(photo: Blob, width: number, height: number): Promise<void> {
     this.levelsMadeBy = await buildPhotoLevels(photo, width, height, (scale, source) => {
       this.levels.push({ scale, source });
@@ -261,8 +261,8 @@ export class Renderer {
     });
   }
 
-  /** Where the photo levels were made ("worker" where the browser has workers), and how many. */
-  levelsMadeBy: LevelsMaker = null;
+  /** Where the photo levels were made ("worker" where the browser has workers; null until done), and how many. */
+  levelsMadeBy: LevelsMaker | null = null;
   get levelCount(): number {
     return this.levels.length;
   }
