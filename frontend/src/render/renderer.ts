@@ -95,6 +95,10 @@ export class Renderer {
   private imageDirty = true;
   private uiDirty = true;
   private frameRequested = false;
+  /** Layers with nothing drawn since their last resize or clear: a frame leaves them alone (a
+   * cleared canvas is still a changed one that Chromium copies for the compositor, ~2-3 ms of the
+   * main thread each in software, for nothing in the frames before the photo and tints are in). */
+  private readonly blank = { image: true, masks: true, ui: true };
   private dpr = 1;
   private readonly outline: number;
   private readonly period: number;
@@ -278,6 +282,7 @@ export class Renderer {
       c.style.width = `${w}px`;
       c.style.height = `${h}px`;
     }
+    this.blank.image = this.blank.masks = this.blank.ui = true; // a canvas's new size clears it
     this.invalidateView();
   }
 
@@ -445,8 +450,10 @@ export class Renderer {
     const ctx = this.imageCanvas.getContext("2d");
     if (!ctx) return;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.imageCanvas.width, this.imageCanvas.height);
+    if (!this.blank.image) ctx.clearRect(0, 0, this.imageCanvas.width, this.imageCanvas.height);
+    this.blank.image = true;
     if (!this.image) return;
+    this.blank.image = false;
     const s = this.view.scale * this.dpr;
     let source: CanvasImageSource = this.image;
     let levelScale = 1;
@@ -642,7 +649,7 @@ export class Renderer {
       ctx.beginPath();
       ctx.rect(x0, y0, x1 - x0, y1 - y0);
       ctx.clip();
-      ctx.clearRect(x0, y0, x1 - x0, y1 - y0);
+      if (!this.blank.masks) ctx.clearRect(x0, y0, x1 - x0, y1 - y0);
       // Image area that the cleared screen rectangle shows.
       area = {
         x: Math.floor((x0 / d - this.view.offsetX) / this.view.scale) - 1,
@@ -651,7 +658,8 @@ export class Renderer {
         h: Math.ceil((y1 - y0) / d / this.view.scale) + 3,
       };
     } else {
-      ctx.clearRect(0, 0, this.maskCanvas.width, this.maskCanvas.height);
+      if (!this.blank.masks) ctx.clearRect(0, 0, this.maskCanvas.width, this.maskCanvas.height);
+      this.blank.masks = true;
       const tl = this.view.toImage(0, 0);
       area = {
         x: Math.floor(tl.x) - 1,
@@ -676,6 +684,7 @@ export class Renderer {
       // Zoom changed level: draw the old tint now, re-tint at the right level next frame.
       if (cache.f !== f && this.needsTint(item.key, f)) this.pendingTint.set(item.key, EMPTY_RECT);
       const k = cache.f;
+      this.blank.masks = false;
       ctx.drawImage(
         cache.canvas,
         (part.x - cache.region.x) / k, (part.y - cache.region.y) / k, part.w / k, part.h / k,
@@ -687,6 +696,7 @@ export class Renderer {
       const part = intersect(v.region, area);
       if (!isEmpty(part)) {
         const k = v.f;
+        this.blank.masks = false;
         ctx.drawImage(v.canvas, (part.x - v.region.x) / k, (part.y - v.region.y) / k, part.w / k, part.h / k, part.x, part.y, part.w, part.h);
       }
       // Zoom changed level: draw the old hatch now, hatch at the right level next frame.
@@ -709,7 +719,8 @@ export class Renderer {
     const ctx = this.uiCanvas.getContext("2d");
     if (!ctx) return;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.uiCanvas.width, this.uiCanvas.height);
+    if (!this.blank.ui) ctx.clearRect(0, 0, this.uiCanvas.width, this.uiCanvas.height);
+    this.blank.ui = false; // what the tool paints is not known here
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     const sel = this.doc.selected;
     if (sel && sel.visible && !this.gestureActive) {
