@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("builds", nargs="+", type=Path)
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 100, 1000])
     parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--no-trace", action="store_true", help="wall-clock figures only (tracing slows the page a little)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -66,13 +67,16 @@ def main() -> None:
                 url = f"{stack.base}/projects/{stack.project}/images/{stack.images[n]}/edit/"
                 for build in (args.builds if i % 2 == 0 else args.builds[::-1]):
                     page = contexts[build].new_page()
-                    browser.start_tracing(page=page, categories=CATEGORIES)
+                    if not args.no_trace:
+                        browser.start_tracing(page=page, categories=CATEGORIES)
                     goto_opened(page, url)
                     r = page.evaluate(OPEN_JS)
-                    events = json.loads(browser.stop_tracing())["traceEvents"]
+                    cpus = [0.0]
+                    if not args.no_trace:
+                        events = json.loads(browser.stop_tracing())["traceEvents"]
+                        until = max(e["ts"] for e in events if e.get("name") in ("editor:ready", "editor:masks"))
+                        cpus = [t.get("tdur", 0) / 1000 for t, _ in top_tasks(events, until)[0]]
                     page.close()
-                    until = max(e["ts"] for e in events if e.get("name") in ("editor:ready", "editor:masks"))
-                    cpus = [t.get("tdur", 0) / 1000 for t, _ in top_tasks(events, until)[0]]
                     if i:
                         out = results[(build, n)]
                         out["longest"].append(r["longest"])
@@ -83,13 +87,14 @@ def main() -> None:
         browser.close()
     med = statistics.median
     print(f"real stack, {args.runs} opens per build and size, interleaved; load average {os.getloadavg()[0]:.1f} at the end; "
-          "traced (tracing slows the page a little, alike for every build)")
+          + ("not traced (no CPU figures)" if args.no_trace else "traced (tracing slows the page a little, alike for every build)"))
     for n in args.sizes:
         for build in args.builds:
             r = results[(build, n)]
+            cpu = "" if args.no_trace else (f"most CPU in one task max {max(r['cpu']):5.1f} ms (median {med(r['cpu']):4.1f}) | "
+                                             f"CPU of all tasks {med(r['cpu_all']):4.0f} ms | ")
             print(f"  {n:5d} masks {str(build):28s} longest task max {max(r['longest']):5.1f} ms (median {med(r['longest']):4.1f}) | "
-                  f"most CPU in one task max {max(r['cpu']):5.1f} ms (median {med(r['cpu']):4.1f}) | CPU of all tasks {med(r['cpu_all']):4.0f} ms | "
-                  f"navigation -> ready {med(r['nav']):4.0f} ms | -> masks shown {med(r['masks']):4.0f} ms", flush=True)
+                  f"{cpu}navigation -> ready {med(r['nav']):4.0f} ms | -> masks shown {med(r['masks']):4.0f} ms", flush=True)
 
 
 if __name__ == "__main__":

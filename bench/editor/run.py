@@ -154,7 +154,12 @@ def serve(photo: bytes, docs: dict[int, dict]) -> ThreadingHTTPServer:
                 return self.send(json.dumps(docs[iid]).encode(), "application/json")
             self.send_error(404)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address) -> None:
+            if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):  # a page closed mid-request
+                super().handle_error(request, client_address)
+
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
