@@ -1,6 +1,9 @@
 """Where the long main-thread tasks of the editor's open go: a Chromium performance trace of the open,
-on the real stack (Django page) and on the stand-in page, read back as each task over a threshold with
-the trace events inside it (name, total and self milliseconds, the script URL or the function).
+on the real stack (Django page) and on the stand-in page, read back as each main-thread task before
+ready / masks shown that ran longer than --over ms or used half of that in CPU: its wall time, its CPU
+time (the trace's thread time: on a shared 2-core machine a task is often long for want of a core,
+not for its work), what posted it, and the events whose own time (minus their children's) it spent.
+A summary gives, per page and size, the longest task and the most CPU one task used.
 
     cd frontend && npm run build && cd .. && .venv/bin/python bench/editor/trace.py [--sizes 0 1000] [--runs 3] [--over 30]
 
