@@ -146,7 +146,17 @@ export class Editor {
     // The chrome (tools, palette, the list's first rows) in a task after the browser's frame
     // that shows the photo: after a plain setTimeout it was built before that frame, whose
     // style, layout and paint of the chrome then came on top of the canvases' (20 ms CPU).
-    await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    // (A hidden tab runs no frames: there a timer goes on after 100 ms.)
+    await new Promise<void>((resolve) => {
+      let gone = false;
+      const next = (): void => {
+        if (gone) return;
+        gone = true;
+        setTimeout(resolve, 0);
+      };
+      requestAnimationFrame(next);
+      setTimeout(next, 100);
+    });
     this.setTool("brush");
     bindChrome(this.el, this, this.panelActions, new ConflictBanner(this.el.banner, { reloadTheirs: () => this.reloadTheirs(), keepMine: () => void this.saver.keepMine() }));
     void this.renderer.buildLevels(await blob, image.width, image.height);
