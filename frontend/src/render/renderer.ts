@@ -15,10 +15,12 @@ import type { AnnotationItem, EditorDocument } from "../document";
 import { type Rect, EMPTY_RECT, inflate, intersect, isEmpty, union } from "../geometry";
 import type { Mask } from "../mask";
 import type { Viewport } from "../viewport";
+import { yieldToMain } from "../yield";
 import { hatchVoidLevel } from "../void-layer";
 import { type TintStyle, parseColor, shade, tintLevelRect, tintRect } from "./tint";
 import type { TintRequest } from "./tint-job";
 import { TintPool } from "./tint-pool";
+import { type LevelsMaker, buildPhotoLevels } from "./photo-levels";
 import type { TintBatch, TintPlace } from "./tint-worker";
 
 type Surface = HTMLCanvasElement;
@@ -28,17 +30,6 @@ const TINT_BUDGET_MS = 6;
 
 /** Tint pixels (at its level) under which a decoded mask is re-tinted here, not in a worker (~1 ms). */
 const SMALL_TINT = 65_536;
-
-/** Gives the main thread back (input, rendering) and resumes as soon as it is free. */
-function yieldToMain(): Promise<void> {
-  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
-  if (scheduler?.yield) return scheduler.yield();
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
-  });
-}
 
 interface TintCache {
   /** A worker's tint stays an ImageBitmap until a stroke needs to draw into it (ownCanvas). */
@@ -104,6 +95,10 @@ export class Renderer {
   private imageDirty = true;
   private uiDirty = true;
   private frameRequested = false;
+  /** Layers with nothing drawn since their last resize or clear: a frame leaves them alone (a
+   * cleared canvas is still a changed one that Chromium copies for the compositor, ~2-3 ms of the
+   * main thread each in software, for nothing in the frames before the photo and tints are in). */
+  private readonly blank = { image: true, masks: true, ui: true };
   private dpr = 1;
   private readonly outline: number;
   private readonly period: number;
@@ -258,19 +253,22 @@ export class Renderer {
     this.request();
   }
 
-  /** Downscaled copies make panning a zoomed-out 12 MP photo cheap; built after first paint, from
-   * the photo's bytes (decoded and resized off the main thread). */
+  /** Downscaled copies make drawing a zoomed-out 12 MP photo cheap: its half and quarter copies,
+   * made from its bytes after the first paint, off the main thread (photo-levels.ts); frames use
+   * each once it is in. */
   async buildLevels(photo: Blob, width: number, height: number): Promise<void> {
-    if (typeof createImageBitmap !== "function") return;
-    for (const scale of [0.5, 0.25]) {
-      const w = Math.round(width * scale);
-      const h = Math.round(height * scale);
-      if (w < 256 || h < 256) break;
-      const source = await createImageBitmap(photo, { resizeWidth: w, resizeHeight: h, resizeQuality: "medium" });
+    this.levelsMadeBy = await buildPhotoLevels(photo, width, height, (scale, source) => {
       this.levels.push({ scale, source });
-    }
-    this.imageDirty = true;
-    this.request();
+      this.levels.sort((a, b) => b.scale - a.scale); // largest first: drawImageLayer keeps the last that fits
+      this.imageDirty = true;
+      this.request();
+    });
+  }
+
+  /** Where the photo levels were made ("worker" where the browser has workers; null until done), and how many. */
+  levelsMadeBy: LevelsMaker | null = null;
+  get levelCount(): number {
+    return this.levels.length;
   }
 
   resize(): void {
@@ -284,6 +282,7 @@ export class Renderer {
       c.style.width = `${w}px`;
       c.style.height = `${h}px`;
     }
+    this.blank.image = this.blank.masks = this.blank.ui = true; // a canvas's new size clears it
     this.invalidateView();
   }
 
@@ -451,8 +450,10 @@ export class Renderer {
     const ctx = this.imageCanvas.getContext("2d");
     if (!ctx) return;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.imageCanvas.width, this.imageCanvas.height);
+    if (!this.blank.image) ctx.clearRect(0, 0, this.imageCanvas.width, this.imageCanvas.height);
+    this.blank.image = true;
     if (!this.image) return;
+    this.blank.image = false;
     const s = this.view.scale * this.dpr;
     let source: CanvasImageSource = this.image;
     let levelScale = 1;
@@ -648,7 +649,7 @@ export class Renderer {
       ctx.beginPath();
       ctx.rect(x0, y0, x1 - x0, y1 - y0);
       ctx.clip();
-      ctx.clearRect(x0, y0, x1 - x0, y1 - y0);
+      if (!this.blank.masks) ctx.clearRect(x0, y0, x1 - x0, y1 - y0);
       // Image area that the cleared screen rectangle shows.
       area = {
         x: Math.floor((x0 / d - this.view.offsetX) / this.view.scale) - 1,
@@ -657,7 +658,8 @@ export class Renderer {
         h: Math.ceil((y1 - y0) / d / this.view.scale) + 3,
       };
     } else {
-      ctx.clearRect(0, 0, this.maskCanvas.width, this.maskCanvas.height);
+      if (!this.blank.masks) ctx.clearRect(0, 0, this.maskCanvas.width, this.maskCanvas.height);
+      this.blank.masks = true;
       const tl = this.view.toImage(0, 0);
       area = {
         x: Math.floor(tl.x) - 1,
@@ -682,6 +684,7 @@ export class Renderer {
       // Zoom changed level: draw the old tint now, re-tint at the right level next frame.
       if (cache.f !== f && this.needsTint(item.key, f)) this.pendingTint.set(item.key, EMPTY_RECT);
       const k = cache.f;
+      this.blank.masks = false;
       ctx.drawImage(
         cache.canvas,
         (part.x - cache.region.x) / k, (part.y - cache.region.y) / k, part.w / k, part.h / k,
@@ -693,6 +696,7 @@ export class Renderer {
       const part = intersect(v.region, area);
       if (!isEmpty(part)) {
         const k = v.f;
+        this.blank.masks = false;
         ctx.drawImage(v.canvas, (part.x - v.region.x) / k, (part.y - v.region.y) / k, part.w / k, part.h / k, part.x, part.y, part.w, part.h);
       }
       // Zoom changed level: draw the old hatch now, hatch at the right level next frame.
@@ -715,7 +719,8 @@ export class Renderer {
     const ctx = this.uiCanvas.getContext("2d");
     if (!ctx) return;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.uiCanvas.width, this.uiCanvas.height);
+    if (!this.blank.ui) ctx.clearRect(0, 0, this.uiCanvas.width, this.uiCanvas.height);
+    this.blank.ui = false; // what the tool paints is not known here
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     const sel = this.doc.selected;
     if (sel && sel.visible && !this.gestureActive) {
