@@ -170,14 +170,20 @@ def _drag_box(page, a: tuple[int, int], b: tuple[int, int]) -> list[int]:
     return [js_round(min(x0, x1)), js_round(min(y0, y1)), js_round(abs(x1 - x0)), js_round(abs(y1 - y0))]
 
 
-def test_the_box_without_a_model_saves_grabcuts_mask(login_page, live_server, owner, car):
-    rgb, truth = two_colour()
+def _boxed(login_page, live_server, owner, car, rgb, a: tuple[int, int], b: tuple[int, int]):
+    """An editor on a new image of `rgb`, class 1 and the box tool picked, a box dragged from `a` to
+    `b` and its answer in: (page, image, the box in image pixels)."""
     image = store(car.project, rgb)
     page = login_page(owner)
     open_editor(page, live_server, image)
     page.keyboard.press("1")
     page.keyboard.press("x")
-    box = _drag_box(page, (52, 27), (150, 125))
+    return page, image, _drag_box(page, a, b)
+
+
+def test_the_box_without_a_model_saves_grabcuts_mask(login_page, live_server, owner, car):
+    rgb, truth = two_colour()
+    page, image, box = _boxed(login_page, live_server, owner, car, rgb, (52, 27), (150, 125))
     assert "GrabCut" in page.locator(".lbl-toast").inner_text()
     save(page)
     from annotations import masks
@@ -191,12 +197,7 @@ def test_the_box_without_a_model_saves_grabcuts_mask(login_page, live_server, ow
 
 def test_alt_clicks_after_the_box_improve_the_mask(login_page, live_server, owner, car):
     rgb, truth, (bx, by, bw, bh), _ = disk_on_a_mat()
-    image = store(car.project, rgb)
-    page = login_page(owner)
-    open_editor(page, live_server, image)
-    page.keyboard.press("1")
-    page.keyboard.press("x")
-    box = _drag_box(page, (bx, by), (bx + bw, by + bh))
+    page, image, box = _boxed(login_page, live_server, owner, car, rgb, (bx, by), (bx + bw, by + bh))
 
     def current() -> np.ndarray:
         key = page.evaluate("() => window.labelerEditor.editor.doc.list()[0].key")
@@ -229,12 +230,7 @@ def test_alt_clicks_after_the_box_improve_the_mask(login_page, live_server, owne
 
 def test_the_box_around_a_thin_stripe_saves_the_paths_mask_and_a_click_refines_it(login_page, live_server, owner, car):
     rgb, truth, (bx, by, bw, bh), points = thin_stripe()
-    image = store(car.project, rgb)
-    page = login_page(owner)
-    open_editor(page, live_server, image)
-    page.keyboard.press("1")
-    page.keyboard.press("x")
-    box = _drag_box(page, (bx, by), (bx + bw, by + bh))
+    page, image, box = _boxed(login_page, live_server, owner, car, rgb, (bx, by), (bx + bw, by + bh))
     assert "thin-structure paths" in page.locator(".lbl-toast").inner_text()
     cx, cy = client(page, *points[1])
     before = revision(page)
