@@ -61,7 +61,8 @@ def image_visibility(*, user: AbstractBaseUser, project: Project, role: str | No
 
     The one home of the rule: owners and reviewers see every image; an annotator sees the images
     assigned to them, and the unassigned ones when the project allows (annotators_see_unassigned).
-    Raises NotFound for someone who is not a member."""
+    Raises NotFound for someone who is not a member. image_visible is the same rule for one image
+    already loaded."""
     role = role or membership_role(user=user, project=project)
     if role is None:
         raise NotFound(f"project {project.pk} not found")
@@ -69,6 +70,15 @@ def image_visibility(*, user: AbstractBaseUser, project: Project, role: str | No
         return None
     mine = Q(assignee_id=user.pk)
     return mine | Q(assignee__isnull=True) if project.annotators_see_unassigned else mine
+
+
+def image_visible(*, user: AbstractBaseUser, image: Image, role: str) -> bool:
+    """image_visibility's rule for one image in hand (its assignee and its project's setting), with
+    no query: the document GET and saves ask it of every request. tests/api/test_team_workflow.py
+    checks that the two agree."""
+    if role != Membership.Role.ANNOTATOR:
+        return True
+    return image.assignee_id == user.pk or (image.assignee_id is None and image.project.annotators_see_unassigned)
 
 
 @dataclass(frozen=True)
@@ -122,8 +132,7 @@ def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
     )
     if image is None:
         raise NotFound(f"image {image_id} not found")
-    visible = image_visibility(user=user, project=image.project, role=image.viewer_role)
-    if visible is not None and not Image.objects.filter(visible, pk=image.pk).exists():
+    if not image_visible(user=user, image=image, role=image.viewer_role):
         who = f"assigned to {image.assignee.get_username()!r}" if image.assignee else "not assigned to anyone"
         raise PermissionDenied(f"image {image_id} ({image.file_name}) is {who}; annotators open only the images assigned to them",
                                assignee=image.assignee.get_username() if image.assignee else None)

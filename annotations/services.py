@@ -16,7 +16,6 @@ import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from . import masks
@@ -328,7 +327,7 @@ def reviewed_document_check(*, image: Image, user: AbstractBaseUser, status: str
     """A reviewed image is ground truth: only reviewers and owners change its annotations (an
     annotator who must fix one asks a reviewer to move it back to in_progress). Reads the status
     under the row lock, so a save cannot slip past a review that commits first (`status`: the
-    caller read it so, in the same transaction)."""
+    caller read it so; the document saves check again with the status their version bump found)."""
     if status is None:
         status = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", flat=True).first()
     if status == Image.Status.REVIEWED and not Membership.objects.filter(
@@ -513,7 +512,7 @@ class RevisionDelta:
 def documents_commit(
     *, image_ids: Sequence[int], author: AbstractBaseUser | None, expected_version: int | None = None,
     starts_work: bool = True, documents: dict[int, list[dict[str, Any]]] | None = None, ground_truth: bool = False,
-    delta: RevisionDelta | None = None,
+    delta: RevisionDelta | None = None, image: Image | None = None,
 ) -> dict[int, int]:
     """The last step of every write to annotation documents, inside the writer's transaction.
 
@@ -526,9 +525,11 @@ def documents_commit(
     changed; the revision is then a delta on the one before when that one is on record, its chain
     is shorter than REVISION_KEYFRAME_EVERY and the delta is at most half the document, else a
     keyframe. With `ground_truth`, the same for the images' ground-truth documents (their own
-    version, no status change).
+    version, no status change). `image`: the instance of the one image, where the writer holds
+    it: its version, status and void region are set from the row as the bump wrote it. (The
+    document saves take its two steps themselves: _documents_bump first in their transaction,
+    _revisions_record last.)
     """
-    version_field = "ground_truth_version" if ground_truth else "annotation_version"
     starts_work = starts_work and not ground_truth
     if expected_version is not None and len(image_ids) != 1:
         raise ValueError("expected_version checks one document at a time")
@@ -536,57 +537,124 @@ def documents_commit(
         raise ValueError("a delta revision is relative to the version the save read: give expected_version")
     versions: dict[int, int] = {}
     for start in range(0, len(image_ids), _COMMIT_CHUNK):
-        chunk = list(image_ids[start:start + _COMMIT_CHUNK])
-        images = Image.objects.filter(pk__in=chunk)
-        if expected_version is not None:
-            images = images.filter(**{version_field: expected_version})
-        bump: dict[str, Any] = {version_field: F(version_field) + 1}
-        if starts_work:  # NEW -> IN_PROGRESS in the same statement
-            bump["status"] = Case(When(status=Image.Status.NEW, then=Value(Image.Status.IN_PROGRESS)), default=F("status"))
-        if images.update(**bump) == 0 and expected_version is not None:
-            current = Image.objects.filter(pk=chunk[0]).values_list(version_field, flat=True).first()
-            raise StaleVersion(
-                f"image {chunk[0]} was saved by someone else (you read version {expected_version}, it is now {current})",
-                current_version=current,
-            )
-        voids: dict[int, str | None] = {}
-        for pk, version_now, void_counts in Image.objects.filter(pk__in=chunk).values_list("id", version_field, "void_rle_counts"):
-            versions[pk], voids[pk] = version_now, void_counts
-        if ground_truth:
-            voids = dict.fromkeys(chunk)  # a ground-truth document has no void region of its own
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        author_id = author.pk if author is not None else None
-        keyframe = _delta_keyframe(image_id=chunk[0], version=versions[chunk[0]], delta=delta, ground_truth=ground_truth)
-        if keyframe is not None:
-            assert delta is not None
-            changes = {"upsert": delta.upsert, "delete": delta.delete}
-            values = [(chunk[0], versions[chunk[0]], author_id, None, connection.ops.adapt_json_value(changes, _RevisionJSON),
-                       keyframe, delta.count, voids[chunk[0]], ground_truth, now)]
-        else:
-            if delta is not None:
-                rows = {chunk[0]: delta.document()}
-            elif documents is not None and all(pk in documents for pk in chunk):
-                rows = {pk: documents[pk] for pk in chunk}
-            else:
-                rows = _documents_read(chunk, ground_truth=ground_truth)
-            values = [(pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], _RevisionJSON), None,
-                       versions[pk], len(rows[pk]), voids[pk], ground_truth, now) for pk in chunk]
-        # one executemany: bulk_create prepared every field of every row through Django, which
-        # was a fifth of a 10,000-image import
-        with connection.cursor() as cursor:
-            cursor.executemany(_revision_insert_sql(), values)
+        bump = _documents_bump(list(image_ids[start:start + _COMMIT_CHUNK]), expected_version=expected_version,
+                               starts_work=starts_work, ground_truth=ground_truth, delta=delta is not None, image=image)
+        _revisions_record(bump, author=author, delta=delta, documents=documents)
+        versions.update(bump.versions)
     return versions
 
 
-def _delta_keyframe(*, image_id: int, version: int, delta: RevisionDelta | None, ground_truth: bool) -> int | None:
+@dataclass
+class _Bump:
+    """What documents_commit's first step wrote and handed back, for its second (the revisions)."""
+
+    image_ids: list[int]
+    ground_truth: bool
+    versions: dict[int, int]  # the document versions now
+    voids: dict[int, str | None]  # the void regions the revisions record
+    previous_keyframe: int | None  # of the one image's revision at the version before (delta saves)
+
+
+def _documents_bump(
+    image_ids: list[int], *, expected_version: int | None, starts_work: bool, ground_truth: bool, delta: bool,
+    image: Image | None,
+) -> _Bump:
+    """documents_commit's first step: bump the versions (refusing a stale `expected_version`), so
+    that a save that calls it first in its transaction holds the image's row lock (PostgreSQL)
+    before it writes anything, and a stale one is refused before it writes anything."""
+    version_field = "ground_truth_version" if ground_truth else "annotation_version"
+    bumped = _versions_bump(image_ids, version_field=version_field, expected_version=expected_version, starts_work=starts_work,
+                            previous_keyframe_of=ground_truth if delta else None)
+    if not bumped and expected_version is not None:
+        current = Image.objects.filter(pk=image_ids[0]).values_list(version_field, flat=True).first()
+        raise StaleVersion(
+            f"image {image_ids[0]} was saved by someone else (you read version {expected_version}, it is now {current})",
+            current_version=current,
+        )
+    bump = _Bump(image_ids=image_ids, ground_truth=ground_truth, versions={}, voids={}, previous_keyframe=None)
+    for pk, version_now, void_counts, status, previous_keyframe in bumped:
+        bump.versions[pk], bump.voids[pk], bump.previous_keyframe = version_now, void_counts, previous_keyframe
+        if image is not None and pk == image.pk:
+            setattr(image, version_field, version_now)
+            image.status, image.void_rle_counts = status, void_counts
+    if ground_truth:
+        bump.voids = dict.fromkeys(image_ids)  # a ground-truth document has no void region of its own
+    return bump
+
+
+def _revisions_record(
+    bump: _Bump, *, author: AbstractBaseUser | None, delta: RevisionDelta | None, documents: dict[int, list[dict[str, Any]]] | None,
+) -> None:
+    """documents_commit's second step: one revision per bumped document, as it now stands."""
+    chunk, versions, voids, ground_truth = bump.image_ids, bump.versions, bump.voids, bump.ground_truth
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    author_id = author.pk if author is not None else None
+    keyframe = _delta_keyframe(version=versions[chunk[0]], delta=delta, previous_keyframe=bump.previous_keyframe)
+    if keyframe is not None:
+        assert delta is not None
+        changes = {"upsert": delta.upsert, "delete": delta.delete}
+        values = [(chunk[0], versions[chunk[0]], author_id, None, connection.ops.adapt_json_value(changes, _RevisionJSON),
+                   keyframe, delta.count, voids[chunk[0]], ground_truth, now)]
+    else:
+        if delta is not None:
+            rows = {chunk[0]: delta.document()}
+        elif documents is not None and all(pk in documents for pk in chunk):
+            rows = {pk: documents[pk] for pk in chunk}
+        else:
+            rows = _documents_read(chunk, ground_truth=ground_truth)
+        values = [(pk, versions[pk], author_id, connection.ops.adapt_json_value(rows[pk], _RevisionJSON), None,
+                   versions[pk], len(rows[pk]), voids[pk], ground_truth, now) for pk in chunk]
+    # one executemany: bulk_create prepared every field of every row through Django, which
+    # was a fifth of a 10,000-image import
+    with connection.cursor() as cursor:
+        cursor.executemany(_revision_insert_sql(), values)
+
+
+def _versions_bump(
+    image_ids: list[int], *, version_field: str, expected_version: int | None, starts_work: bool,
+    previous_keyframe_of: bool | None = None,
+) -> list[tuple]:
+    """Bump the document version of `image_ids` (only where it is `expected_version`, if given),
+    moving NEW images to IN_PROGRESS when the write `starts_work`, in one statement that hands back
+    (id, version, void_rle_counts, status, previous keyframe) of each row it changed (RETURNING:
+    PostgreSQL, and SQLite since 3.35), so nothing is read back. The previous keyframe (with
+    `previous_keyframe_of`, the ground_truth flag of the document; else None) is the
+    keyframe_version of the revision recorded at the version before, None if there is none."""
+    quote = connection.ops.quote_name
+    version, status = quote(version_field), quote("status")
+    sets = [f"{version} = {version} + 1"]
+    params: list[Any] = []
+    if starts_work:
+        sets.append(f"{status} = CASE WHEN {status} = %s THEN %s ELSE {status} END")
+        params += [Image.Status.NEW.value, Image.Status.IN_PROGRESS.value]
+    where = f"{quote('id')} IN ({', '.join(['%s'] * len(image_ids))})"
+    params += image_ids
+    if expected_version is not None:
+        where += f" AND {version} = %s"
+        params.append(expected_version)
+    previous = "NULL"
+    if previous_keyframe_of is not None:
+        revisions, image = quote(DocumentRevision._meta.db_table), quote(Image._meta.db_table)
+        previous = (f"(SELECT r.{quote('keyframe_version')} FROM {revisions} r WHERE r.{quote('image_id')} = {image}.{quote('id')} "
+                    f"AND r.{quote('ground_truth')} = %s AND r.{quote('version')} = {image}.{version} - 1)")
+    sql = (f"UPDATE {quote(Image._meta.db_table)} SET {', '.join(sets)} WHERE {where} "
+           f"RETURNING {quote('id')}, {version}, {quote('void_rle_counts')}, {status}, {previous}")
+    if previous_keyframe_of is not None:
+        params.append(previous_keyframe_of)  # RETURNING's placeholder comes last in the text
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _delta_keyframe(*, version: int, delta: RevisionDelta | None, previous_keyframe: int | None) -> int | None:
     """The keyframe version a delta revision at `version` would build on, or None when this
     revision must be a keyframe: no delta, no revision on record one version before (a document
     saved before revisions were kept, or an import's), a chain already REVISION_KEYFRAME_EVERY
-    long, or a delta larger than half the document (the keyframe is then hardly bigger)."""
+    long, or a delta larger than half the document (the keyframe is then hardly bigger).
+    `previous_keyframe`: the keyframe_version of the revision at `version - 1` (_versions_bump)."""
     if delta is None or len(delta.upsert) + len(delta.delete) > max(8, delta.count // 2):
         return None
-    keyframe = (DocumentRevision.objects.filter(image_id=image_id, ground_truth=ground_truth, version=version - 1)
-                .values_list("keyframe_version", flat=True).first())
+    keyframe = previous_keyframe
     if keyframe is None or version - keyframe >= REVISION_KEYFRAME_EVERY:
         return None
     return keyframe
@@ -670,8 +738,9 @@ def _document_write(
     """The one write path of both document saves (the full replace and the delta): `items` are the
     sent annotations (new ones without id, changed ones in full), `deleted` the ids that go; every
     other stored annotation stays as it is. Checks the one-mask-per-semantic-class rule on the
-    document as it will stand, records the correction effort, writes the rows, then bumps the
-    version and records the revision through documents_commit (which refuses a stale version).
+    document as it will stand; then, in one transaction, bumps the version (refusing a stale one:
+    documents_commit's first step), records the correction effort, writes the rows and records
+    the revision (its second step).
     With `ground_truth`, all of it for the image's ground-truth document (no correction effort: it
     is nobody's correction of a model)."""
     items = _checked_geometry(image=image, items=items, wheres=wheres)
@@ -685,12 +754,6 @@ def _document_write(
             raise ValidationFailed(f"{where}: semantic class {item.label_class.name!r} may have one mask per image; merge them", index=index)
         semantic_seen.add(item.label_class.id)
     void_counts = _UNSET if void is _UNSET else _void_counts(image=image, void=void)
-    # Before any row changes: how much of each model version's proposals the person changed. It is
-    # shown the untouched proposals as sent back unchanged (still pending), so a delta counts as the
-    # full save would; untouched rows that are not proposals play no part in it.
-    if not ground_truth:
-        pending = [_stored_item(image=image, row=row, label_class=classes[row.label_class_id]) for row in untouched if row.is_proposal]
-        corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*pending, *items])
     new_rows: list[Annotation] = []
     saved_rows: list[Annotation | int] = []  # in request order, so the client learns the new rows' ids
     updates: dict[int, dict[str, Any]] = {}
@@ -717,21 +780,36 @@ def _document_write(
         elif changed:
             fields["author_id"] = user.pk
         updates[item.id] = fields
-    # Model instances only for the rows that change (a document of 1,000 rows is read as tuples).
-    document = Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth)
-    for pk, row in document.in_bulk(list(updates)).items():
-        for field, value in updates[pk].items():
-            setattr(row, field, value)
-        row.save()
-    if deleted:
-        document.filter(pk__in=list(deleted)).delete()
-    Annotation.objects.bulk_create(new_rows)
-    if void_counts is not _UNSET:
-        Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
-    documents_commit(image_ids=[image.pk], author=user, expected_version=version, ground_truth=ground_truth,
-                     delta=_revision_delta(existing=existing, updates=updates, deleted=deleted, new_rows=new_rows))
-    image.refresh_from_db(fields=["annotation_version", "ground_truth_version", "status", "void_rle_counts"])
-    version_now = image.ground_truth_version if ground_truth else image.annotation_version
+    # Everything above read and checked outside any transaction. The transaction's first statement
+    # is the version bump: it takes the image's row lock (PostgreSQL; SQLite's write lock comes with
+    # BEGIN) and refuses a stale version before anything is written, so the lock is held only while
+    # the save writes (on SQLite every other writer waits for it).
+    with transaction.atomic():
+        bump = _documents_bump([image.pk], expected_version=version, starts_work=not ground_truth, ground_truth=ground_truth,
+                               delta=True, image=image)
+        if not ground_truth:
+            # the status as the bump found it, under the lock: a review that committed first wins
+            reviewed_document_check(image=image, user=user, status=image.status)
+            # How much of each model version's proposals the person changed. It is shown the
+            # untouched proposals as sent back unchanged (still pending), so a delta counts as the
+            # full save would; untouched rows that are not proposals play no part in it.
+            pending = [_stored_item(image=image, row=row, label_class=classes[row.label_class_id]) for row in untouched if row.is_proposal]
+            corrections_record(image=image, user=user, document_version=version + 1, existing=existing, items=[*pending, *items])
+        # One UPDATE per changed row, of the fields that change (a document of 1,000 rows is read
+        # as tuples, and no model instance is made to write one of them).
+        document = Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth)
+        now = timezone.now()
+        for pk, fields in updates.items():
+            document.filter(pk=pk).update(**fields, updated_at=now)
+        if deleted:
+            document.filter(pk__in=list(deleted)).delete()
+        Annotation.objects.bulk_create(new_rows)
+        if void_counts is not _UNSET:
+            Image.objects.filter(pk=image.pk).update(void_rle_counts=void_counts)
+            bump.voids[image.pk] = image.void_rle_counts = void_counts
+        _revisions_record(bump, author=user, documents=None,
+                          delta=_revision_delta(existing=existing, updates=updates, deleted=deleted, new_rows=new_rows))
+    version_now = bump.versions[image.pk]
     return DocumentSaved(image=image, version=version_now, deleted_ids=sorted(deleted),
                          saved_ids=[row if isinstance(row, int) else row.pk for row in saved_rows])
 
@@ -800,15 +878,15 @@ def _document_open(
         void = _UNSET
         _version_check(image=image, version=version, ground_truth=True)
     else:
-        # status and version in one read, under the row lock
-        status, current = Image.objects.select_for_update().filter(pk=image.pk).values_list("status", "annotation_version").first()
+        # status and version in one read, before the save's transaction: a stale save is refused
+        # before anything is parsed; the bump checks the version again under the lock
+        status, current = Image.objects.filter(pk=image.pk).values_list("status", "annotation_version").first()
         reviewed_document_check(image=image, user=user, status=status)
         _version_check(image=image, version=version, current=current)
     classes, existing = _document_rows(image, ground_truth=ground_truth)
     return classes, existing, void
 
 
-@transaction.atomic
 def annotation_document_save(
     *, image: Image, user: AbstractBaseUser, version: int, annotations: Sequence[dict[str, Any]], void: Any = _UNSET,
     ground_truth: bool = False,
@@ -841,7 +919,6 @@ def annotation_document_save(
     )
 
 
-@transaction.atomic
 def annotation_document_patch(
     *, image: Image, user: AbstractBaseUser, version: int, upsert: Sequence[dict[str, Any]] = (),
     delete: Sequence[int] = (), void: Any = _UNSET, ground_truth: bool = False,

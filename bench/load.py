@@ -8,8 +8,9 @@ changed, thinks, and so on, in two ways one after the other: as the editor does 
 GET revalidates the copy it holds with If-None-Match, 304 while it is current, and the save is a
 delta PATCH of the one annotation) and as a script would ("full": a plain GET and a PUT of the whole
 document). Prints p50/p99 latency and the error count for GET and the save (an error is any answer
-but 200/304, or no answer), and, as the baseline measured in the same run, one client alone doing
-the same with no think time.
+but 200/304, or no answer), the server's own p50/p99 for the same requests (gunicorn's access log),
+and, as the baseline measured in the same run, one client alone doing the same with no think time.
+The clock runs from sending a request to having its whole answer; the body is encoded before.
 
     .venv/bin/python bench/load.py [--annotators 50] [--seconds 60] [--think 1.0] [--database-url URL] [--modes editor,full]
 """
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import orjson
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from labeler import gunicorn_conf  # noqa: E402  (the worker and thread counts make up runs)
 
 MASKS = 200
+_JSON = {"Content-Type": "application/json"}
 WIDTH, HEIGHT = 640, 480
 
 
@@ -111,18 +114,19 @@ def _annotator(base: str, seat: dict, until: float, think: float, record: dict[s
             time.sleep(think)
             continue
         if got.status_code == 200:
-            document, etag = got.json(), got.headers.get("ETag")
+            document, etag = orjson.loads(got.content), got.headers.get("ETag")
         time.sleep(think * rng.uniform(0.5, 1.5))
         changed = document["annotations"][int(rng.integers(len(document["annotations"])))]
+        # The body is built before the clock starts, as a browser's timings start once the request is sent.
+        if mode == "editor":  # one changed annotation, as a delta
+            body = orjson.dumps({"version": document["version"], "upsert": [{"id": changed["id"], "z_order": changed["z_order"] + 1}]})
+        else:
+            items = [{"id": a["id"], "label_class": a["label_class"], "mask": a["mask"],
+                      "z_order": a["z_order"] + (a is changed)} for a in document["annotations"]]
+            body = orjson.dumps({"version": document["version"], "annotations": items})
         started = time.perf_counter()
         try:
-            if mode == "editor":  # one changed annotation, as a delta
-                saved = session.patch(url, json={"version": document["version"], "upsert": [
-                    {"id": changed["id"], "z_order": changed["z_order"] + 1}]}, timeout=30)
-            else:
-                items = [{"id": a["id"], "label_class": a["label_class"], "mask": a["mask"],
-                          "z_order": a["z_order"] + (a is changed)} for a in document["annotations"]]
-                saved = session.put(url, json={"version": document["version"], "annotations": items}, timeout=30)
+            saved = session.request("PATCH" if mode == "editor" else "PUT", url, data=body, headers=_JSON, timeout=30)
             ok = saved.status_code == 200
             why = f"{saved.status_code} {saved.text[:200]}"
         except requests.RequestException as exc:
@@ -135,7 +139,7 @@ def _annotator(base: str, seat: dict, until: float, think: float, record: dict[s
                 print(f"  save error ({mode}): {why}", flush=True)
         if ok:
             changed["z_order"] += 1
-            document["version"] = saved.json()["version"]
+            document["version"] = orjson.loads(saved.content)["version"]
             etag = saved.headers.get("ETag")
         else:
             document = None  # read it again
@@ -155,6 +159,19 @@ def _run(base: str, seats: list[dict], seconds: float, think: float, mode: str) 
     for thread in threads:
         thread.join()
     return record, errors
+
+
+def _log_lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def _server_times(path: Path, start: int) -> dict[str, list[float]]:
+    """The server's time (s) of each request logged after line `start`: GET, and the saves (PUT/PATCH)."""
+    out: dict[str, list[float]] = {"GET": [], "SAVE": []}
+    for line in path.read_text().splitlines()[start:]:
+        method, micros = line.split()
+        out["GET" if method == "GET" else "SAVE"].append(int(micros) / 1e6)
+    return out
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -188,9 +205,11 @@ def main() -> int:
     print(f"seeding {args.annotators} annotators x {MASKS} masks ({database}) ...", flush=True)
     seats = _seed(env, args.annotators)
     port = free_port()
+    access_log = var / "access.log"  # the server's own time for each request (gunicorn's %(D)s, microseconds)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "labeler.wsgi", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}",
-         *(["-w", str(args.gunicorn_workers)] if args.gunicorn_workers else []), "--log-level", "warning"], cwd=ROOT, env=env)
+         *(["-w", str(args.gunicorn_workers)] if args.gunicorn_workers else []), "--log-level", "warning",
+         "--access-logfile", str(access_log), "--access-logformat", "%(m)s %(D)s"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -202,14 +221,20 @@ def main() -> int:
                 time.sleep(0.3)
         size = len(requests.get(f"{base}/api/images/{seats[0]['image']}/annotations/",
                                 headers={"Authorization": f"Token {seats[0]['token']}"}, timeout=30).content)
-        runs = {mode: (_run(base, seats[:1], min(10.0, args.seconds), 0.0, mode), _run(base, seats, args.seconds, args.think, mode))
-                for mode in modes}
+        runs, served = {}, {}
+        for mode in modes:
+            alone = _run(base, seats[:1], min(10.0, args.seconds), 0.0, mode)
+            time.sleep(0.5)  # the last answers' log lines are written
+            start = _log_lines(access_log)
+            runs[mode] = (alone, _run(base, seats, args.seconds, args.think, mode))
+            time.sleep(0.5)
+            served[mode] = _server_times(access_log, start)
     finally:
         server.terminate()
         server.wait(timeout=30)
     print(f"\nmachine: {_machine()}; {database}; gunicorn {args.gunicorn_workers or gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads; "
           f"document {MASKS} masks, {size / 1024:.0f} KiB; think time {args.think:g} s")
-    print(f"{'':>6} {'':>22} {'':>4} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'p50 x alone':>12}")
+    print(f"{'':>6} {'':>22} {'':>4} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'p50 x alone':>12} {'server p50/p99':>15}")
     for mode, ((alone, alone_errors), (loaded, loaded_errors)) in runs.items():
         for op in ("GET", "SAVE"):
             print(f"{mode:>6} {'1 annotator, no think':>22} {op:>4} {len(alone[op]):>9} {_pct(alone[op], .5):>8.1f} "
@@ -217,7 +242,9 @@ def main() -> int:
         for op in ("GET", "SAVE"):
             ratio = _pct(loaded[op], .5) / _pct(alone[op], .5)
             print(f"{mode:>6} {f'{args.annotators} annotators':>22} {op:>4} {len(loaded[op]):>9} {_pct(loaded[op], .5):>8.1f} "
-                  f"{_pct(loaded[op], .99):>8.1f} {loaded_errors[op]:>7} {ratio:>12.2f}")
+                  f"{_pct(loaded[op], .99):>8.1f} {loaded_errors[op]:>7} {ratio:>12.2f} "
+                  f"{f'{_pct(served[mode][op], .5):.1f} / {_pct(served[mode][op], .99):.1f}':>15}")
+    print("(latency as each client saw it, from sending the request to the whole answer; server: gunicorn's time for the same requests)")
     return 0
 
 

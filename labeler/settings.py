@@ -125,9 +125,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web server and worker write concurrently: WAL and a busy timeout avoid "database is locked".
+    # Web server and worker write concurrently: WAL and a busy timeout avoid "database is locked";
+    # our engine queues writers on a lock that wakes them (labeler/backends/sqlite3/base.py).
+    DATABASES["default"]["ENGINE"] = "labeler.backends.sqlite3"
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
+        "timeout": float(os.environ.get("LABELER_SQLITE_TIMEOUT_S", "30")),  # how long a writer waits for another
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }

@@ -59,7 +59,7 @@ def start(*, alias: str = "default", interval_s: float = INTERVAL_S) -> threadin
     from django.db.backends.signals import connection_created
 
     database = settings.DATABASES[alias]
-    if database["ENGINE"] != "django.db.backends.sqlite3":
+    if not database["ENGINE"].endswith("sqlite3"):
         return None
     path = str(database["NAME"])
     stop = threading.Event()

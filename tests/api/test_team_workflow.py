@@ -283,3 +283,23 @@ def test_an_annotator_cannot_save_to_an_image_assigned_to_someone_else_in_full_o
     assert "assigned to 'olivia'" in delta.json()["message"]
     theirs.refresh_from_db()
     assert theirs.annotation_version == 0 and not theirs.annotations.exists()
+
+
+def test_the_one_image_visibility_check_agrees_with_the_filter(project, teammate, reviewer, owner, make_image, django_user_model):
+    """image_get decides with image_visible (no query); the lists filter with image_visibility's
+    Q. Both say the same of every image, for every role, with and without unassigned images shown."""
+    from annotations import selectors
+
+    other = django_user_model.objects.create_user(username="otto", password="other-pass-1234")
+    services.membership_set(project=project, user=other, role="annotator")
+    images = [make_image() for _ in range(3)]
+    Image.objects.filter(pk=images[0].pk).update(assignee=teammate)
+    Image.objects.filter(pk=images[1].pk).update(assignee=other)
+    for see_unassigned in (True, False):
+        services.project_update(project=project, annotators_see_unassigned=see_unassigned)
+        for user in (teammate, other, reviewer, owner):
+            role = selectors.membership_role(user=user, project=project)
+            for image in Image.objects.filter(pk__in=[i.pk for i in images]).select_related("project"):
+                rule = selectors.image_visibility(user=user, project=image.project, role=role)
+                by_filter = rule is None or Image.objects.filter(rule, pk=image.pk).exists()
+                assert selectors.image_visible(user=user, image=image, role=role) == by_filter, (user, image.file_name, see_unassigned)

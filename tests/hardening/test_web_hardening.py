@@ -40,6 +40,50 @@ def test_an_annotator_cannot_change_a_reviewed_image_but_a_reviewer_can(teammate
     assert accepted.status_code == 200 and image.annotations.count() == 1
 
 
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_review_that_lands_while_an_annotator_saves_wins(teammate_api, project, car, image, monkeypatch, method):
+    """A save reads and checks outside its transaction, then writes under the lock: a review that
+    commits in between (here: while the save checks its masks) must still refuse the annotator."""
+    from annotations import services
+
+    checked = services._checked_geometry
+
+    def review_meanwhile(**kwargs):
+        Image.objects.filter(pk=image.pk).update(status=Image.Status.REVIEWED)  # another request commits
+        return checked(**kwargs)
+
+    monkeypatch.setattr(services, "_checked_geometry", review_meanwhile)
+    item = {"label_class": car.pk, "mask": _mask()}
+    url = f"/api/images/{image.pk}/annotations/"
+    refused = (teammate_api.put(url, {"version": 0, "annotations": [item]}, format="json") if method == "PUT"
+               else teammate_api.patch(url, {"version": 0, "upsert": [item]}, format="json"))
+    assert refused.status_code == 403 and "reviewed" in refused.json()["message"]
+    image.refresh_from_db()
+    assert (image.annotations.count(), image.annotation_version, image.status) == (0, 0, Image.Status.REVIEWED)
+    assert not image.revisions.exists()
+
+
+def test_a_save_that_lands_while_another_saves_makes_the_second_stale(teammate_api, owner, project, car, image, monkeypatch):
+    """Both read version 0; the one that reaches the lock second is refused whole (409), nothing of it written."""
+    from annotations import services
+
+    checked = services._checked_geometry
+    first = {"label_class": car.pk, "mask": _mask()}
+
+    def other_save_meanwhile(**kwargs):
+        monkeypatch.setattr(services, "_checked_geometry", checked)
+        services.annotation_document_save(image=Image.objects.get(pk=image.pk), user=owner, version=0, annotations=[first])
+        return checked(**kwargs)
+
+    monkeypatch.setattr(services, "_checked_geometry", other_save_meanwhile)
+    second = {"label_class": car.pk, "mask": _mask(), "z_order": 7}
+    refused = teammate_api.put(f"/api/images/{image.pk}/annotations/", {"version": 0, "annotations": [second]}, format="json")
+    assert refused.status_code == 409, refused.content
+    image.refresh_from_db()
+    assert image.annotation_version == 1
+    assert list(image.annotations.values_list("z_order", "author__username")) == [(0, owner.username)]
+
+
 # 5. errors in the one shape --------------------------------------------------------------------
 @pytest.mark.parametrize("field", ["version", "z_order", "order", "path"])
 def test_numbers_beyond_the_database_are_refused_not_500(owner_api, project, car, image, field):

@@ -1,0 +1,1 @@
+"""Database engines of our own (settings.DATABASES): Django's, with what our load needs."""
