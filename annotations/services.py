@@ -878,11 +878,11 @@ def _document_open(
         void = _UNSET
         _version_check(image=image, version=version, ground_truth=True)
     else:
-        # status and version in one read, before the save's transaction: a stale save is refused
-        # before anything is parsed; the bump checks the version again under the lock
-        status, current = Image.objects.filter(pk=image.pk).values_list("status", "annotation_version").first()
-        reviewed_document_check(image=image, user=user, status=status)
-        _version_check(image=image, version=version, current=current)
+        # The status and version on `image`, as its caller read it (the API's image_get, just
+        # before; an earlier save of this instance keeps them current): a stale save is refused
+        # before anything is parsed. The bump checks both again under the lock.
+        reviewed_document_check(image=image, user=user, status=image.status)
+        _version_check(image=image, version=version, current=image.annotation_version)
     classes, existing = _document_rows(image, ground_truth=ground_truth)
     return classes, existing, void
 
