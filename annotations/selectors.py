@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.fields.files import FieldFile
+from django.db.models.sql.constants import MULTI
 
 from .errors import NotFound, PermissionDenied
 from .models import Annotation, Image, Job, LabelClass, Membership, ModelVersion, Project
@@ -177,6 +178,21 @@ def image_neighbours(*, image: Image, user: AbstractBaseUser | None = None) -> t
     prev_id = siblings.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first()
     next_id = siblings.filter(pk__gt=image.pk).order_by("pk").values_list("pk", flat=True).first()
     return prev_id, next_id
+
+
+# A document's rows as its answer gives them (api/serializers.format_rows writes them out) and as
+# the saves read them (services._document_rows), in this order; author_id last, for the saves.
+DOCUMENT_ROW_FIELDS = ("id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "source",
+                       "model_version_id", "model_version__name", "score", "is_proposal", "iscrowd", "author__username",
+                       "created_at", "updated_at", "author_id")
+
+
+def document_row_values(annotations: QuerySet[Annotation]) -> list[tuple]:
+    """The DOCUMENT_ROW_FIELDS of `annotations`, in its order, as the database driver hands them
+    over: no Django converters (on SQLite booleans are 0/1 and timestamps Django's text; running
+    the converters on every value was most of a 1,000-mask document's read)."""
+    query = annotations.values_list(*DOCUMENT_ROW_FIELDS).query
+    return [row for chunk in query.get_compiler(using=annotations.db).execute_sql(MULTI) or [] for row in chunk]
 
 
 def annotation_list(*, image: Image, ground_truth: bool = False) -> QuerySet[Annotation]:

@@ -18,7 +18,7 @@ from django.core import signing
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import masks
+from . import masks, selectors
 from .corrections import corrections_record
 from .errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from .models import INT_MAX, INT_MIN, Annotation, DocumentRevision, Image, LabelClass, Membership, ModelVersion, Project
@@ -711,6 +711,8 @@ class DocumentSaved:
     version: int
     saved_ids: list[int]  # the id of each sent annotation, in the order they were sent
     deleted_ids: list[int]
+    # The document as the save left it (selectors.DOCUMENT_ROW_FIELDS rows), for its answer; None: read it
+    rows: list[tuple] | None = None
 
 
 def _version_check(*, image: Image, version: Any, ground_truth: bool = False, current: Any = _UNSET) -> None:
@@ -810,14 +812,16 @@ def _document_write(
         _revisions_record(bump, author=user, documents=None,
                           delta=_revision_delta(existing=existing, updates=updates, deleted=deleted, new_rows=new_rows))
     version_now = bump.versions[image.pk]
-    return DocumentSaved(image=image, version=version_now, deleted_ids=sorted(deleted),
+    rows = _answer_rows(existing=existing, updates=updates, deleted=deleted, new_rows=new_rows, user=user, updated_at=now)
+    return DocumentSaved(image=image, version=version_now, deleted_ids=sorted(deleted), rows=rows,
                          saved_ids=[row if isinstance(row, int) else row.pk for row in saved_rows])
 
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
     """A stored annotation as a save reads it: the fields the save and corrections_record read of
-    an Annotation, without making 1,000 model instances for a document of 1,000 rows."""
+    an Annotation, without making 1,000 model instances for a document of 1,000 rows; `answer`,
+    the row as read (selectors.DOCUMENT_ROW_FIELDS), from which the save's answer is made."""
 
     id: int
     label_class_id: int
@@ -830,6 +834,7 @@ class _Stored:
     author_id: int | None
     iscrowd: bool
     area: int
+    answer: tuple = ()
 
     def revision_row(self) -> dict[str, Any]:
         return dict(zip(_REVISION_FIELDS, (self.id, self.label_class_id, self.rle_counts, self.z_order, self.source,
@@ -860,9 +865,46 @@ def _revision_delta(
 def _document_rows(image: Image, *, ground_truth: bool = False) -> tuple[dict[int, LabelClass], dict[int, _Stored]]:
     """The project's classes and the rows of one of the image's documents: the annotators' work, or its ground truth."""
     classes = {c.id: c for c in image.project.label_classes.all()}
-    fields = [f.name for f in dataclasses.fields(_Stored)]
-    rows = Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth).values_list(*fields)
-    return classes, {values[0]: _Stored(*values) for values in rows}
+    rows = selectors.document_row_values(Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth).order_by("z_order", "id"))
+    stored = {}
+    for row in rows:
+        f = dict(zip(selectors.DOCUMENT_ROW_FIELDS, row))
+        stored[f["id"]] = _Stored(
+            id=f["id"], label_class_id=f["label_class_id"], rle_counts=f["rle_counts"], z_order=f["z_order"], source=f["source"],
+            model_version_id=f["model_version_id"], score=f["score"], is_proposal=bool(f["is_proposal"]), author_id=f["author_id"],
+            iscrowd=bool(f["iscrowd"]), area=f["area"], answer=row,
+        )
+    return classes, stored
+
+
+def _answer_rows(
+    *, existing: dict[int, _Stored], updates: dict[int, dict[str, Any]], deleted: set[int], new_rows: Sequence[Annotation],
+    user: AbstractBaseUser, updated_at: Any,
+) -> list[tuple] | None:
+    """The document as the save left it, as selectors.DOCUMENT_ROW_FIELDS rows in the document's
+    order, made from what it read and wrote (not read back); None when the database did not hand
+    back the new rows' ids."""
+    if any(row.pk is None for row in new_rows):
+        return None
+    fields = selectors.DOCUMENT_ROW_FIELDS
+    name = user.get_username()
+    out = []
+    for pk, row in existing.items():
+        if pk in deleted:
+            continue
+        if pk in updates:
+            values = dict(zip(fields, row.answer))
+            values.update({k: v for k, v in updates[pk].items() if k in values}, updated_at=updated_at)
+            if "author_id" in updates[pk]:
+                values["author__username"] = name
+            out.append(tuple(values[f] for f in fields))
+        else:
+            out.append(row.answer)
+    for new in new_rows:
+        out.append((new.pk, new.label_class_id, new.rle_counts, new.bbox_x, new.bbox_y, new.bbox_w, new.bbox_h, new.area, new.z_order,
+                    new.source, None, None, None, False, new.iscrowd, name, new.created_at, new.updated_at, user.pk))
+    out.sort(key=lambda r: (r[8], r[0]))  # z_order, id: selectors.annotation_list's order
+    return out
 
 
 def _document_open(

@@ -7,12 +7,11 @@ from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db.models import QuerySet
-from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotations import media
+from annotations import media, selectors
 from annotations.models import INT_MAX, INT_MIN, Annotation, Image, Job, LabelClass, ModelVersion, Project
 
 
@@ -121,11 +120,6 @@ class AnnotationOut(serializers.ModelSerializer):
         return annotation.author.get_username() if annotation.author else None
 
 
-_ROW_FIELDS = ("id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "source",
-               "model_version_id", "model_version__name", "score", "is_proposal", "iscrowd", "author__username",
-               "created_at", "updated_at")
-
-
 def _stamper() -> Callable[[Any], str]:
     """DRF's DateTimeField output (ISO 8601 in the current zone, UTC written as Z) for a value as
     the database driver hands it over: a datetime (PostgreSQL) or Django's SQLite text, naive UTC
@@ -147,22 +141,24 @@ def _stamper() -> Callable[[Any], str]:
 
 
 def annotation_rows(annotations: QuerySet[Annotation], *, height: int, width: int) -> list[dict]:
-    """AnnotationOut's JSON for many annotations, from one values query whose rows are taken as
-    the driver gives them (no Django converters: on SQLite they parsed every timestamp only for it
-    to be written out again): running DRF's fields for each value of a 1,000-mask document was
-    most of its GET. tests/api/test_document_delta.py checks that both give the same answer."""
-    query = annotations.values_list(*_ROW_FIELDS).query
+    """AnnotationOut's JSON for many annotations, from one values query (selectors.document_row_values):
+    running DRF's fields for each value of a 1,000-mask document was most of its GET.
+    tests/api/test_document_delta.py checks that both give the same answer."""
+    return format_rows(selectors.document_row_values(annotations), height=height, width=width)
+
+
+def format_rows(rows: list[tuple], *, height: int, width: int) -> list[dict]:
+    """AnnotationOut's JSON for rows of selectors.DOCUMENT_ROW_FIELDS, as the driver gave them or
+    as a save wrote them (timestamps as text or datetimes)."""
     stamp = _stamper()
     size = [height, width]
-    chunks = query.get_compiler(using=annotations.db).execute_sql(MULTI) or []
     return [
         {"id": pk, "label_class": label_class, "mask": {"size": size, "counts": counts}, "bbox": [x, y, w, h], "area": area,
          "z_order": z_order, "source": source, "model_version": model_version, "model_version_name": model_version_name,
          "score": score, "is_proposal": bool(is_proposal), "iscrowd": bool(iscrowd), "author": author,
          "created_at": stamp(created_at), "updated_at": stamp(updated_at)}
-        for chunk in chunks
         for (pk, label_class, counts, x, y, w, h, area, z_order, source, model_version, model_version_name, score, is_proposal,
-             iscrowd, author, created_at, updated_at) in chunk
+             iscrowd, author, created_at, updated_at, _author_id) in rows
     ]
 
 

@@ -136,10 +136,14 @@ class ImageDetailApi(APIView):
         return Response(s.ImageOut(image).data)
 
 
-def _document(image, ground_truth: bool = False) -> dict:
+def _document(image, ground_truth: bool = False, rows: list[tuple] | None = None) -> dict:
     """DocumentOut's JSON (annotation_rows builds the annotations' part in one query): the image's
-    work, or its ground-truth document (which has no void region of its own)."""
-    rows = s.annotation_rows(selectors.annotation_list(image=image, ground_truth=ground_truth), height=image.height, width=image.width)
+    work, or its ground-truth document (which has no void region of its own). `rows`: the
+    document's rows where a save already holds them (DocumentSaved.rows), so they are not read back."""
+    if rows is None:
+        rows = s.annotation_rows(selectors.annotation_list(image=image, ground_truth=ground_truth), height=image.height, width=image.width)
+    else:
+        rows = s.format_rows(rows, height=image.height, width=image.width)
     return {"image": image.pk, "version": _version(image, ground_truth), "width": image.width, "height": image.height,
             "annotations": rows, "void": None if ground_truth else selectors.image_void_rle(image)}
 
@@ -209,7 +213,8 @@ class AnnotationDocumentApi(APIView):
         data = s.DocumentIn(data=request.data)
         data.is_valid(raise_exception=True)
         saved = services.annotation_document_save(image=image, user=request.user, ground_truth=truth, **data.validated_data)
-        return Response({**_document(saved.image, truth), "saved_ids": saved.saved_ids}, headers={"ETag": _etag(saved.image, truth)})
+        return Response({**_document(saved.image, truth, saved.rows), "saved_ids": saved.saved_ids},
+                        headers={"ETag": _etag(saved.image, truth)})
 
     @extend_schema(request=s.DocumentDeltaIn, responses={200: s.DocumentDeltaOut}, parameters=[DOCUMENT_SET])
     def patch(self, request: Request, image_id: int) -> Response:
@@ -220,9 +225,10 @@ class AnnotationDocumentApi(APIView):
         data = s.DocumentDeltaIn(data=request.data)
         data.is_valid(raise_exception=True)
         saved = services.annotation_document_patch(image=image, user=request.user, ground_truth=truth, **data.validated_data)
-        rows = s.annotation_rows(selectors.annotation_list(image=saved.image, ground_truth=truth).filter(pk__in=saved.saved_ids),
-                                 height=image.height, width=image.width)
-        by_id = {row["id"]: row for row in rows}
+        wanted = set(saved.saved_ids)
+        rows = ([row for row in saved.rows if row[0] in wanted] if saved.rows is not None else
+                selectors.document_row_values(selectors.annotation_list(image=saved.image, ground_truth=truth).filter(pk__in=wanted)))
+        by_id = {row["id"]: row for row in s.format_rows(rows, height=image.height, width=image.width)}
         return Response({
             "image": image.pk, "version": saved.version, "annotations": [by_id[pk] for pk in saved.saved_ids],
             "saved_ids": saved.saved_ids, "deleted_ids": saved.deleted_ids,

@@ -292,3 +292,42 @@ def test_the_fast_document_rows_write_timestamps_as_drf_does_in_any_zone_and_to_
                 stamp = _stamper()
                 text = str(value.replace(tzinfo=None))  # how Django's SQLite backend stores it
                 assert stamp(value) == expected == stamp(text), (zone, value)
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_saves_answer_made_from_what_it_wrote_is_the_document_as_read_back(owner_api, teammate_api, owner, image, car, road, method):
+    """The save's answer is built from the rows it read and wrote (DocumentSaved.rows), not read
+    back: it must be what a GET gives right after, field for field, for a change of mask, class,
+    order and crowd flag, a proposal accepted, a delete and a new row."""
+    _put(owner_api, image, 0, [{"label_class": car.pk, "mask": masks.encode(_rect(image, 1, 1, 5, 5))},
+                               {"label_class": car.pk, "mask": masks.encode(_rect(image, 10, 10, 8, 8)), "z_order": 3},
+                               {"label_class": road.pk, "mask": masks.encode(_rect(image, 20, 2, 9, 9)), "z_order": 5}])
+    _proposals(image, car)
+    doc = owner_api.get(_url(image)).json()
+    first, second, third, proposal = doc["annotations"][0], doc["annotations"][1], doc["annotations"][2], doc["annotations"][-1]
+    assert proposal["is_proposal"]
+    if method == "PUT":
+        body = {"version": doc["version"], "annotations": [
+            {"id": first["id"], "label_class": car.pk, "mask": masks.encode(_rect(image, 2, 2, 6, 6)), "z_order": 9, "iscrowd": True},
+            {"id": third["id"], "label_class": third["label_class"], "mask": third["mask"], "z_order": 1},
+            {"id": proposal["id"], "label_class": proposal["label_class"], "mask": proposal["mask"], "is_proposal": False},
+            {"label_class": car.pk, "mask": masks.encode(_rect(image, 30, 30, 4, 4)), "z_order": 2},
+        ]}
+        saved = teammate_api.put(_url(image), body, format="json")
+        answer = saved.json()["annotations"]
+    else:
+        body = {"version": doc["version"], "delete": [second["id"]], "upsert": [
+            {"id": first["id"], "mask": masks.encode(_rect(image, 2, 2, 6, 6)), "z_order": 9, "iscrowd": True},
+            {"id": third["id"], "z_order": 1},
+            {"id": proposal["id"], "is_proposal": False},
+            {"label_class": car.pk, "mask": masks.encode(_rect(image, 30, 30, 4, 4)), "z_order": 2},
+        ]}
+        saved = teammate_api.patch(_url(image), body, format="json")
+        answer = saved.json()["annotations"]
+    assert saved.status_code == 200, saved.content
+    after = {row["id"]: row for row in owner_api.get(_url(image)).json()["annotations"]}
+    if method == "PUT":
+        assert answer == list(after.values())
+    else:
+        assert answer == [after[pk] for pk in saved.json()["saved_ids"]]
+    assert after[first["id"]]["author"] == "tom" and after[proposal["id"]]["author"] == "tom"
