@@ -182,7 +182,8 @@ def run_contender(contender: str, data: str, budget_s: float, threads: int | Non
                                  image_sides=[s.label_map.shape for s in train_set],
                                  val_pixels=sum(s.label_map.size for s in val_set))
             config = config_from(apply_plan({**BASE_RECIPES["unet"], "minutes": budget_s / 60}, plan))
-            extra = {"crop": plan.crop_size, "batch": plan.batch_size, "planned_steps": plan.steps}
+            extra = {"crop": plan.crop_size, "batch": plan.batch_size, "planned_steps": plan.steps,
+                     "numerics": plan.numerics, "numerics_probe": plan.numerics_probe}
         result = train(model, spec, train_samples, val_samples, config=config)
         steps, extra["peak_rss_mb"] = result.steps, result.peak_rss_mb
         extra.setdefault("crop", config.crop_size)
@@ -213,7 +214,8 @@ def compare(data: str, budgets: list[float], parallel: bool, threads: int | None
         for r in results:
             print(f"  {budget:5.0f}s {r['contender']:5s}: {r['steps']:5d} steps (crop {r.get('crop')}, batch {r.get('batch')}), "
                   f"IoU {thin} {r['iou'][1]:.3f}, mIoU {r['miou']:.3f}, pixel acc {r['pixel_accuracy']:.3f}, "
-                  f"peak RSS {r.get('peak_rss_mb') or float('nan'):.0f} MB", flush=True)
+                  f"peak RSS {r.get('peak_rss_mb') or float('nan'):.0f} MB"
+                  + (f", numerics {r['numerics']} (probe s/step {r['numerics_probe']})" if r.get("numerics") else ""), flush=True)
         rows.append((budget, by))
     print(f"\nbudget  IoU {thin}: old  new  plain   new-old  new-plain   pixel acc: old  new  plain   steps: old new plain")
     for budget, by in rows:

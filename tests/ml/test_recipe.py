@@ -132,3 +132,76 @@ def test_short_plans_train_with_light_augmentation_and_long_ones_with_all_of_it(
     assert short.steps < STRONG_AUGMENTATION_STEPS <= long.steps
     assert config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 10}, short)).augmentation == "light"
     assert config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 100}, long)).augmentation == "budget"
+
+
+# --- CPU numerics: the probe measures each, the run trains in the fastest -------------------
+
+
+def test_the_plan_trains_in_the_fastest_numerics_it_measured(monkeypatch):
+    from workers.ml import device as devices
+    from workers.ml import recipe
+
+    step = {"fp32": 1.6, "fp32-cl": 1.1, "bf16-cl": 0.5}
+    measured = []
+
+    def fake_probe(model, spec, *, crop, batch, device, numerics=None):
+        measured.append(numerics)
+        return step[numerics]
+
+    monkeypatch.setattr(recipe, "probe_step_seconds", fake_probe)
+    monkeypatch.setattr(devices, "cpu_numerics_candidates", lambda: list(step))
+    plan = plan_semantic(model=None, spec=SPEC, budget_s=600, image_sides=[(512, 512)] * 24, val_pixels=6 * 512 * 512, device=CPU)
+    assert measured == list(step) and plan.numerics == "bf16-cl" and plan.probe_step_s == 0.5
+    assert plan.numerics_probe == step and plan.as_dict()["numerics_probe"] == step  # recorded on the version
+    # The same budget buys more steps than fp32 would have: the plan is made at the measured speed.
+    monkeypatch.setattr(devices, "cpu_numerics_candidates", lambda: ["fp32"])
+    fp32 = plan_semantic(model=None, spec=SPEC, budget_s=600, image_sides=[(512, 512)] * 24, val_pixels=6 * 512 * 512, device=CPU)
+    assert fp32.numerics == "fp32" and plan.steps * plan.crop_size**2 > 2 * fp32.steps * fp32.crop_size**2
+    assert config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 10}, plan)).numerics == "bf16-cl"
+
+
+def test_a_given_probe_plans_in_fp32():
+    assert _plan(600, 0.9).numerics is None and config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 10}, _plan(600, 0.9))).numerics is None
+
+
+def test_bf16_is_offered_and_accepted_only_where_the_cpu_has_it(monkeypatch):
+    from workers.ml import device as devices
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    assert devices.cpu_numerics_candidates() == ["fp32", "fp32-cl"]
+    with pytest.raises(ValueError, match="native bf16"):
+        devices.autocast(CPU, "bf16-cl")
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    assert devices.cpu_numerics_candidates() == ["fp32", "fp32-cl", "bf16-cl"]
+    assert devices.autocast_dtype(CPU, "bf16-cl") == torch.bfloat16
+    assert devices.autocast_dtype(CPU) is None and devices.memory_format(CPU) == torch.contiguous_format  # the default
+    with pytest.raises(ValueError, match="numerics must be one of"):
+        TrainConfig(epochs=1, numerics="fp8")
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)  # a run resumed on a worker without it goes on
+    assert devices.usable_numerics("bf16-cl") == "fp32-cl" and devices.usable_numerics("fp32") == "fp32"
+
+
+@pytest.mark.parametrize("numerics", __import__("workers.ml.device", fromlist=["x"]).cpu_numerics_candidates())
+def test_a_run_in_each_numerics_this_cpu_offers_learns_in_them_and_keeps_fp32_weights(numerics, tmp_path):
+    from workers.ml import device as devices
+    from workers.ml.checkpoints import read_checkpoint
+
+    spec = ModelSpec(arch="unet", class_names=CLASS_NAMES, builder_kwargs=TINY_UNET)
+    data = make_shapes(6, size=(64, 64), seed=5)
+    model = build_seeded(spec)
+    seen: set = set()
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    hook = conv.register_forward_hook(lambda m, args, out: seen.add((out.dtype, args[0].is_contiguous(memory_format=torch.channels_last)
+                                                                      and not args[0].is_contiguous())))
+    config = TrainConfig(epochs=2, batch_size=2, lr=1e-2, numerics=numerics)
+    result = train(model, spec, semantic(data[:4]), semantic(data[4:]), config=config, checkpoint_dir=tmp_path)
+    hook.remove()
+    wanted = devices.NUMERICS[numerics]
+    assert seen == {(wanted.autocast_dtype or torch.float32, wanted.channels_last)}  # training and validation ran in them
+    assert np.isfinite([h["loss"] for h in result.history]).all() and 0 <= result.metrics["miou"] <= 1
+    state = read_checkpoint(tmp_path / "last.pt")
+    assert all(v.dtype == torch.float32 for k, v in state["model"].items() if v.is_floating_point())
+    fresh = build_seeded(spec)
+    fresh.load_state_dict(state["model"])  # loads into a plain fp32 model (pre-label, evaluation)
+    assert training_module.evaluate(fresh, spec, semantic(data[4:]))["miou"] == pytest.approx(
+        training_module.evaluate(result.model, spec, semantic(data[4:]))["miou"])

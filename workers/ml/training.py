@@ -71,6 +71,10 @@ class TrainConfig:
     # photometric jitter, flips, rot90) and "light" (plain crops, flips, rot90): workers/ml/recipe.py
     augmentation: str = "basic"
     keep_best: bool = False  # end with the weights (and metrics) of the best validation, not the last
+    # On the CPU: "fp32" (None), "fp32-cl" (channels_last) or "bf16-cl" (bf16 autocast + channels_last,
+    # CPUs with native bf16 only): workers/ml/device.py. The budget recipe sets the fastest it measured.
+    # CUDA ignores it (autocast and channels_last always).
+    numerics: str | None = None
 
     def __post_init__(self) -> None:
         if self.epochs is None and self.minutes is None and self.max_steps is None:
@@ -85,6 +89,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be cosine, poly or constant, got {self.schedule!r}")
         if self.augmentation not in ("basic", "budget", "light"):
             raise ValueError(f"augmentation must be basic, budget or light, got {self.augmentation!r}")
+        if self.numerics is not None and self.numerics not in devices.NUMERICS:
+            raise ValueError(f"numerics must be one of {', '.join(devices.NUMERICS)}, got {self.numerics!r}")
         for name in ("max_steps", "samples_per_epoch"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -213,28 +219,31 @@ def evaluate(
     device: str | torch.device | None = None,
     batch_size: int = 4,
     score_threshold: float = 0.05,
+    numerics: str | None = None,
 ) -> dict:
     """Validation metrics: semantic {"miou", "pixel_accuracy", "per_class_iou"};
-    instance {"ap", "ap50", "ap75"}. `metric` holds the headline (mIoU or AP)."""
+    instance {"ap", "ap50", "ap75"}. `metric` holds the headline (mIoU or AP). `numerics`: the
+    CPU numerics of a semantic net (TrainConfig.numerics)."""
     dev = devices.select_device(device)
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), devices.autocast(dev):
-            if spec.is_instance:
+        if spec.is_instance:
+            with torch.inference_mode(), devices.autocast(dev):
                 return _evaluate_instance(model, spec, samples, dev, batch_size, score_threshold)
-            return _evaluate_semantic(model, spec, samples, dev, batch_size)
+        with torch.inference_mode(), devices.autocast(dev, numerics):
+            return _evaluate_semantic(model, spec, samples, dev, batch_size, numerics)
     finally:
         model.train(was_training)
 
 
-def _evaluate_semantic(model, spec, samples, dev, batch_size) -> dict:
+def _evaluate_semantic(model, spec, samples, dev, batch_size, numerics=None) -> dict:
     dataset = SemanticDataset(samples, num_classes=spec.num_classes, normalization=spec.normalization)
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=pad_collate_semantic)
     meter = SemanticMeter(spec.num_classes)
     for images, labels in loader:
-        images = images.to(dev).contiguous(memory_format=devices.memory_format(dev))
-        pred = class_argmax(model(images)).cpu().numpy()
+        images = images.to(dev).contiguous(memory_format=devices.memory_format(dev, numerics))
+        pred = class_argmax(model(images).float()).cpu().numpy()
         meter.update(pred, labels.numpy())
     scores = meter.scores().as_dict()
     return {**scores, "metric": scores["miou"]}
@@ -290,7 +299,10 @@ def train(
     if not train_samples:
         raise ValueError("no training samples")
     dev = devices.select_device(device)
-    model.to(dev, memory_format=devices.memory_format(dev))
+    # The semantic nets' CPU numerics (checked against this CPU here); Mask R-CNN runs fp32 on the CPU.
+    cpu_numerics = None if spec.is_instance else devices.usable_numerics(config.numerics)
+    memory_format = devices.memory_format(dev, cpu_numerics)
+    model.to(dev, memory_format=memory_format)
     generator = torch.Generator().manual_seed(config.seed)
     loader = _make_loader(spec, train_samples, config, generator, train=True)
     optimizer = _build_optimizer(model, config)
@@ -386,7 +398,6 @@ def train(
         return result("completed")
 
     model.train()
-    memory_format = devices.memory_format(dev)
     while config.epochs is None or epoch < config.epochs:
         epoch_loss, epoch_steps = 0.0, 0
         for batch in loader:
@@ -403,7 +414,7 @@ def train(
             )
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * _lr_factor(config, step, fraction)
-            with devices.autocast(dev):
+            with devices.autocast(dev, cpu_numerics):
                 if spec.is_instance:
                     images, targets = batch
                     images = [img.to(dev, non_blocking=True) for img in images]
@@ -443,7 +454,7 @@ def train(
         if val_samples:
             metrics = evaluate(
                 model, spec, val_samples, device=dev, batch_size=config.batch_size,
-                score_threshold=config.eval_score_threshold,
+                score_threshold=config.eval_score_threshold, numerics=cpu_numerics,
             )
             memory.sample()
             best.offer(model, epoch, metrics)
