@@ -10,7 +10,9 @@
 Prints images/s for both and the ratio (b)/(a); the target is >= 0.9. Bare and job runs
 alternate (`--repeats`) and the medians are compared, since a shared machine's speed drifts. Weights are random
 (throughput does not depend on them, but the number of proposals does, so it is printed too).
-On CUDA it also compares batch sizes and autocast on/off for the bare forward.
+On CUDA it also compares batch sizes and autocast on/off for the bare forward. With `--numerics
+bf16-cl` (or fp32-cl) the semantic versions are registered as trained in those CPU numerics, so the
+job runs in them (workers/ml/device.py), and the fp32 bare forward is printed next to them.
 """
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def make_project(n: int, size: tuple[int, int]):
     return project
 
 
-def bare_forward(model, spec, paths, batch_size: int, device, use_autocast: bool = True) -> float:
+def bare_forward(model, spec, paths, batch_size: int, device, use_autocast: bool = True, numerics: str | None = None) -> float:
     import torch
 
     from workers.ml import device as devices
@@ -69,17 +71,18 @@ def bare_forward(model, spec, paths, batch_size: int, device, use_autocast: bool
     for p in paths:
         t = to_tensor_image(load_image(p))
         tensors.append(t if spec.is_instance else normalize(t, spec.normalization))
-    model = model.to(device).eval()
+    numerics = None if spec.is_instance else numerics
+    model = model.to(device, memory_format=devices.memory_format(device, numerics)).eval()
 
     def run():
         for i in range(0, len(tensors), batch_size):
             chunk = tensors[i:i + batch_size]
-            ctx = devices.autocast(device) if use_autocast else torch.autocast(device.type, enabled=False)
+            ctx = devices.autocast(device, numerics) if use_autocast else torch.autocast(device.type, enabled=False)
             with torch.inference_mode(), ctx:
                 if spec.is_instance:
                     model([t.to(device) for t in chunk])
                 else:
-                    x = torch.stack(chunk).to(device).contiguous(memory_format=devices.memory_format(device))
+                    x = torch.stack(chunk).to(device).contiguous(memory_format=devices.memory_format(device, numerics))
                     model(x)
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -96,6 +99,7 @@ def main() -> None:
     parser.add_argument("--archs", default="unet,segnet,fcn,maskrcnn")
     parser.add_argument("--repeats", type=int, default=2, help="job runs, each followed by a bare run")
     parser.add_argument("--batch-sizes", default="", help="extra batch sizes to compare for the bare forward")
+    parser.add_argument("--numerics", default=None, help="CPU numerics the semantic versions were trained in (fp32-cl, bf16-cl)")
     args = parser.parse_args()
 
     import django
@@ -117,7 +121,8 @@ def main() -> None:
     h, w = (int(v) for v in args.size.split("x"))
     device = select_device()
     print(f"machine: {machine()}; {torch_line()}")
-    print(f"images: {args.images} synthetic 'realistic' JPEGs of {w}x{h}; device {device}\n")
+    print(f"images: {args.images} synthetic 'realistic' JPEGs of {w}x{h}; device {device}"
+          + (f"; semantic nets in CPU numerics {args.numerics}" if args.numerics else "") + "\n")
     project = make_project(args.images, (h, w))
     paths = [str(Path(settings.MEDIA_ROOT) / f) for f in project.images.order_by("pk").values_list("file", flat=True)]
     print(f"{'arch':<9} {'batch':>5} {'bare img/s':>11} {'job img/s':>10} {'job/bare':>9} {'proposals':>10}")
@@ -129,10 +134,14 @@ def main() -> None:
         ckpt = Path(settings.MEDIA_ROOT) / f"{arch}.pt"
         save_checkpoint(ckpt, model, spec)
         version = model_version_register(project=project, checkpoint_path=ckpt, name=f"bench-{arch}")
+        numerics = None if spec.is_instance else args.numerics
+        if numerics:  # as the budget recipe records it on the versions it trains
+            version.training = {**(version.training or {}), "recipe": {"numerics": numerics}}
+            version.save(update_fields=["training"])
         batch = Predictor(model, spec, device=device).batch_size
-        bare_forward(model, spec, paths[: batch * 2], batch, device)  # warm-up (allocator, cudnn autotune)
+        bare_forward(model, spec, paths[: batch * 2], batch, device, numerics=numerics)  # warm-up (allocator, cudnn autotune)
         # The machine's speed drifts (shared VM): bare and job runs alternate, medians compared.
-        bares, wholes = [bare_forward(model, spec, paths, batch, device)], []
+        bares, wholes = [bare_forward(model, spec, paths, batch, device, numerics=numerics)], []
         for _ in range(args.repeats):
             job = Job.objects.create(project=project, kind=Job.Kind.PRELABEL,
                                      params={"model_version": version.pk, "images": "all", "score_threshold": 0.05,
@@ -142,7 +151,7 @@ def main() -> None:
             wholes.append(args.images / (time.perf_counter() - started))
             job.refresh_from_db()
             assert job.status == "succeeded", job.message
-            bares.append(bare_forward(model, spec, paths, batch, device))
+            bares.append(bare_forward(model, spec, paths, batch, device, numerics=numerics))
         bare, whole = statistics.median(bares), statistics.median(wholes)
         proposals = Annotation.objects.filter(model_version=version).count()
         print(f"{arch:<9} {batch:>5} {bare:>11.2f} {whole:>10.2f} {whole / bare:>9.2f} {proposals:>10}   "
@@ -150,6 +159,9 @@ def main() -> None:
         for extra in [int(b) for b in args.batch_sizes.split(",") if b]:
             rate = bare_forward(model, spec, paths, extra, device)
             print(f"{'':<9} {extra:>5} {rate:>11.2f}   (bare forward, batch {extra})")
+        if numerics and device.type == "cpu":
+            rate = bare_forward(model, spec, paths, batch, device)
+            print(f"{'':<9} {batch:>5} {rate:>11.2f}   (bare forward, fp32: {bare / rate:.2f}x in {numerics})")
         if device.type == "cuda":
             rate = bare_forward(model, spec, paths, batch, device, use_autocast=False)
             print(f"{'':<9} {batch:>5} {rate:>11.2f}   (bare forward, fp32, autocast off)")

@@ -19,7 +19,7 @@ from django.utils import timezone
 from annotations.models import ModelVersion
 
 from . import training_data
-from .model_versions import load_model_version
+from .model_versions import load_model_version, version_numerics
 from .training_data import ClassList
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ def evaluate_version(
     is_instance = spec.is_instance
     truths = training_data.samples_for(image_ids=image_ids, classes=classes, instance=is_instance)
     paths = [(pk, sample.image) for pk, sample in zip(image_ids, truths)]
-    predictor = Predictor(model, spec, device=device, score_threshold=INSTANCE_SCORE_THRESHOLD if is_instance else 0.5)
+    predictor = Predictor(model, spec, device=device, score_threshold=INSTANCE_SCORE_THRESHOLD if is_instance else 0.5,
+                          numerics=version_numerics(version))
     truth_of = dict(zip(image_ids, truths))
     meter = SemanticMeter(spec.num_classes)
     ground_truth, predictions, sizes, errors = [], [], [], []

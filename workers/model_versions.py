@@ -119,6 +119,17 @@ _cache_lock = threading.Lock()
 _CACHE_SIZE = 2
 
 
+def version_numerics(version: ModelVersion) -> str | None:
+    """The CPU numerics the version was trained and validated in (its recipe's, workers/ml/device.py),
+    which its pre-labels and evaluation use too; None (fp32) for versions trained elsewhere or before."""
+    training = version.training if isinstance(version.training, dict) else {}
+    recipe = training.get("recipe") if isinstance(training.get("recipe"), dict) else {}
+    numerics = recipe.get("numerics")
+    from .ml.device import NUMERICS
+
+    return numerics if numerics in NUMERICS else None
+
+
 def load_model_version(version: ModelVersion, *, device: str | None = None):
     """(model on the device, spec) for a model version, cached per worker process."""
     from .ml.device import select_device

@@ -36,7 +36,7 @@ from .chunks import (
     chunk_delivery_begin, chunk_delivery_end, chunk_progress, chunk_results, chunk_run, chunk_set_done, chunk_succeed,
     chunks_dispatch, chunks_plan, chunks_summary,
 )
-from .model_versions import load_model_version
+from .model_versions import load_model_version, version_numerics
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _prelabel_images(
     model, spec = load_model_version(version)
     predictor = Predictor(
         model, spec, score_threshold=float(job.params.get("score_threshold", 0.5)),
-        batch_size=job.params.get("batch_size"),
+        batch_size=job.params.get("batch_size"), numerics=version_numerics(version),
     )
     written, errors, started = 0, [], time.monotonic()
     reads = _Reads(image_ids)

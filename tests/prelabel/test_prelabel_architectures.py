@@ -62,3 +62,28 @@ def test_maskrcnn_writes_instance_proposals_with_scores(owner, tmp_path):
         assert row.label_class.kind == "instance" and row.area > 0
     for image in Image.objects.filter(project=project):
         assert image.uncertainty is not None
+
+
+def test_a_version_trained_in_cpu_numerics_pre_labels_and_evaluates_in_them(owner, tmp_path, monkeypatch):
+    from workers.evaluation import evaluate_version
+    from workers.ml import inference
+
+    project, _ = shapes_project(owner=owner, n=2)
+    version = model_version_register(project=project, checkpoint_path=_checkpoint(tmp_path, "unet", {"depth": 2, "base_width": 8}),
+                                      name="unet-cl")
+    version.training = {**version.training, "recipe": {"numerics": "fp32-cl"}}  # as the budget recipe records it
+    version.save(update_fields=["training"])
+    used = []
+    real_init = inference.Predictor.__init__
+
+    def recording_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        used.append((self.numerics, self.memory_format))
+
+    monkeypatch.setattr(inference.Predictor, "__init__", recording_init)
+    _run(project, version)
+    for image in Image.objects.filter(project=project):
+        image.status = Image.Status.DONE
+        image.save(update_fields=["status"])
+    evaluate_version(version)
+    assert used == [("fp32-cl", torch.channels_last)] * 2

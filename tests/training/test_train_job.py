@@ -214,4 +214,11 @@ def test_a_job_with_a_time_budget_plans_its_recipe_and_records_the_plan(owner):
     training = ModelVersion.objects.get(name="planned").training
     plan = training["recipe"]["plan"]
     assert plan["crop_size"] == training["recipe"]["crop_size"] and plan["probe_step_s"] > 0
-    assert training["recipe"]["augmentation"] == "light" and training["peak_rss_mb"] > 0
+    from workers.ml.device import cpu_numerics_candidates
+    from workers.ml.recipe import STRONG_AUGMENTATION_STEPS
+
+    assert training["recipe"]["augmentation"] == ("budget" if plan["steps"] >= STRONG_AUGMENTATION_STEPS else "light")
+    assert training["peak_rss_mb"] > 0
+    # The numerics the probe found fastest on this CPU are the ones trained in, recorded on the version.
+    assert training["recipe"]["numerics"] == plan["numerics"] in cpu_numerics_candidates()
+    assert plan["numerics_probe"][plan["numerics"]] == min(plan["numerics_probe"].values())

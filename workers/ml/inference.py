@@ -3,7 +3,9 @@
 Decoding (and resizing / normalizing) runs ahead of the model in background threads with a
 bounded window, so the device is not kept waiting on JPEG decoding and memory stays flat on
 long jobs. Batches are sized to the device; forward passes run under `torch.inference_mode`,
-with autocast (bf16, else fp16) and channels_last on CUDA only. The model can also run ahead of
+with autocast (bf16, else fp16) and channels_last on CUDA; on the CPU a semantic net runs in the
+numerics it was trained and validated in (`numerics`, the recipe's choice: bf16 + channels_last
+where the CPU has native bf16), else fp32. The model can also run ahead of
 the consumer in its own thread (`predict(run_ahead=True)`, what the jobs use), so the caller's
 RLE and database work overlaps the next batch.
 
@@ -97,10 +99,14 @@ class Predictor:
         score_threshold: float = 0.5,
         mask_threshold: float = 0.5,
         decode_workers: int = 2,
+        numerics: str | None = None,
     ):
         self.spec = spec
         self.device = devices.select_device(device)
-        self.model = model.eval().to(self.device, memory_format=devices.memory_format(self.device))
+        # CPU numerics (workers/ml/device.py) for semantic nets; Mask R-CNN runs fp32 on the CPU.
+        self.numerics = None if spec.is_instance else devices.usable_numerics(numerics)
+        self.memory_format = devices.memory_format(self.device, self.numerics)
+        self.model = model.eval().to(self.device, memory_format=self.memory_format)
         if batch_size is None:
             if spec.is_instance:
                 batch_size = devices.suggest_batch_size(
@@ -200,7 +206,7 @@ class Predictor:
     def _run(self, batch: list[_Decoded]) -> list[Prediction]:
         if not batch:
             return []
-        with torch.inference_mode(), devices.autocast(self.device):
+        with torch.inference_mode(), devices.autocast(self.device, self.numerics):
             if self.spec.is_instance:
                 return self._run_instance(batch)
             return self._run_semantic(batch)
@@ -218,7 +224,7 @@ class Predictor:
         )
         if self.device.type == "cuda":
             x = x.pin_memory()
-        x = x.to(self.device, non_blocking=True).contiguous(memory_format=devices.memory_format(self.device))
+        x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         logits = self.model(x).float()
         if logits.shape[1] != self.spec.num_classes:
             raise ValueError(
