@@ -1,7 +1,7 @@
 """Training loops: semantic nets (pixel-wise cross-entropy, optional median-frequency class
 weights and Dice) and Mask R-CNN (torchvision's losses), with AdamW or SGD, a warm-up +
 cosine/poly LR schedule driven by steps or by wall-clock time, autocast and channels_last
-on CUDA, a budget in epochs and/or minutes, a checkpoint after every epoch (loadable with
+on CUDA (on the CPU the numerics the config names: fp32, channels_last, bf16), a budget in epochs and/or minutes, a checkpoint after every epoch (loadable with
 weights_only=True) that a restarted job resumes from, cancellation and progress callbacks.
 
 Randomness: sampling order comes from a `torch.Generator` seeded from the config and saved
