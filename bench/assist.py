@@ -5,7 +5,9 @@ against the bare `assist_box` call on the same model, image and box in this proc
 
 Starts its own redis-server and a Celery worker on the `gpu` queue against a throwaway SQLite
 database. Weights are random: latency does not depend on them. Prints the first (cold) call,
-which loads the model into the worker, and the median / p90 of the warm calls.
+which loads the model into the worker, and the median / p90 of the warm calls. With `--numerics
+bf16-cl` (or fp32-cl) the semantic versions are registered as trained in those CPU numerics (the
+budget recipe's choice), so the worker assists in them, and the fp32 bare call is printed next to them.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--archs", default="unet,maskrcnn")
     parser.add_argument("--size", default="768x1024", help="HxW")
+    parser.add_argument("--numerics", default=None, help="CPU numerics the semantic versions were trained in (fp32-cl, bf16-cl)")
     args = parser.parse_args()
 
     from labeler.redis_server import free_port, start_redis
@@ -109,15 +112,26 @@ def run(args) -> None:
             model = spec.build().eval()
         ckpt = Path(VAR) / f"{arch}.pt"
         save_checkpoint(ckpt, model, spec)
-        model_version_register(project=project, checkpoint_path=ckpt, name=arch)
+        version = model_version_register(project=project, checkpoint_path=ckpt, name=arch)
+        numerics = None if kind == "instance" else args.numerics
+        if numerics:  # as the budget recipe records it on the versions it trains
+            version.training = {**(version.training or {}), "recipe": {"numerics": numerics}}
+            version.save(update_fields=["training"])
         box = [w // 3, h // 3, 200, 150]
         xyxy = (box[0], box[1], box[0] + box[2], box[1] + box[3])
-        assist_box(model, sample.image, xyxy, spec=spec)  # warm-up
-        bare = []
-        for _ in range(max(3, args.calls // 4)):
-            started = time.perf_counter()
-            assist_box(model, sample.image, xyxy, spec=spec)
-            bare.append((time.perf_counter() - started) * 1000)
+
+        def bare_calls(numerics):
+            assist_box(model, sample.image, xyxy, spec=spec, numerics=numerics)  # warm-up
+            out = []
+            for _ in range(max(3, args.calls // 4)):
+                started = time.perf_counter()
+                assist_box(model, sample.image, xyxy, spec=spec, numerics=numerics)
+                out.append((time.perf_counter() - started) * 1000)
+            return out
+
+        bare = bare_calls(numerics)
+        if numerics:
+            print(f"{'':<9} {statistics.median(bare_calls(None)):>8.1f}   (bare, fp32; the row below in {numerics})")
         url = f"/api/images/{image.pk}/assist/"
         started = time.perf_counter()
         first = client.post(url, {"box": box}, content_type="application/json")

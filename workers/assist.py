@@ -12,7 +12,7 @@ from annotations.models import Image, ModelVersion
 
 from .free_assist import clicks_from
 from .grabcut import NoForeground, grabcut
-from .model_versions import load_model_version
+from .model_versions import load_model_version, version_numerics
 
 
 def assist_mask(
@@ -38,7 +38,7 @@ def assist_mask(
         array = np.array(pil.convert("RGB"))  # writable: torch.from_numpy warns on read-only arrays
     try:
         bitmap = assist_box(model, array, (x, y, x + w, y + h), spec=spec, class_index=class_index,
-                            device=next(model.parameters()).device)
+                            device=next(model.parameters()).device, numerics=version_numerics(version))
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
     if clicks:

@@ -69,3 +69,20 @@ def test_a_version_pre_labels_in_its_recipes_numerics(monkeypatch):
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)  # a worker without bf16 runs it in fp32
     spec = ModelSpec(arch="unet", class_names=CLASS_NAMES, builder_kwargs=TINY_UNET)
     assert Predictor(build_seeded(spec), spec, device="cpu", numerics="bf16-cl").numerics == "fp32-cl"
+
+
+@pytest.mark.parametrize("numerics", devices.cpu_numerics_candidates())
+def test_the_box_assist_runs_in_the_numerics_it_is_given_and_agrees_with_fp32(trained, numerics):
+    from workers.ml.inference import assist_box
+
+    model, spec, images = trained
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    seen: set = set()
+    hook = conv.register_forward_hook(lambda m, args, out: seen.add(out.dtype))
+    try:
+        got = assist_box(model, images[0], (8, 8, 56, 56), spec=spec, device="cpu", numerics=numerics)
+    finally:
+        hook.remove()
+    assert seen == {devices.NUMERICS[numerics].autocast_dtype or torch.float32}
+    fp32 = assist_box(model, images[0], (8, 8, 56, 56), spec=spec, device="cpu")
+    assert (got == fp32).mean() >= 0.99

@@ -87,3 +87,28 @@ def test_a_version_trained_in_cpu_numerics_pre_labels_and_evaluates_in_them(owne
         image.save(update_fields=["status"])
     evaluate_version(version)
     assert used == [("fp32-cl", torch.channels_last)] * 2
+
+
+def test_the_box_assist_runs_a_version_in_its_recipes_numerics(owner, tmp_path, monkeypatch):
+    import numpy as np
+
+    from workers import assist
+    from workers.ml import inference
+
+    project, _ = shapes_project(owner=owner, n=1)
+    version = model_version_register(project=project, checkpoint_path=_checkpoint(tmp_path, "unet", {"depth": 2, "base_width": 8}),
+                                      name="unet-assist")
+    version.training = {**version.training, "recipe": {"numerics": "fp32-cl"}}
+    version.save(update_fields=["training"])
+    asked = []
+
+    def recording_assist_box(model, array, box, **kwargs):
+        asked.append(kwargs.get("numerics"))
+        out = np.zeros(array.shape[:2], bool)
+        out[10:20, 10:20] = True
+        return out
+
+    monkeypatch.setattr(inference, "assist_box", recording_assist_box)
+    image = Image.objects.filter(project=project).first()
+    answer = assist.assist_mask(image_id=image.pk, box_xywh=[5, 5, 30, 30], label_class_id=None, model_version_id=version.pk)
+    assert asked == ["fp32-cl"] and answer["area"] == 100

@@ -363,6 +363,7 @@ def assist_box(
     device: str | torch.device | None = None,
     mask_threshold: float = 0.5,
     context: float = 0.15,
+    numerics: str | None = None,
 ) -> np.ndarray:
     """A bool H x W mask for the object in `box` (x1, y1, x2, y2 in pixels of `image`).
 
@@ -370,6 +371,7 @@ def assist_box(
     is given) and the mask head draws that class's mask. Semantic nets: run on the crop plus
     `context` margin, keep the most present non-background class inside the box (or
     `class_index`). The model is expected on `device` already (as a Predictor leaves it).
+    `numerics`: a semantic net's CPU numerics (its recipe's, as the Predictor takes them).
     """
     array = load_image(image)
     h, w = array.shape[:2]
@@ -377,10 +379,13 @@ def assist_box(
     dev = devices.select_device(device)
     from torchvision.models.detection import MaskRCNN
 
-    with torch.inference_mode(), devices.autocast(dev):
-        if isinstance(model, MaskRCNN):
+    if isinstance(model, MaskRCNN):
+        with torch.inference_mode(), devices.autocast(dev):
             return _assist_maskrcnn(model, array, (x1, y1, x2, y2), class_index, dev, mask_threshold)
-        return _assist_semantic(model, array, (x1, y1, x2, y2), spec, class_index, dev, context)
+    numerics = devices.usable_numerics(numerics)
+    with torch.inference_mode(), devices.autocast(dev, numerics):
+        return _assist_semantic(model, array, (x1, y1, x2, y2), spec, class_index, dev, context,
+                                devices.memory_format(dev, numerics))
 
 
 def _assist_maskrcnn(model, array, box, class_index, dev, mask_threshold) -> np.ndarray:
@@ -408,7 +413,7 @@ def _assist_maskrcnn(model, array, box, class_index, dev, mask_threshold) -> np.
     return (pasted[0, 0] > mask_threshold).cpu().numpy()
 
 
-def _assist_semantic(model, array, box, spec, class_index, dev, context) -> np.ndarray:
+def _assist_semantic(model, array, box, spec, class_index, dev, context, memory_format=torch.contiguous_format) -> np.ndarray:
     h, w = array.shape[:2]
     x1, y1, x2, y2 = box
     mx, my = (x2 - x1) * context, (y2 - y1) * context
@@ -420,7 +425,8 @@ def _assist_semantic(model, array, box, spec, class_index, dev, context) -> np.n
     x = normalize(to_tensor_image(crop), normalization)[None]
     ch, cw = x.shape[-2:]
     x = F.pad(x, (0, (-cw) % multiple, 0, (-ch) % multiple), mode="replicate")
-    logits = model.eval()(x.to(dev))[..., :ch, :cw].float()
+    model = model.eval().to(memory_format=memory_format)  # a no-op once the model is in it
+    logits = model(x.to(dev).contiguous(memory_format=memory_format))[..., :ch, :cw].float()
     labels = class_argmax(logits[0]).cpu().numpy()
     # Only pixels inside the drawn box count; the margin only gives the net context.
     bx1, by1 = int(math.floor(x1)) - cx1, int(math.floor(y1)) - cy1
