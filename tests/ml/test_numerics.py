@@ -36,16 +36,22 @@ def _labels(predictions, spec) -> list[np.ndarray]:
     return out
 
 
-@pytest.mark.parametrize("numerics", devices.cpu_numerics_candidates())
-def test_a_predictor_runs_in_the_numerics_it_is_given_and_agrees_with_fp32(trained, numerics):
-    model, spec, images = trained
+def _run_seeing_dtypes(model, call):
+    """(call(), the dtypes the model's first convolution put out while it ran)."""
     conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     seen: set = set()
     hook = conv.register_forward_hook(lambda m, args, out: seen.add(out.dtype))
     try:
-        got = list(Predictor(model, spec, device="cpu", numerics=numerics).predict(list(enumerate(images))))
+        return call(), seen
     finally:
         hook.remove()
+
+
+@pytest.mark.parametrize("numerics", devices.cpu_numerics_candidates())
+def test_a_predictor_runs_in_the_numerics_it_is_given_and_agrees_with_fp32(trained, numerics):
+    model, spec, images = trained
+    got, seen = _run_seeing_dtypes(model, lambda: list(Predictor(model, spec, device="cpu", numerics=numerics)
+                                                       .predict(list(enumerate(images)))))
     assert seen == {devices.NUMERICS[numerics].autocast_dtype or torch.float32}
     fp32 = list(Predictor(model, spec, device="cpu").predict(list(enumerate(images))))
     for a, b in zip(_labels(got, spec), _labels(fp32, spec)):
@@ -76,13 +82,8 @@ def test_the_box_assist_runs_in_the_numerics_it_is_given_and_agrees_with_fp32(tr
     from workers.ml.inference import assist_box
 
     model, spec, images = trained
-    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
-    seen: set = set()
-    hook = conv.register_forward_hook(lambda m, args, out: seen.add(out.dtype))
-    try:
-        got = assist_box(model, images[0], (8, 8, 56, 56), spec=spec, device="cpu", numerics=numerics)
-    finally:
-        hook.remove()
+    got, seen = _run_seeing_dtypes(model, lambda: assist_box(model, images[0], (8, 8, 56, 56), spec=spec, device="cpu",
+                                                             numerics=numerics))
     assert seen == {devices.NUMERICS[numerics].autocast_dtype or torch.float32}
     fp32 = assist_box(model, images[0], (8, 8, 56, 56), spec=spec, device="cpu")
     assert (got == fp32).mean() >= 0.99
