@@ -10,6 +10,7 @@ from django.db.models.sql.constants import MULTI
 
 from .errors import NotFound, PermissionDenied
 from .models import Annotation, Image, Job, LabelClass, Membership, ModelVersion, Project
+from .prepared import PreparedQuery
 
 
 def project_list(*, user: AbstractBaseUser, archived: bool | None = None) -> QuerySet[Project]:
@@ -123,14 +124,20 @@ def image_list(
     return images
 
 
+# The user's role comes with the image (the membership row the filter joined), not in a query of
+# its own; compiled once per connection (every editor request opens its image: prepared.py).
+_IMAGE_OF_MEMBER = PreparedQuery(
+    lambda user_id, image_id: Image.objects.filter(project__memberships__user_id=user_id, pk=image_id)
+    .select_related("project", "assignee").annotate(viewer_role=F("project__memberships__role")).order_by("pk")[:1],
+    -7_340_001, -7_340_002,
+)
+
+
 def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
     """An image of one of the user's projects, carrying the user's role there (`viewer_role`); an
     annotator gets PermissionDenied, naming the assignee, for an image they may not see (image_visibility)."""
-    # the user's role comes with the image (the membership row the filter joined), not in a query of its own
-    image = (
-        Image.objects.filter(project__memberships__user=user, pk=image_id).select_related("project", "assignee")
-        .annotate(viewer_role=F("project__memberships__role")).first()
-    )
+    found = _IMAGE_OF_MEMBER.instances(user.pk, int(image_id)) if user.pk is not None else []
+    image = found[0] if found else None
     if image is None:
         raise NotFound(f"image {image_id} not found")
     if not image_visible(user=user, image=image, role=image.viewer_role):
@@ -185,6 +192,23 @@ def image_neighbours(*, image: Image, user: AbstractBaseUser | None = None) -> t
 DOCUMENT_ROW_FIELDS = ("id", "label_class_id", "rle_counts", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "area", "z_order", "source",
                        "model_version_id", "model_version__name", "score", "is_proposal", "iscrowd", "author__username",
                        "created_at", "updated_at", "author_id")
+
+
+# One per document (the annotators' work, the ground truth), compiled once per connection.
+_DOCUMENT_ROWS = {
+    truth: PreparedQuery(
+        lambda image_id, truth=truth: Annotation.with_ground_truth.filter(image_id=image_id, ground_truth=truth)
+        .order_by("z_order", "id").values_list(*DOCUMENT_ROW_FIELDS),
+        -7_340_003,
+    )
+    for truth in (False, True)
+}
+
+
+def document_rows(*, image: Image, ground_truth: bool = False) -> list[tuple]:
+    """The DOCUMENT_ROW_FIELDS of one of the image's documents in its order (z_order, id), as the
+    driver hands them over: what document_row_values gives for annotation_list(image=image)."""
+    return _DOCUMENT_ROWS[bool(ground_truth)].rows(image.pk)
 
 
 def document_row_values(annotations: QuerySet[Annotation]) -> list[tuple]:

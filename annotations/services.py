@@ -865,7 +865,7 @@ def _revision_delta(
 def _document_rows(image: Image, *, ground_truth: bool = False) -> tuple[dict[int, LabelClass], dict[int, _Stored]]:
     """The project's classes and the rows of one of the image's documents: the annotators' work, or its ground truth."""
     classes = {c.id: c for c in image.project.label_classes.all()}
-    rows = selectors.document_row_values(Annotation.with_ground_truth.filter(image=image, ground_truth=ground_truth).order_by("z_order", "id"))
+    rows = selectors.document_rows(image=image, ground_truth=ground_truth)
     stored = {}
     for row in rows:
         f = dict(zip(selectors.DOCUMENT_ROW_FIELDS, row))

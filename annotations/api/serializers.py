@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
@@ -122,22 +122,35 @@ class AnnotationOut(serializers.ModelSerializer):
 
 def _stamper() -> Callable[[Any], str]:
     """DRF's DateTimeField output (ISO 8601 in the current zone, UTC written as Z) for a value as
-    the database driver hands it over: a datetime (PostgreSQL) or Django's SQLite text, naive UTC
-    ('YYYY-MM-DD HH:MM:SS[.ffffff]'). Made once per document: 2,000 stamps in a 1,000-mask one,
-    where Django's converters and DRF's field cost ~10 us each."""
+    the database driver hands it over: an aware datetime (PostgreSQL), a naive UTC datetime
+    (SQLite's driver, which parses Django's 'YYYY-MM-DD HH:MM:SS[.ffffff]' columns itself) or that
+    text. Made once per document: 2,000 stamps in a 1,000-mask one, where Django's converters and
+    DRF's field cost ~10 us each; in UTC (the default zone) a stamp is one isoformat, no zone
+    conversion. A naive value is UTC whatever the process's local zone."""
     zone = timezone.get_current_timezone()
     is_utc = zone is dt_timezone.utc or getattr(zone, "key", None) in ("UTC", "Etc/UTC")
+    utc, zero = dt_timezone.utc, timedelta(0)
 
     def stamp(value: Any) -> str:
         if isinstance(value, str):
             if is_utc and len(value) in (19, 26) and value[10] == " ":
                 return f"{value[:10]}T{value[11:]}Z"
             value = datetime.fromisoformat(value)
-            value = value if value.tzinfo else value.replace(tzinfo=dt_timezone.utc)
+        if value.tzinfo is None:
+            if is_utc:
+                return value.isoformat() + "Z"
+            value = value.replace(tzinfo=utc)
+        elif is_utc and value.utcoffset() == zero:
+            return value.replace(tzinfo=None).isoformat() + "Z"
         text = value.astimezone(zone).isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return stamp
+
+
+def document_rows(image: Image, *, ground_truth: bool = False) -> list[dict]:
+    """AnnotationOut's JSON for every annotation of one of the image's documents (selectors.document_rows)."""
+    return format_rows(selectors.document_rows(image=image, ground_truth=ground_truth), height=image.height, width=image.width)
 
 
 def annotation_rows(annotations: QuerySet[Annotation], *, height: int, width: int) -> list[dict]:

@@ -141,7 +141,7 @@ def _document(image, ground_truth: bool = False, rows: list[tuple] | None = None
     work, or its ground-truth document (which has no void region of its own). `rows`: the
     document's rows where a save already holds them (DocumentSaved.rows), so they are not read back."""
     if rows is None:
-        rows = s.annotation_rows(selectors.annotation_list(image=image, ground_truth=ground_truth), height=image.height, width=image.width)
+        rows = s.document_rows(image, ground_truth=ground_truth)
     else:
         rows = s.format_rows(rows, height=image.height, width=image.width)
     return {"image": image.pk, "version": _version(image, ground_truth), "width": image.width, "height": image.height,

@@ -274,10 +274,12 @@ def test_the_revision_a_save_records_is_the_document_as_the_database_holds_it(ow
     assert revision_annotations(DocumentRevision.objects.get(image=image, version=image.annotation_version)) == as_stored()
 
 
-def test_the_fast_document_rows_write_timestamps_as_drf_does_in_any_zone_and_to_the_second():
-    """annotation_rows writes the driver's timestamps itself (SQLite's text, PostgreSQL's
-    datetimes): whole seconds, microseconds and another current zone must come out as DRF's
-    DateTimeField writes them."""
+@pytest.mark.parametrize("process_zone", ["UTC", "Asia/Tokyo"])
+def test_the_fast_document_rows_write_timestamps_as_drf_does_in_any_zone_and_to_the_second(process_zone, monkeypatch):
+    """annotation_rows writes the driver's timestamps itself (SQLite's text or naive UTC datetimes,
+    PostgreSQL's aware ones): whole seconds, microseconds and another current zone must come out
+    as DRF's DateTimeField writes them, whatever the process's own local zone (TZ)."""
+    import time
     from datetime import datetime, timezone as dt_timezone
 
     from django.utils import timezone
@@ -285,13 +287,20 @@ def test_the_fast_document_rows_write_timestamps_as_drf_does_in_any_zone_and_to_
 
     from annotations.api.serializers import _stamper
 
-    for value in (datetime(2026, 3, 1, 12, 0, 5, tzinfo=dt_timezone.utc), datetime(2026, 7, 9, 23, 59, 59, 123456, tzinfo=dt_timezone.utc)):
-        for zone in ("UTC", "Europe/Berlin", "America/New_York"):
-            with timezone.override(zone):
-                expected = serializers.DateTimeField().to_representation(value)
-                stamp = _stamper()
-                text = str(value.replace(tzinfo=None))  # how Django's SQLite backend stores it
-                assert stamp(value) == expected == stamp(text), (zone, value)
+    monkeypatch.setenv("TZ", process_zone)
+    time.tzset()
+    try:
+        for value in (datetime(2026, 3, 1, 12, 0, 5, tzinfo=dt_timezone.utc), datetime(2026, 7, 9, 23, 59, 59, 123456, tzinfo=dt_timezone.utc)):
+            for zone in ("UTC", "Europe/Berlin", "America/New_York"):
+                with timezone.override(zone):
+                    expected = serializers.DateTimeField().to_representation(value)
+                    stamp = _stamper()
+                    naive = value.replace(tzinfo=None)  # what SQLite's driver hands over
+                    text = str(naive)  # how Django's SQLite backend stores it
+                    assert stamp(value) == expected == stamp(text) == stamp(naive), (zone, value)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])

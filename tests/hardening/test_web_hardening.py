@@ -115,7 +115,7 @@ def test_unknown_api_paths_and_crashes_answer_json_never_a_debug_page(owner_api,
 
     settings.DEBUG = True  # even so: the API's crash answer is the error shape
 
-    monkeypatch.setattr(selectors, "annotation_list", lambda **kw: 1 / 0)
+    monkeypatch.setattr(selectors, "document_rows", lambda **kw: 1 / 0)
     APIClient.raise_request_exception = False
     crash = owner_api.get(f"/api/images/{image.pk}/annotations/")
     assert crash.status_code == 500 and crash.json() == {"message": "internal error; it has been logged", "extra": {}}
