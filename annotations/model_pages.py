@@ -19,7 +19,7 @@ from .views import project_or_404
 
 # Shown first, in this order; any other key the recipe holds follows.
 RECIPE_ORDER = ("crop_size", "batch_size", "numerics", "steps_planned", "steps_done", "epochs", "minutes", "lr", "losses",
-                "class_weights", "dice_weight", "augmentation", "augment", "optimizer", "schedule", "image_size",
+                "class_weights", "dice_weight", "ema_decay", "augmentation", "augment", "optimizer", "schedule", "image_size",
                 "builder_kwargs", "seed")
 
 

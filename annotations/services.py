@@ -862,17 +862,20 @@ def _revision_delta(
                          count=len(existing) - len(deleted) + len(added), document=document)
 
 
+_STORED_AT = tuple(selectors.DOCUMENT_ROW_FIELDS.index(f) for f in (
+    "id", "label_class_id", "rle_counts", "z_order", "source", "model_version_id", "score", "is_proposal", "author_id",
+    "iscrowd", "area"))
+
+
 def _document_rows(image: Image, *, ground_truth: bool = False) -> tuple[dict[int, LabelClass], dict[int, _Stored]]:
     """The project's classes and the rows of one of the image's documents: the annotators' work, or its ground truth."""
-    classes = {c.id: c for c in image.project.label_classes.all()}
-    rows = selectors.document_rows(image=image, ground_truth=ground_truth)
+    classes = selectors.label_classes_by_id(project_id=image.project_id)
+    i_id, i_class, i_counts, i_z, i_source, i_version, i_score, i_proposal, i_author, i_crowd, i_area = _STORED_AT
     stored = {}
-    for row in rows:
-        f = dict(zip(selectors.DOCUMENT_ROW_FIELDS, row))
-        stored[f["id"]] = _Stored(
-            id=f["id"], label_class_id=f["label_class_id"], rle_counts=f["rle_counts"], z_order=f["z_order"], source=f["source"],
-            model_version_id=f["model_version_id"], score=f["score"], is_proposal=bool(f["is_proposal"]), author_id=f["author_id"],
-            iscrowd=bool(f["iscrowd"]), area=f["area"], answer=row,
+    for row in selectors.document_rows(image=image, ground_truth=ground_truth):
+        stored[row[i_id]] = _Stored(
+            row[i_id], row[i_class], row[i_counts], row[i_z], row[i_source], row[i_version], row[i_score], bool(row[i_proposal]),
+            row[i_author], bool(row[i_crowd]), row[i_area], row,
         )
     return classes, stored
 

@@ -25,6 +25,7 @@ from celery import Task, shared_task
 
 from annotations.assists import GRABCUT_TASK, SUPERPIXELS_TASK
 from django.conf import settings
+from django.db import transaction
 
 from annotations.jobs import (
     ASSIST_TASK, TRANSIENT_ERRORS, JobReporter, delivery_begin, delivery_end, deployment_id, died_too_often_message,
@@ -55,8 +56,10 @@ def job_task(name: str, *, retries: int = 3, **options) -> Callable[[Callable[[]
                 from .temp_files import job_temp_files_remove
 
                 job_temp_files_remove(job_id)  # first: a failed Job has nothing left behind
-                JobReporter(job_id).fail(message=died_too_often_message(deaths))
-                delivery_end(job_id)
+                # One commit: no reader sees the Job failed with its delivery count still on it.
+                with transaction.atomic():
+                    JobReporter(job_id).fail(message=died_too_often_message(deaths))
+                    delivery_end(job_id)
                 return  # acknowledged: the message is not delivered again
             try:
                 load_body()(job_id)
