@@ -86,72 +86,116 @@ export function sourceText(item: AnnotationItem): string {
   return item.author ? `person · ${item.author}` : "person";
 }
 
-/** The rows the list shows, by annotation key, with what each showed (so unchanged rows are kept). */
-const shownRows = new WeakMap<HTMLElement, Map<number, { sig: string; row: HTMLElement }>>();
-
 function rowSignature(item: AnnotationItem, doc: EditorDocument): string {
   return [item.labelClass, item.id, item.isProposal, item.visible, item.key === doc.selectedKey, sourceText(item)].join("|");
 }
 
-/** Rows built per task: a 1,000-annotation list is built in slices, never in one long task. */
-const ROWS_PER_SLICE = 60;
-/** The first slice of an empty list: about what the panel shows. Its rows are laid out and painted
- * in the frame after the editor opens, with all the rest of the chrome (60 rows made it a 15-19 ms
- * CPU frame at 1,000 masks). */
-const FIRST_SLICE = 20;
-const sliceScheduled = new WeakSet<HTMLElement>();
+/** Every row's height (styles.css pins .lbl-instances > .lbl-item to it): row i starts i x ROW_PX below the list's top. */
+export const ROW_PX = 34;
+/** Rows kept beyond each edge of the view, so a scroll shows rows already built. */
+const OVERSCAN = 10;
+/** Rows shown when the list is not laid out (hidden, or before the first layout). */
+const UNLAID_ROWS = 24;
 
-/**
- * The annotation list, newest on top. Rows are kept by annotation key and rebuilt only when what
- * they show changed: selecting one of 1,000 annotations rebuilds two rows, not a thousand. At most
- * ROWS_PER_SLICE rows are built per call (FIRST_SLICE into an empty list); the others show their previous state (or are not
- * listed yet) until the next slice, which runs as soon as the main thread is free.
- */
-export function renderInstances(host: HTMLElement, doc: EditorDocument, actions: PanelActions): void {
-  const items = doc.list().reverse();
-  if (items.length === 0) {
-    shownRows.delete(host);
-    host.replaceChildren(h("p", { className: "lbl-empty" }, "No annotations yet. Pick a class and paint."));
-    return;
+interface ListState {
+  doc: EditorDocument;
+  actions: PanelActions;
+  items: AnnotationItem[];
+  /** The rows in the DOM, by annotation key, with what each shows (unchanged rows are kept). */
+  rows: Map<number, { sig: string; row: HTMLElement }>;
+  scheduled: boolean;
+}
+
+const lists = new WeakMap<HTMLElement, ListState>();
+
+/** The element that scrolls the list: the nearest ancestor that scrolls (the side panel), else the page. */
+function scrollerOf(host: HTMLElement): HTMLElement | null {
+  for (let el = host.parentElement; el; el = el.parentElement) {
+    const overflow = getComputedStyle(el).overflowY;
+    if (overflow === "auto" || overflow === "scroll") return el;
   }
-  const before = shownRows.get(host) ?? new Map<number, { sig: string; row: HTMLElement }>();
+  return null;
+}
+
+/** The rows [first, end) of `count` that meet the view of the list's scroller, with OVERSCAN more each side. */
+export function visibleRange(listTop: number, viewTop: number, viewBottom: number, count: number, rowPx = ROW_PX): [number, number] {
+  if (!(viewBottom > viewTop)) return [0, Math.min(count, UNLAID_ROWS)];
+  const first = Math.max(0, Math.floor((viewTop - listTop) / rowPx) - OVERSCAN);
+  const end = Math.min(count, Math.ceil((viewBottom - listTop) / rowPx) + OVERSCAN);
+  return end > first ? [first, end] : [Math.min(first, count), Math.min(first, count)];
+}
+
+function drawWindow(host: HTMLElement, state: ListState): void {
+  const { items, doc, actions } = state;
+  const scroller = scrollerOf(host);
+  const list = host.getBoundingClientRect();
+  const view = scroller ? scroller.getBoundingClientRect() : { top: 0, bottom: window.innerHeight };
+  // The list's own top edge, not its padding: row i is at list.top + i * ROW_PX.
+  const [first, end] = list.height === 0 && items.length > 0 && host.childElementCount === 0
+    ? [0, Math.min(items.length, UNLAID_ROWS)]
+    : visibleRange(list.top, view.top, view.bottom, items.length);
   const after = new Map<number, { sig: string; row: HTMLElement }>();
-  let built = 0;
-  let deferred = false;
-  const slice = before.size === 0 ? FIRST_SLICE : ROWS_PER_SLICE;
   const rows: HTMLElement[] = [];
-  for (const item of items) {
+  for (let i = first; i < end; i++) {
+    const item = items[i];
     const sig = rowSignature(item, doc);
-    const kept = before.get(item.key);
-    let entry: { sig: string; row: HTMLElement };
-    if (kept && kept.sig === sig) entry = kept;
-    else if (built < slice) {
-      built++;
-      entry = { sig, row: instanceRow(item, doc, actions) };
-    } else {
-      deferred = true;
-      if (!kept) continue; // shown from the next slice on
-      entry = { sig: "", row: kept.row }; // its previous state until then
-    }
+    const kept = state.rows.get(item.key);
+    const entry = kept && kept.sig === sig ? kept : { sig, row: instanceRow(item, doc, actions) };
     after.set(item.key, entry);
     rows.push(entry.row);
   }
-  shownRows.set(host, after);
-  // Fewest DOM moves: drop the rows that went, then put each row in place (a new annotation on
-  // top is one insertion, a deletion none).
+  state.rows = after;
+  host.style.paddingTop = `${first * ROW_PX}px`;
+  host.style.paddingBottom = `${(items.length - end) * ROW_PX}px`;
+  host.dataset.rows = String(items.length);
+  // Fewest DOM moves: drop the rows that went, then put each row in place.
   const keep = new Set(rows);
   for (const child of Array.from(host.children)) if (!keep.has(child as HTMLElement)) child.remove();
   rows.forEach((row, i) => {
     const at = host.children[i];
     if (at !== row) host.insertBefore(row, at ?? null);
   });
-  if (deferred && !sliceScheduled.has(host)) {
-    sliceScheduled.add(host);
-    setTimeout(() => {
-      sliceScheduled.delete(host);
-      renderInstances(host, doc, actions);
-    }, 0);
+}
+
+/**
+ * The annotation list, newest on top, virtualised: only the rows in (or OVERSCAN rows beyond) the
+ * side panel's view exist in the DOM, each ROW_PX high; the list's padding stands for the others,
+ * so the panel scrolls as if all were there. 1,000 annotations cost one screen of rows when the
+ * editor opens (they were built in 50 slices of 20-60 rows, each with its own layout), and a
+ * scroll builds the rows it brings into view. Rows are kept by annotation key and rebuilt only
+ * when what they show changed: selecting one of 1,000 annotations rebuilds at most two rows.
+ */
+export function renderInstances(host: HTMLElement, doc: EditorDocument, actions: PanelActions): void {
+  const items = doc.list().reverse();
+  let state = lists.get(host);
+  if (items.length === 0) {
+    if (state) state.rows.clear();
+    host.style.paddingTop = host.style.paddingBottom = "";
+    host.dataset.rows = "0";
+    host.replaceChildren(h("p", { className: "lbl-empty" }, "No annotations yet. Pick a class and paint."));
+    if (state) state.items = items;
+    return;
   }
+  if (!state) {
+    const created: ListState = { doc, actions, items, rows: new Map(), scheduled: false };
+    state = created;
+    lists.set(host, created);
+    const redraw = (): void => {
+      if (created.scheduled) return;
+      created.scheduled = true;
+      requestAnimationFrame(() => {
+        created.scheduled = false;
+        if (created.items.length > 0) drawWindow(host, created);
+      });
+    };
+    (scrollerOf(host) ?? window).addEventListener("scroll", redraw, { passive: true });
+    window.addEventListener("resize", redraw, { passive: true });
+  }
+  if (host.firstElementChild?.classList.contains("lbl-empty")) host.replaceChildren();
+  state.doc = doc;
+  state.actions = actions;
+  state.items = items;
+  drawWindow(host, state);
 }
 
 function instanceRow(item: AnnotationItem, doc: EditorDocument, actions: PanelActions): HTMLElement {
