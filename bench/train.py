@@ -106,6 +106,9 @@ def run(arch: str, preset: str, budget_s: float, train_set, val_set) -> dict:
 
 COMPARE_UNET = {"depth": 4, "base_width": 32}
 CONTENDERS = ("old", "new", "plain")
+# Ablations, run with --contenders: the budget recipe with a moving average of the weights; the
+# budget recipe with its crop set to 256 px whatever the plan chose (its steps then bound by time).
+ABLATIONS = ("new-ema", "new-crop256")
 
 
 def comparison_data(kind: str):
@@ -114,6 +117,14 @@ def comparison_data(kind: str):
         return make_cells(24, size=(512, 512), seed=11), make_cells(6, size=(512, 512), seed=12), CELL_CLASS_NAMES
     return (make_shapes(128, size=(96, 96), difficulty="realistic", seed=1),
             make_shapes(16, size=(96, 96), difficulty="realistic", seed=2), CLASS_NAMES)
+
+
+def comparison_test_data(kind: str):
+    """Images no contender sees while training or choosing its checkpoint (the budget recipe keeps
+    its best validation on the val images, so its val score is chosen on them): a fresh seed."""
+    if kind == "cells":
+        return make_cells(6, size=(512, 512), seed=13)
+    return make_shapes(16, size=(96, 96), difficulty="realistic", seed=3)
 
 
 def _plain_loop(model, train_set, budget_s: float, started: float) -> int:
@@ -170,6 +181,7 @@ def run_contender(contender: str, data: str, budget_s: float, threads: int | Non
     val_samples = [SemanticSample(s.image, s.label_map) for s in val_set]
     started = time.monotonic()
     steps, extra = 0, {}
+    test_samples = [SemanticSample(s.image, s.label_map) for s in comparison_test_data(data)]
     if contender == "plain":
         steps, peak = _plain_loop(model, train_set, budget_s, started)
         extra = {"crop": min(256, min(min(s.label_map.shape) for s in train_set)), "batch": 4, "peak_rss_mb": peak}
@@ -181,30 +193,41 @@ def run_contender(contender: str, data: str, budget_s: float, threads: int | Non
             plan = plan_semantic(model=model, spec=spec, budget_s=budget_s, device=select_device(),
                                  image_sides=[s.label_map.shape for s in train_set],
                                  val_pixels=sum(s.label_map.size for s in val_set))
-            config = config_from(apply_plan({**BASE_RECIPES["unet"], "minutes": budget_s / 60}, plan))
-            extra = {"crop": plan.crop_size, "batch": plan.batch_size, "planned_steps": plan.steps,
+            if contender == "new-crop256":
+                import dataclasses
+
+                plan = dataclasses.replace(plan, crop_size=min(256, max(s.label_map.shape[0] for s in train_set)))
+            recipe = {**BASE_RECIPES["unet"], "minutes": budget_s / 60}
+            if contender == "new-ema":
+                recipe["ema"] = True
+            config = config_from(apply_plan(recipe, plan))
+            extra = {"crop": plan.crop_size, "batch": plan.batch_size, "planned_steps": plan.steps, "ema_decay": config.ema_decay,
                      "numerics": plan.numerics, "numerics_probe": plan.numerics_probe}
         result = train(model, spec, train_samples, val_samples, config=config)
         steps, extra["peak_rss_mb"] = result.steps, result.peak_rss_mb
         extra.setdefault("crop", config.crop_size)
         extra.setdefault("batch", config.batch_size)
     seconds = time.monotonic() - started
-    scores = evaluate(model, spec, val_samples)
+    scores, test = evaluate(model, spec, val_samples), evaluate(model, spec, test_samples)
     return {"contender": contender, "budget_s": budget_s, "seconds": round(seconds, 1), "steps": steps,
-            "iou": scores["per_class_iou"], "miou": scores["miou"], "pixel_accuracy": scores["pixel_accuracy"], **extra}
+            "iou": scores["per_class_iou"], "miou": scores["miou"], "pixel_accuracy": scores["pixel_accuracy"],
+            "test_iou": test["per_class_iou"], "test_pixel_accuracy": test["pixel_accuracy"], **extra}
 
 
-def compare(data: str, budgets: list[float], parallel: bool, threads: int | None) -> None:
+def compare(data: str, budgets: list[float], parallel: bool, threads: int | None,
+            contenders: tuple[str, ...] = CONTENDERS) -> None:
     import multiprocessing
 
     _, _, names = comparison_data(data) if data == "shapes" else (None, None, CELL_CLASS_NAMES)
     print(f"machine: {machine()}; {torch_line()}, device {select_device()}")
     print(f"data: {data}; classes {', '.join(names[1:])}; U-Net {COMPARE_UNET}; "
           + ("contenders in parallel, 1 torch thread each" if parallel else "contenders one after another"))
+    print("val: the held-out images the budget recipe also chooses its best checkpoint on; "
+          "test: images no contender saw (a fresh seed)")
     thin = names[1]
     rows = []
     for budget in budgets:
-        jobs = [(c, data, budget, 1 if parallel else threads) for c in CONTENDERS]
+        jobs = [(c, data, budget, 1 if parallel else threads) for c in contenders]
         if parallel:
             with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
                 results = pool.starmap(run_contender, jobs)
@@ -212,17 +235,27 @@ def compare(data: str, budgets: list[float], parallel: bool, threads: int | None
             results = [run_contender(*job) for job in jobs]
         by = {r["contender"]: r for r in results}
         for r in results:
-            print(f"  {budget:5.0f}s {r['contender']:5s}: {r['steps']:5d} steps (crop {r.get('crop')}, batch {r.get('batch')}), "
-                  f"IoU {thin} {r['iou'][1]:.3f}, mIoU {r['miou']:.3f}, pixel acc {r['pixel_accuracy']:.3f}, "
-                  f"peak RSS {r.get('peak_rss_mb') or float('nan'):.0f} MB"
-                  + (f", numerics {r['numerics']} (probe s/step {r['numerics_probe']})" if r.get("numerics") else ""), flush=True)
+            print(f"  {budget:5.0f}s {r['contender']:9s}: {r['steps']:5d} steps (crop {r.get('crop')}, batch {r.get('batch')}), "
+                  f"IoU {thin} val {r['iou'][1]:.3f} test {r['test_iou'][1]:.3f}, mIoU {r['miou']:.3f}, "
+                  f"pixel acc {r['pixel_accuracy']:.3f}, peak RSS {r.get('peak_rss_mb') or float('nan'):.0f} MB"
+                  + (f", numerics {r['numerics']} (probe s/step {r['numerics_probe']})" if r.get("numerics") else "")
+                  + (f", EMA decay {r['ema_decay']}" if r.get("ema_decay") else ""), flush=True)
         rows.append((budget, by))
-    print(f"\nbudget  IoU {thin}: old  new  plain   new-old  new-plain   pixel acc: old  new  plain   steps: old new plain")
+    print(f"\nIoU {thin}, val (test)")
+    print("budget  " + "  ".join(f"{c:>15s}" for c in contenders) + "   " + "  ".join(
+        f"{'new-' + c:>15s}" for c in contenders if c != "new" and "new" in contenders) + "   steps")
     for budget, by in rows:
-        o, n, p = (by[c] for c in CONTENDERS)
-        print(f"{budget:5.0f}s        {o['iou'][1]:.3f} {n['iou'][1]:.3f} {p['iou'][1]:.3f}   {n['iou'][1] - o['iou'][1]:+.3f}"
-              f"    {n['iou'][1] - p['iou'][1]:+.3f}          {o['pixel_accuracy']:.3f} {n['pixel_accuracy']:.3f} "
-              f"{p['pixel_accuracy']:.3f}   {o['steps']} {n['steps']} {p['steps']}")
+        cells = [f"{by[c]['iou'][1]:.3f} ({by[c]['test_iou'][1]:.3f})" for c in contenders]
+        deltas = []
+        if "new" in contenders:
+            n = by["new"]
+            deltas = [f"{n['iou'][1] - by[c]['iou'][1]:+.3f} ({n['test_iou'][1] - by[c]['test_iou'][1]:+.3f})"
+                      for c in contenders if c != "new"]
+        print(f"{budget:5.0f}s  " + "  ".join(f"{x:>15s}" for x in cells) + "   " + "  ".join(f"{x:>15s}" for x in deltas)
+              + "   " + " ".join(str(by[c]["steps"]) for c in contenders))
+    print("pixel accuracy, val (test): " + "; ".join(
+        f"{budget:.0f}s " + ", ".join(f"{c} {by[c]['pixel_accuracy']:.3f} ({by[c]['test_pixel_accuracy']:.3f})" for c in contenders)
+        for budget, by in rows))
 
 
 def main() -> None:
@@ -236,10 +269,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--compare", action="store_true", help="old vs new vs plain recipe (see the module doc)")
     parser.add_argument("--data", choices=("cells", "shapes"), default="cells", help="data for --compare")
-    parser.add_argument("--parallel", action="store_true", help="--compare: run the three contenders at once")
+    parser.add_argument("--parallel", action="store_true", help="--compare: run the contenders at once")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS),
+                        help=f"--compare: which of {', '.join(CONTENDERS + ABLATIONS)} (default: the three)")
     args = parser.parse_args()
     if args.compare:
-        compare(args.data, [float(b) for b in args.budgets.split(",")], args.parallel, args.threads)
+        contenders = tuple(args.contenders.split(","))
+        unknown = [c for c in contenders if c not in CONTENDERS + ABLATIONS]
+        if unknown:
+            parser.error(f"unknown contender(s) {', '.join(unknown)}: choose from {', '.join(CONTENDERS + ABLATIONS)}")
+        compare(args.data, [float(b) for b in args.budgets.split(",")], args.parallel, args.threads, contenders)
         return
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -134,6 +134,17 @@ def test_short_plans_train_with_light_augmentation_and_long_ones_with_all_of_it(
     assert config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 100}, long)).augmentation == "budget"
 
 
+def test_a_recipe_that_asks_for_a_weight_average_gets_one_over_the_last_fifth_of_its_steps():
+    short, long = _plan(600, 0.9), _plan(6000, 0.9)
+    for plan in (short, long):
+        decay = config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 10, "ema": True}, plan)).ema_decay
+        assert decay == min(0.999, round(1 - 1 / max(10, plan.steps / 5), 4))
+    assert config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 10, "ema": True}, short)).ema_decay < \
+        config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 100, "ema": True}, long)).ema_decay
+    # Off by default (see EMA_WINDOW_SHARE).
+    assert config_from(apply_plan(BASE_RECIPES["unet"] | {"minutes": 10}, short)).ema_decay is None
+
+
 # --- CPU numerics: the probe measures each, the run trains in the fastest -------------------
 
 

@@ -140,3 +140,71 @@ def test_dice_loss_is_zero_for_a_confident_right_answer():
 def test_training_refuses_a_config_without_budget():
     with pytest.raises(ValueError, match="budget"):
         TrainConfig()
+
+
+def _warmed_ema(snapshots: list[dict], decay: float) -> dict:
+    """The weight average the loop should keep, computed here from the weights after each step."""
+    average = {k: v.clone().double() for k, v in snapshots[0].items()}
+    for n, state in enumerate(snapshots[1:], start=1):
+        d = min(decay, (1.0 + n) / (10.0 + n))
+        for k, v in state.items():
+            average[k] = average[k] * d + v.double() * (1.0 - d)
+    return average
+
+
+def test_a_weight_average_is_what_training_keeps(easy_train):
+    spec = ModelSpec(arch="unet", class_names=CLASS_NAMES, builder_kwargs=TINY_UNET)
+    model = build_seeded(spec)
+    by_step = {}  # progress also reports each epoch's end, with the step of its last batch
+    result = train(model, spec, semantic(easy_train[:16]), config=TrainConfig(epochs=3, batch_size=4, lr=1e-2, ema_decay=0.8),
+                   progress=lambda epoch, step, loss, metric: by_step.setdefault(
+                       step, {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}))
+    snapshots = [by_step[k] for k in sorted(by_step)]
+    assert result.steps == len(snapshots) == 12
+    expected = _warmed_ema(snapshots, 0.8)
+    final = result.model.state_dict()
+    for k, v in expected.items():
+        assert torch.allclose(final[k].double(), v, atol=1e-5), k
+    # ... and not the last weights trained (the average differs from them).
+    assert not torch.allclose(final["head.weight"], snapshots[-1]["head.weight"])
+
+
+def test_the_weight_average_is_validated_and_carried_across_a_resume(tmp_path, easy_train, easy_val):
+    spec = ModelSpec(arch="unet", class_names=CLASS_NAMES, builder_kwargs=TINY_UNET)
+    samples, val = semantic(easy_train[:16]), semantic(easy_val[:4])
+    config = TrainConfig(epochs=4, batch_size=8, lr=1e-2, ema_decay=0.7)
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) > 5  # in the third epoch
+
+    assert train(build_seeded(spec), spec, samples, val, config=config, checkpoint_dir=tmp_path,
+                 should_stop=should_stop).stopped == "cancelled"
+    saved = torch.load(tmp_path / CHECKPOINT_NAME, map_location="cpu", weights_only=True)
+    assert saved["step"] == 4 and int(saved["ema"]["n_averaged"]) == 4
+    assert not torch.allclose(saved["ema"]["module.head.weight"], saved["model"]["head.weight"])
+    # The resumed run goes on from the saved average: its end is that average updated with the
+    # weights after each of its own steps.
+    model = build_seeded(spec, seed=1)
+    by_step = {}
+    resumed = train(model, spec, samples, val, config=config, checkpoint_dir=tmp_path,
+                    progress=lambda epoch, step, loss, metric: by_step.setdefault(
+                        step, {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}))
+    assert sorted(by_step) == [5, 6, 7, 8]
+    average = {k[len("module."):]: v.double() for k, v in saved["ema"].items() if k.startswith("module.") and v.is_floating_point()}
+    for n, step in enumerate(sorted(by_step), start=4):
+        d = min(0.7, (1.0 + n) / (10.0 + n))
+        average = {k: v * d + by_step[step][k].double() * (1.0 - d) for k, v in average.items()}
+    final = resumed.model.state_dict()
+    for k, v in average.items():
+        assert torch.allclose(final[k].double(), v, atol=1e-5), k
+    # The last validation recorded is of that average, not of the weights trained.
+    from workers.ml.training import evaluate
+    assert evaluate(resumed.model, spec, val)["metric"] == pytest.approx(resumed.history[-1]["metrics"]["metric"])
+
+
+def test_an_ema_decay_outside_zero_one_is_refused():
+    for bad in (0.0, 1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="ema_decay"):
+            TrainConfig(epochs=1, ema_decay=bad)

@@ -222,3 +222,5 @@ def test_a_job_with_a_time_budget_plans_its_recipe_and_records_the_plan(owner):
     # The numerics the probe found fastest on this CPU are the ones trained in, recorded on the version.
     assert training["recipe"]["numerics"] == plan["numerics"] in cpu_numerics_candidates()
     assert plan["numerics_probe"][plan["numerics"]] == min(plan["numerics_probe"].values())
+    # No weight average unless the recipe asks for one (workers/ml/recipe.py's EMA_WINDOW_SHARE).
+    assert training["recipe"]["ema_decay"] is None

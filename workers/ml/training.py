@@ -75,6 +75,11 @@ class TrainConfig:
     # CPUs with native bf16 only): workers/ml/device.py. The budget recipe sets the fastest it measured.
     # CUDA ignores it (autocast and channels_last always).
     numerics: str | None = None
+    # Validate and keep an exponential moving average of the weights (and BatchNorm buffers) with
+    # this decay instead of the raw weights; None: the raw weights. The decay is warmed up
+    # (min(decay, (1 + n) / (10 + n)) at the n-th update) so early validations are not dominated
+    # by the initial weights. The budget recipe sets it from the planned steps (workers/ml/recipe.py).
+    ema_decay: float | None = None
 
     def __post_init__(self) -> None:
         if self.epochs is None and self.minutes is None and self.max_steps is None:
@@ -91,6 +96,8 @@ class TrainConfig:
             raise ValueError(f"augmentation must be basic, budget or light, got {self.augmentation!r}")
         if self.numerics is not None and self.numerics not in devices.NUMERICS:
             raise ValueError(f"numerics must be one of {', '.join(devices.NUMERICS)}, got {self.numerics!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be between 0 and 1 (exclusive), got {self.ema_decay}")
         for name in ("max_steps", "samples_per_epoch"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -211,6 +218,19 @@ def _build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optim
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
+def _weight_average(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of `model`'s parameters and buffers (torch's AveragedModel),
+    its decay warmed up over the first updates (TrainConfig.ema_decay)."""
+    from torch.optim.swa_utils import AveragedModel
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
+        n = float(num_averaged)
+        d = min(decay, (1.0 + n) / (10.0 + n))
+        return averaged * d + current * (1.0 - d)
+
+    return AveragedModel(model, avg_fn=average, use_buffers=True)
+
+
 def evaluate(
     model: nn.Module,
     spec: ModelSpec,
@@ -306,6 +326,9 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     loader = _make_loader(spec, train_samples, config, generator, train=True)
     optimizer = _build_optimizer(model, config)
+    ema = _weight_average(model, config.ema_decay) if config.ema_decay is not None else None
+    # What is validated and kept: the weight average when there is one, else the weights trained.
+    kept = ema.module if ema is not None else model
     scaler = torch.amp.GradScaler("cuda") if devices.needs_grad_scaler(dev) else None
 
     class_weights = None
@@ -337,6 +360,8 @@ def train(
             )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if ema is not None and state.get("ema"):
+            ema.load_state_dict(state["ema"])
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         generator.set_state(state["generator"])
@@ -358,6 +383,7 @@ def train(
                 "config": asdict(config),
                 "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "optimizer": optimizer.state_dict(),
+                "ema": {k: v.detach().cpu() for k, v in ema.state_dict().items()} if ema is not None else None,
                 "scaler": scaler.state_dict() if scaler is not None else {},
                 "generator": generator.get_state(),
                 "epoch": epoch,
@@ -374,7 +400,10 @@ def train(
 
     def result(stopped_as: str, *, final: bool = True) -> TrainResult:
         if final:
-            best.load_into(model)
+            if best.state is not None:
+                best.load_into(model)
+            elif ema is not None:
+                model.load_state_dict(ema.module.state_dict())
         model.eval()
         return TrainResult(model, spec, epoch, step, elapsed(), stopped_as, best.metrics or metrics, history, images_seen,
                            best_epoch=best.epoch, best_metric=best.metric, peak_rss_mb=round(memory.peak_mb, 1) or None)
@@ -438,6 +467,8 @@ def train(
             else:
                 loss.backward()
                 optimizer.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             epoch_steps += 1
             images_seen += len(images)
@@ -453,11 +484,11 @@ def train(
             epoch += 1
         if val_samples:
             metrics = evaluate(
-                model, spec, val_samples, device=dev, batch_size=config.batch_size,
+                kept, spec, val_samples, device=dev, batch_size=config.batch_size,
                 score_threshold=config.eval_score_threshold, numerics=cpu_numerics,
             )
             memory.sample()
-            best.offer(model, epoch, metrics)
+            best.offer(kept, epoch, metrics)
             model.train()
         history.append(
             {
