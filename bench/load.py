@@ -13,6 +13,11 @@ and, as the baseline measured in the same run, one client alone doing the same w
 The clock runs from sending a request to having its whole answer; the body is encoded before.
 
     .venv/bin/python bench/load.py [--annotators 50] [--seconds 60] [--think 1.0] [--database-url URL] [--modes editor,full]
+                                   [--client-processes 5]
+
+The annotators run as threads of --client-processes client processes (default 5, ten threads each):
+fifty threads of one Python process queue for its one GIL to read their answers, and that wait
+would be counted as the server's; --client-processes 1 measures it that way.
 """
 from __future__ import annotations
 
@@ -146,18 +151,43 @@ def _annotator(base: str, seat: dict, until: float, think: float, record: dict[s
         time.sleep(think * rng.uniform(0.5, 1.5))
 
 
-def _run(base: str, seats: list[dict], seconds: float, think: float, mode: str) -> tuple[dict[str, list], dict[str, int]]:
+def _threads(base: str, seats: list[tuple[int, dict]], total: int, start: float, until: float, think: float,
+             mode: str) -> tuple[dict[str, list], dict[str, int]]:
+    """The annotators `seats` ((index among all, seat)) as threads of this process; annotator i
+    arrives at start + i * think / total (arrivals spread over one think time)."""
     record: dict[str, list] = {"GET": [], "SAVE": []}
     errors = {"GET": 0, "SAVE": 0}
     lock = threading.Lock()
-    until = time.monotonic() + seconds
-    threads = [threading.Thread(target=_annotator, args=(base, seat, until, think, record, errors, lock, mode), daemon=True)
-               for seat in seats]
-    for i, thread in enumerate(threads):
+
+    def arrive(index: int, seat: dict) -> None:
+        time.sleep(max(0.0, start + index * think / max(1, total) - time.monotonic()))
+        _annotator(base, seat, until, think, record, errors, lock, mode)
+
+    threads = [threading.Thread(target=arrive, args=(i, seat), daemon=True) for i, seat in seats]
+    for thread in threads:
         thread.start()
-        time.sleep(think / max(1, len(threads)))  # annotators arrive spread over one think time
     for thread in threads:
         thread.join()
+    return record, errors
+
+
+def _run(base: str, seats: list[dict], seconds: float, think: float, mode: str,
+         processes: int = 1) -> tuple[dict[str, list], dict[str, int]]:
+    """Every seat's annotator for `seconds`, spread over `processes` client processes (as threads
+    of each): 50 annotators are 50 browsers, and 50 threads of one Python process queue for its
+    GIL to read their answers, which the clock would count as the server's time."""
+    import multiprocessing
+
+    start = time.monotonic() + 0.2  # CLOCK_MONOTONIC: the same clock in every process
+    until = start + seconds
+    indexed = list(enumerate(seats))
+    groups = [indexed[k::processes] for k in range(max(1, min(processes, len(seats))))]
+    if len(groups) == 1:
+        return _threads(base, groups[0], len(seats), start, until, think, mode)
+    with multiprocessing.get_context("fork").Pool(len(groups)) as pool:
+        parts = pool.starmap(_threads, [(base, group, len(seats), start, until, think, mode) for group in groups])
+    record = {op: [t for part, _ in parts for t in part[op]] for op in ("GET", "SAVE")}
+    errors = {op: sum(e[op] for _, e in parts) for op in ("GET", "SAVE")}
     return record, errors
 
 
@@ -189,6 +219,8 @@ def main() -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--gunicorn-workers", type=int, default=None, help="default: labeler/gunicorn_conf.py's (what make up runs)")
     parser.add_argument("--modes", default="editor,full", help="editor (ETag + delta PATCH) and/or full (GET + PUT)")
+    parser.add_argument("--client-processes", type=int, default=5,
+                        help="client processes the annotators' threads are spread over (1: all threads in one process)")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     if not set(modes) <= {"editor", "full"}:
@@ -226,14 +258,15 @@ def main() -> int:
             alone = _run(base, seats[:1], min(10.0, args.seconds), 0.0, mode)
             time.sleep(0.5)  # the last answers' log lines are written
             start = _log_lines(access_log)
-            runs[mode] = (alone, _run(base, seats, args.seconds, args.think, mode))
+            runs[mode] = (alone, _run(base, seats, args.seconds, args.think, mode, args.client_processes))
             time.sleep(0.5)
             served[mode] = _server_times(access_log, start)
     finally:
         server.terminate()
         server.wait(timeout=30)
     print(f"\nmachine: {_machine()}; {database}; gunicorn {args.gunicorn_workers or gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads; "
-          f"document {MASKS} masks, {size / 1024:.0f} KiB; think time {args.think:g} s")
+          f"document {MASKS} masks, {size / 1024:.0f} KiB; think time {args.think:g} s; "
+          f"clients: {min(args.client_processes, args.annotators)} process(es), {args.annotators} threads in all")
     print(f"{'':>6} {'':>22} {'':>4} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'p50 x alone':>12} {'server p50/p99':>15}")
     for mode, ((alone, alone_errors), (loaded, loaded_errors)) in runs.items():
         for op in ("GET", "SAVE"):
