@@ -32,6 +32,13 @@ wsgi_app = "labeler.wsgi:application"
 workers = int(os.environ.get("LABELER_WEB_WORKERS", str(max(2, 2 * (os.cpu_count() or 1)))))
 threads = int(os.environ.get("LABELER_WEB_THREADS", "4"))
 timeout = 300
+# No keep-alive: a kept-alive connection pins its client to the one process that accepted it, so
+# 50 annotators' connections spread unevenly over the processes and the busiest queued behind its
+# own saves while others idled. Each request's new connection goes to whichever process accepts
+# first (a loopback or LAN connect costs ~0.1 ms; a reverse proxy in front keeps the browsers'
+# connections alive and, like nginx by default, opens one per request to us). bench/load.py,
+# full mode, 2-core VM: GET / PUT p99 71.0 / 85.2 ms with keep-alive, 38.2 / 55.0 ms without.
+keepalive = 0
 
 # CPython's default is (700, 10, 10): a pass every 700 surviving containers. A 1,000-mask save
 # makes ~17,000; a request that makes more than 50,000 still gets passes while it runs.

@@ -71,3 +71,36 @@ def test_one_request_in_ten_gets_a_full_pass():
     assert gunicorn_conf.FULL_PASS_EVERY == 10
     generations = [gunicorn_conf.collect_between_requests() for _ in range(gunicorn_conf.FULL_PASS_EVERY)]
     assert sorted(generations) == [1] * (gunicorn_conf.FULL_PASS_EVERY - 1) + [2]
+
+
+def test_the_web_server_closes_each_connection_after_its_answer(tmp_path):
+    """No keep-alive (gunicorn_conf.keepalive): a kept-alive connection would pin its client to one
+    worker process; each request's own connection goes to whichever process accepts first."""
+    import http.client
+    import time
+
+    from labeler.redis_server import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    env.update(LABELER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="labeler.settings", LABELER_WEB_WORKERS="1",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:labeler.gunicorn_conf", "-b", f"127.0.0.1:{port}"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", "/api/no-such-thing/")
+                answer = connection.getresponse()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.3)
+        answer.read()
+        assert answer.status in (401, 404) and answer.getheader("Connection") == "close"
+        assert answer.will_close
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
