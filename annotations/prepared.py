@@ -2,8 +2,8 @@
 
 The ORM builds and compiles a query anew on every call. For the queries every editor request
 makes (the token that authenticates it, the image it opens joined to the user's membership, the
-document's rows) that was ~3 ms of CPU of a 10-14 ms request on the 2-core VM (bench/load.py;
-the compiling, not the database). A PreparedQuery builds its queryset once per connection with
+document's rows, the project's classes) that was 1.2-1.4 M of the ~20 M instructions of a
+200-mask document GET (callgrind, in process) and more of a save's, all compiling, none database. A PreparedQuery builds its queryset once per connection with
 marker values standing in for the real ones, compiles it, records where each marker lands among
 the SQL's parameters, and from then on runs that SQL with the call's values: the rows as the
 driver hands them over (`rows`) or model instances built as Django's ModelIterable builds them

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -151,13 +150,6 @@ def _stamper() -> Callable[[Any], str]:
 def document_rows(image: Image, *, ground_truth: bool = False) -> list[dict]:
     """AnnotationOut's JSON for every annotation of one of the image's documents (selectors.document_rows)."""
     return format_rows(selectors.document_rows(image=image, ground_truth=ground_truth), height=image.height, width=image.width)
-
-
-def annotation_rows(annotations: QuerySet[Annotation], *, height: int, width: int) -> list[dict]:
-    """AnnotationOut's JSON for many annotations, from one values query (selectors.document_row_values):
-    running DRF's fields for each value of a 1,000-mask document was most of its GET.
-    tests/api/test_document_delta.py checks that both give the same answer."""
-    return format_rows(selectors.document_row_values(annotations), height=height, width=width)
 
 
 def format_rows(rows: list[tuple], *, height: int, width: int) -> list[dict]:

@@ -137,7 +137,7 @@ class ImageDetailApi(APIView):
 
 
 def _document(image, ground_truth: bool = False, rows: list[tuple] | None = None) -> dict:
-    """DocumentOut's JSON (annotation_rows builds the annotations' part in one query): the image's
+    """DocumentOut's JSON (serializers.document_rows builds the annotations' part in one query): the image's
     work, or its ground-truth document (which has no void region of its own). `rows`: the
     document's rows where a save already holds them (DocumentSaved.rows), so they are not read back."""
     if rows is None:

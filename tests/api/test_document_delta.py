@@ -239,15 +239,15 @@ def test_an_outsider_gets_404_not_304_for_a_known_etag(outsider_api, image, thre
 
 
 def test_the_fast_document_rows_are_what_the_annotation_serializer_gives(owner_api, owner, image, car):
-    """The document GET builds its rows from one values query (annotation_rows); they must be
+    """The document GET builds its rows from one prepared values query (serializers.document_rows); they must be
     AnnotationOut's answer, field for field, for human rows and model proposals alike."""
     from annotations import selectors
-    from annotations.api.serializers import AnnotationOut, annotation_rows
+    from annotations.api.serializers import AnnotationOut, document_rows
 
     _put(owner_api, image, 0, [{"label_class": car.pk, "mask": masks.encode(_rect(image, 1, 1, 5, 5)), "iscrowd": True}])
     _proposals(image, car)
     expected = AnnotationOut(selectors.annotation_list(image=image), many=True).data
-    assert annotation_rows(selectors.annotation_list(image=image), height=image.height, width=image.width) == expected
+    assert document_rows(image) == expected
     assert owner_api.get(_url(image)).json()["annotations"] == [dict(row) for row in expected]
 
 
@@ -276,7 +276,7 @@ def test_the_revision_a_save_records_is_the_document_as_the_database_holds_it(ow
 
 @pytest.mark.parametrize("process_zone", ["UTC", "Asia/Tokyo"])
 def test_the_fast_document_rows_write_timestamps_as_drf_does_in_any_zone_and_to_the_second(process_zone, monkeypatch):
-    """annotation_rows writes the driver's timestamps itself (SQLite's text or naive UTC datetimes,
+    """document_rows writes the driver's timestamps itself (SQLite's text or naive UTC datetimes,
     PostgreSQL's aware ones): whole seconds, microseconds and another current zone must come out
     as DRF's DateTimeField writes them, whatever the process's own local zone (TZ)."""
     import time
