@@ -103,6 +103,8 @@ interface ListState {
   items: AnnotationItem[];
   /** The rows in the DOM, by annotation key, with what each shows (unchanged rows are kept). */
   rows: Map<number, { sig: string; row: HTMLElement }>;
+  /** The element that scrolls the list (null: the page), found once when the list is first drawn. */
+  scroller: HTMLElement | null;
   scheduled: boolean;
 }
 
@@ -126,8 +128,7 @@ export function visibleRange(listTop: number, viewTop: number, viewBottom: numbe
 }
 
 function drawWindow(host: HTMLElement, state: ListState): void {
-  const { items, doc, actions } = state;
-  const scroller = scrollerOf(host);
+  const { items, doc, actions, scroller } = state;
   const list = host.getBoundingClientRect();
   const view = scroller ? scroller.getBoundingClientRect() : { top: 0, bottom: window.innerHeight };
   // The list's own top edge, not its padding: row i is at list.top + i * ROW_PX.
@@ -177,7 +178,7 @@ export function renderInstances(host: HTMLElement, doc: EditorDocument, actions:
     return;
   }
   if (!state) {
-    const created: ListState = { doc, actions, items, rows: new Map(), scheduled: false };
+    const created: ListState = { doc, actions, items, rows: new Map(), scroller: scrollerOf(host), scheduled: false };
     state = created;
     lists.set(host, created);
     const redraw = (): void => {
@@ -188,7 +189,7 @@ export function renderInstances(host: HTMLElement, doc: EditorDocument, actions:
         if (created.items.length > 0) drawWindow(host, created);
       });
     };
-    (scrollerOf(host) ?? window).addEventListener("scroll", redraw, { passive: true });
+    (created.scroller ?? window).addEventListener("scroll", redraw, { passive: true });
     window.addEventListener("resize", redraw, { passive: true });
   }
   if (host.firstElementChild?.classList.contains("lbl-empty")) host.replaceChildren();
